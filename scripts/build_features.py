@@ -1,0 +1,94 @@
+"""Preprocess and engineer features: a ColumnTransformer fitted on the training split only."""
+
+from stage_log import StageError, stage_logging
+from table_io import read_json, read_table, write_joblib, write_json, write_table
+
+STAGE = "build_features"
+
+
+def column_kinds(df, target, drop):
+    """Feature columns split into numeric and categorical, in their original order."""
+    from pandas.api import types
+
+    missing = sorted(set(drop) - set(df.columns))
+    if missing:
+        raise StageError(STAGE, f"features.drop names columns that do not exist: {', '.join(missing)}", "remove them from features.drop", "features.drop")
+    features = [c for c in df.columns if c != target and c not in drop]
+    if not features:
+        raise StageError(STAGE, "no feature columns are left after dropping", "drop fewer columns (features.drop)", "features.drop")
+    numeric = [c for c in features if types.is_numeric_dtype(df[c]) and not types.is_bool_dtype(df[c])]
+    categorical = [c for c in features if c not in numeric]
+    return numeric, categorical
+
+
+def make_preprocessor(numeric, categorical, numeric_imputer, scale, max_categories):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    numeric_steps = [("impute", SimpleImputer(strategy=numeric_imputer, keep_empty_features=True))]
+    if scale:
+        numeric_steps.append(("scale", StandardScaler()))
+    categorical_steps = [
+        ("impute", SimpleImputer(strategy="most_frequent", keep_empty_features=True)),
+        (
+            "encode",
+            OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=max_categories, sparse_output=False),
+        ),
+    ]
+    transformer = ColumnTransformer(
+        [("numeric", Pipeline(numeric_steps), numeric), ("categorical", Pipeline(categorical_steps), categorical)],
+        verbose_feature_names_out=False,
+    )
+    return transformer.set_output(transform="pandas")
+
+
+def _as_object(df, categorical):
+    # one representation for categorical values whatever dtype the reader chose, so that
+    # imputation and encoding see the same thing at fit and at predict time
+    if not categorical:
+        return df
+    df = df.copy()
+    for column in categorical:
+        df[column] = df[column].astype(object).where(df[column].notna(), None).map(lambda v: v if v is None else str(v))
+    return df
+
+
+def fit_transform(train, test, target, settings):
+    """Fit on train, transform both; returns (preprocessor, train_features, test_features, schema)."""
+    numeric, categorical = column_kinds(train, target, settings["drop"])
+    preprocessor = make_preprocessor(numeric, categorical, settings["numeric_imputer"], settings["scale"], settings["max_categories"])
+    columns = numeric + categorical
+    train_x = preprocessor.fit_transform(_as_object(train[columns], categorical))
+    test_x = preprocessor.transform(_as_object(test[columns], categorical))
+    train_x[target] = train[target].to_numpy()
+    test_x[target] = test[target].to_numpy()
+    schema = {
+        "target": target,
+        "columns": {c: ("numeric" if c in numeric else "categorical") for c in columns},
+        "dtypes": {c: str(train[c].dtype) for c in columns},
+        "features_out": [str(c) for c in preprocessor.get_feature_names_out()],
+    }
+    return preprocessor, train_x, test_x, schema
+
+
+def transform(preprocessor, df, schema):
+    """Apply a fitted preprocessor to new rows with the input columns recorded in its schema."""
+    columns = list(schema["columns"])
+    categorical = [c for c, kind in schema["columns"].items() if kind == "categorical"]
+    return preprocessor.transform(_as_object(df[columns], categorical))
+
+
+def run(input, output, params, log, threads=1):
+    with stage_logging(log[0], STAGE) as logger:
+        report = read_json(input.report)
+        train, test = read_table(input.train), read_table(input.test)
+        preprocessor, train_x, test_x, schema = fit_transform(train, test, report["target"], params.features)
+        schema["task"] = report["task"]
+        numeric = sum(kind == "numeric" for kind in schema["columns"].values())
+        logger.info("%d numeric and %d categorical columns -> %d features", numeric, len(schema["columns"]) - numeric, len(schema["features_out"]))
+        write_joblib(preprocessor, output.preprocessor)
+        write_table(train_x, output.train)
+        write_table(test_x, output.test)
+        write_json(schema, output.schema)

@@ -1,0 +1,56 @@
+"""Compare every model's test metrics in one table and pick the best by the selection metric."""
+
+import csv
+import io
+
+from model_metrics import higher_is_better, selection_metric
+from stage_log import StageError, stage_logging
+from table_io import read_json, write_bytes, write_json
+
+STAGE = "compare_models"
+
+
+def rank(evaluations, metric):
+    """Evaluations sorted best first; ties are broken by model name so the choice is stable."""
+    missing = [e["model"] for e in evaluations if metric not in e["metrics"]]
+    if missing:
+        raise StageError(
+            STAGE,
+            f"metric '{metric}' is not available for {', '.join(missing)}",
+            "choose another selection.metric (roc_auc needs models with predict_proba)",
+            "selection.metric",
+        )
+    sign = -1 if higher_is_better(metric) else 1
+    return sorted(evaluations, key=lambda e: (sign * e["metrics"][metric], e["model"]))
+
+
+def table_csv(ranked):
+    names = sorted({name for e in ranked for name in e["metrics"]})
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["rank", "model", *names])
+    for position, evaluation in enumerate(ranked, start=1):
+        writer.writerow([position, evaluation["model"], *(evaluation["metrics"].get(n, "") for n in names)])
+    return buffer.getvalue()
+
+
+def run(input, output, params, log, threads=1):
+    with stage_logging(log[0], STAGE) as logger:
+        evaluations = [read_json(path) for path in input.metrics]
+        task = evaluations[0]["task"]
+        metric = selection_metric(params.metric, task)
+        ranked = rank(evaluations, metric)
+        best = ranked[0]
+        logger.info("best model by %s: %s (%s)", metric, best["model"], best["metrics"][metric])
+        write_bytes(table_csv(ranked).encode("utf-8"), output.table)
+        write_json(
+            {
+                "best_model": best["model"],
+                "metric": metric,
+                "higher_is_better": higher_is_better(metric),
+                "task": task,
+                "metrics": best["metrics"],
+                "ranking": [{"model": e["model"], metric: e["metrics"][metric]} for e in ranked],
+            },
+            output.best,
+        )

@@ -1,0 +1,15 @@
+"""Promote the registered version to production with an atomic update of the production pointer."""
+
+import model_registry as registry
+from stage_log import stage_logging
+from table_io import read_json, write_json
+
+STAGE = "deploy_model"
+
+
+def run(input, output, params, log, threads=1):
+    with stage_logging(log[0], STAGE) as logger:
+        version = read_json(input.receipt)["version"]
+        previous = registry.promote(params.registry, version)
+        logger.info("production: %s (was %s)", version, previous)
+        write_json({"version": version, "previous": previous, "registry": params.registry, "promoted_at": registry.now_utc()}, output.receipt)

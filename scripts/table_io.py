@@ -1,0 +1,95 @@
+"""Tables and atomic writes: every artifact reaches its final name whole or not at all.
+
+A write goes to a temporary file in the destination folder, is flushed to disk, then renamed over the
+final name with os.replace, which is atomic on POSIX file systems. pandas is imported only by the table
+functions, so light stages can use the JSON and hashing helpers without paying for it.
+"""
+
+import hashlib
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def atomic_path(final_path):
+    """Yield a temporary path beside final_path; on success move it into place, on failure remove it."""
+    final_path = Path(final_path)
+    final_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final_path.name}.", suffix=".tmp", dir=final_path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, final_path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_bytes(data, path):
+    with atomic_path(path) as tmp:
+        Path(tmp).write_bytes(data)
+
+
+def dumps_json(obj):
+    """Canonical JSON: sorted keys and a fixed layout, so equal content gives equal bytes."""
+    return json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n"
+
+
+def write_json(obj, path):
+    write_bytes(dumps_json(obj).encode("utf-8"), path)
+
+
+def read_json(path):
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def _json_default(value):
+    # numpy scalars and arrays reach JSON from metrics and search results
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def write_table(df, path):
+    with atomic_path(path) as tmp:
+        df.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
+
+
+def write_csv(df, path):
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False)
+
+
+def read_table(path, columns=None):
+    import pandas as pd
+
+    return pd.read_parquet(path, columns=columns, engine="pyarrow")
+
+
+def write_joblib(obj, path):
+    import joblib
+
+    with atomic_path(path) as tmp:
+        joblib.dump(obj, tmp, compress=3)
+
+
+def read_joblib(path):
+    import joblib
+
+    return joblib.load(path)
+
+
+def sha256_file(path, chunk_size=1 << 20):
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()

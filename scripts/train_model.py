@@ -1,0 +1,22 @@
+"""Fit one model with its tuned parameters on the whole training split."""
+
+from estimators import build_estimator
+from stage_log import stage_logging
+from table_io import read_json, read_table, write_joblib
+
+STAGE = "train_model"
+
+
+def train(name, spec, best_params, task, seed, X, y, threads=1):
+    model = build_estimator(name, spec, task, seed, threads=threads, extra_params=best_params)
+    return model.fit(X, y)
+
+
+def run(input, output, params, log, threads=1):
+    with stage_logging(log[0], STAGE) as logger:
+        schema, tuned = read_json(input.schema), read_json(input.best_params)
+        train_set = read_table(input.train)
+        X, y = train_set.drop(columns=[schema["target"]]), train_set[schema["target"]]
+        model = train(params.model, params.spec, tuned["best_params"], schema["task"], params.seed, X, y, threads)
+        logger.info("fitted %s on %d rows with %s", type(model).__name__, len(X), tuned["best_params"])
+        write_joblib(model, output.model)

@@ -1,0 +1,64 @@
+"""Tune one model's hyperparameters by cross-validated grid or random search on the training features."""
+
+from estimators import build_estimator, search_space
+from stage_log import StageError, stage_logging
+from table_io import read_json, read_table, write_csv, write_json
+
+STAGE = "tune_model"
+# columns of cv_results_ that hold timings: they differ from run to run, so they stay out of artifacts
+TIMING_COLUMNS = ("mean_fit_time", "std_fit_time", "mean_score_time", "std_score_time")
+
+
+def default_scoring(task):
+    return "neg_root_mean_squared_error" if task == "regression" else "f1_macro"
+
+
+def make_search(estimator, space, tuning, task, threads):
+    from sklearn.model_selection import GridSearchCV, KFold, RandomizedSearchCV, StratifiedKFold
+
+    scoring = default_scoring(task) if tuning["scoring"] == "auto" else tuning["scoring"]
+    splitter = KFold if task == "regression" else StratifiedKFold
+    folds = splitter(n_splits=tuning["cv"], shuffle=True, random_state=tuning["seed"])
+    common = {"scoring": scoring, "cv": folds, "n_jobs": threads, "refit": False, "error_score": "raise"}
+    if tuning["method"] == "random":
+        return RandomizedSearchCV(estimator, space, n_iter=tuning["n_iter"], random_state=tuning["seed"], **common)
+    return GridSearchCV(estimator, space, **common)
+
+
+def tune(name, spec, tuning, task, X, y, threads=1):
+    """Best parameters, best CV score, scorer name and the CV table (without timings)."""
+    import pandas as pd
+
+    space = search_space(spec, tuning["method"])
+    # the search parallelises over candidates, so each fit uses one thread
+    estimator = build_estimator(name, spec, task, tuning["seed"], threads=1)
+    if not space:
+        return {}, None, None, pd.DataFrame()
+    search = make_search(estimator, space, tuning, task, threads)
+    try:
+        search.fit(X, y)
+    except ValueError as error:
+        raise StageError(STAGE, f"model '{name}' could not be fitted: {error}", "check its params and search_space", f"estimators.{name}") from None
+    table = pd.DataFrame(search.cv_results_).drop(columns=list(TIMING_COLUMNS), errors="ignore")
+    table["params"] = table["params"].map(lambda p: repr(sorted(p.items())))
+    best_index = int(search.best_index_)
+    best_params = {k: _plain(v) for k, v in search.cv_results_["params"][best_index].items()}
+    return best_params, float(search.best_score_), search.scoring, table
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value
+
+
+def run(input, output, params, log, threads=1):
+    with stage_logging(log[0], STAGE) as logger:
+        schema = read_json(input.schema)
+        task, target = schema["task"], schema["target"]
+        train = read_table(input.train)
+        X, y = train.drop(columns=[target]), train[target]
+        logger.info("model %s: %d rows x %d features, task %s, %s search with %d threads", params.model, *X.shape, task, params.tuning["method"], threads)
+        best, score, scoring, table = tune(params.model, params.spec, params.tuning, task, X, y, threads)
+        logger.info("%d candidates; best %s = %s with %s", len(table), scoring, score, best)
+        write_csv(table, output.cv_results)
+        write_json({"model": params.model, "best_params": best, "cv_score": score, "scoring": scoring, "candidates": len(table)}, output.best_params)
+

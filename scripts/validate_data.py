@@ -1,0 +1,136 @@
+"""Validate the acquired data against the checks in config; infer the learning task."""
+
+import difflib
+
+from stage_log import StageError, stage_logging
+from table_io import read_table, sha256_file, write_json
+
+STAGE = "validate_data"
+MAX_CLASSES_FOR_INTEGER_TARGET = 20
+
+
+def infer_task(target):
+    """binary, multiclass or regression, from the target column's values."""
+    import pandas as pd
+
+    values = target.dropna()
+    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    if numeric:
+        integer_valued = bool((values == values.round()).all()) if len(values) else True
+        if not integer_valued or values.nunique() > MAX_CLASSES_FOR_INTEGER_TARGET:
+            return "regression"
+    return "binary" if values.nunique() <= 2 else "multiclass"
+
+
+def _check(name, value, threshold, ok, column=None, severity="fail"):
+    return {
+        "check": name,
+        "column": column,
+        "value": value,
+        "threshold": threshold,
+        "verdict": "pass" if ok else severity,
+    }
+
+
+def _kind_matches(series, kind):
+    from pandas.api import types
+
+    tests = {
+        "numeric": lambda s: types.is_numeric_dtype(s) and not types.is_bool_dtype(s),
+        "integer": types.is_integer_dtype,
+        "float": types.is_float_dtype,
+        "categorical": lambda s: not types.is_numeric_dtype(s) or types.is_bool_dtype(s),
+        "boolean": types.is_bool_dtype,
+        "datetime": types.is_datetime64_any_dtype,
+    }
+    return bool(tests[kind](series))
+
+
+def run_checks(df, target, task, rules):
+    """Every configured check as a dict with its measured value, threshold and verdict."""
+    checks = []
+    if target not in df.columns:
+        close = difflib.get_close_matches(target, [str(c) for c in df.columns], n=3, cutoff=0.5)
+        hint = f"; closest columns: {', '.join(close)}" if close else ""
+        checks.append(_check("target_present", False, True, False, column=target))
+        checks[-1]["detail"] = f"columns are: {', '.join(map(str, df.columns[:20]))}{hint}"
+        return checks
+    checks.append(_check("target_present", True, True, True, column=target))
+    checks.append(_check("min_rows", len(df), rules["min_rows"], len(df) >= rules["min_rows"]))
+    for column in df.columns:
+        fraction = round(float(df[column].isna().mean()) if len(df) else 1.0, 6)
+        limit = rules["max_missing_fraction"]
+        checks.append(_check("max_missing_fraction", fraction, limit, fraction <= limit, column=str(column)))
+    distinct = int(df[target].nunique(dropna=True))
+    checks.append(_check("target_not_constant", distinct, 2, distinct >= 2, column=target))
+    if task != "regression" and distinct:
+        counts = df[target].value_counts(dropna=True)
+        smallest = int(counts.min())
+        check = _check("min_rows_per_class", smallest, rules["min_rows_per_class"], smallest >= rules["min_rows_per_class"], column=target)
+        check["detail"] = f"class {counts.idxmin()!r} has {smallest} rows"
+        checks.append(check)
+    if rules["duplicates"] != "ignore":
+        duplicates = int(df.duplicated().sum())
+        checks.append(_check("duplicate_rows", duplicates, 0, duplicates == 0, severity=rules["duplicates"]))
+    for column, kind in sorted(rules.get("dtypes", {}).items()):
+        if column not in df.columns:
+            checks.append(_check("dtype", "absent", kind, False, column=column))
+        else:
+            checks.append(_check("dtype", str(df[column].dtype), kind, _kind_matches(df[column], kind), column=column))
+    return checks
+
+
+def failure_message(failed):
+    lines = [f"{len(failed)} data check(s) failed:"]
+    for check in failed:
+        where = f" column '{check['column']}'" if check.get("column") else ""
+        lines.append(f"  - {check['check']}{where}: value {check['value']}, threshold {check['threshold']}")
+        if check.get("detail"):
+            lines.append(f"    {check['detail']}")
+    return "\n".join(lines)
+
+
+FIXES = {
+    "target_present": "set data.target to the column to predict",
+    "min_rows": "supply more rows or lower validation.min_rows",
+    "max_missing_fraction": "fill or drop the sparse columns (features.drop), or raise validation.max_missing_fraction",
+    "target_not_constant": "the target needs at least two distinct values; check data.target and the data",
+    "min_rows_per_class": "supply more rows of the rare class, merge classes, or lower validation.min_rows_per_class",
+    "duplicate_rows": "remove duplicate rows, or set validation.duplicates: warn",
+    "dtype": "fix the column's values, or correct validation.dtypes",
+}
+
+
+def validate(df, target, configured_task, rules, where="data"):
+    """The validation report; raises StageError listing every failed check."""
+    task = configured_task
+    if target in df.columns and configured_task == "auto":
+        task = infer_task(df[target])
+    checks = run_checks(df, target, task, rules)
+    failed = [c for c in checks if c["verdict"] == "fail"]
+    report = {
+        "task": task,
+        "target": target,
+        "rows": int(len(df)),
+        "columns": int(df.shape[1]),
+        "checks": checks,
+        "passed": not failed,
+        "warnings": sum(c["verdict"] == "warn" for c in checks),
+    }
+    if failed:
+        fixes = "; ".join(dict.fromkeys(FIXES[c["check"]] for c in failed))
+        raise StageError(STAGE, failure_message(failed), fixes, where)
+    return report
+
+
+def run(input, output, params, log, threads=1):
+    with stage_logging(log[0], STAGE) as logger:
+        df = read_table(input.data)
+        logger.info("read %d rows x %d columns from %s", *df.shape, input.data)
+        report = validate(df, params.target, params.task, params.rules, where=str(input.data))
+        report["dataset_sha256"] = sha256_file(input.data)
+        for check in report["checks"]:
+            if check["verdict"] != "pass":
+                logger.warning("check %s column %s: value %s, threshold %s", check["check"], check["column"], check["value"], check["threshold"])
+        logger.info("task: %s; %d checks passed, %d warnings", report["task"], len(report["checks"]) - report["warnings"], report["warnings"])
+        write_json(report, output.report)

@@ -1,0 +1,66 @@
+rule acquire_data:
+    input:
+        unpack(acquire_inputs),
+    output:
+        data=RAW_DATA,
+    params:
+        source=acquire_settings(),
+    log:
+        "logs/acquire_data/acquire_data.log",
+    benchmark:
+        "benchmarks/acquire_data/acquire_data.tsv"
+    threads: 1
+    resources:
+        mem_mb=memory_mb(2000),
+        runtime=30,
+    retries: 1
+    run:
+        from acquire_data import run as acquire_data
+
+        acquire_data(input, output, params, log, threads)
+
+
+rule validate_data:
+    input:
+        data=RAW_DATA,
+    output:
+        report="results/validation/report.json",
+    params:
+        target=config["data"]["target"],
+        task=config["data"]["task"],
+        rules=config["validation"],
+    log:
+        "logs/validate_data/validate_data.log",
+    benchmark:
+        "benchmarks/validate_data/validate_data.tsv"
+    threads: 1
+    resources:
+        mem_mb=memory_mb(2000),
+        runtime=30,
+    run:
+        from validate_data import run as validate_data
+
+        validate_data(input, output, params, log, threads)
+
+
+rule split_data:
+    input:
+        data=RAW_DATA,
+        report="results/validation/report.json",
+    output:
+        train="results/split/train.parquet",
+        test="results/split/test.parquet",
+    params:
+        split=config["split"],
+    log:
+        "logs/split_data/split_data.log",
+    benchmark:
+        "benchmarks/split_data/split_data.tsv"
+    threads: 1
+    resources:
+        mem_mb=memory_mb(2000),
+        runtime=30,
+    run:
+        from split_data import run as split_data
+
+        split_data(input, output, params, log, threads)

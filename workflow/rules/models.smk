@@ -1,0 +1,81 @@
+rule tune_model:
+    input:
+        train="results/features/train.parquet",
+        schema="results/features/schema.json",
+    output:
+        best_params="results/tuning/{model}/best_params.json",
+        cv_results="results/tuning/{model}/cv_results.csv",
+    params:
+        model="{model}",
+        spec=model_spec,
+        tuning=config["tuning"],
+    log:
+        "logs/tune_model/{model}.log",
+    benchmark:
+        "benchmarks/tune_model/{model}.tsv"
+    threads: 2
+    resources:
+        mem_mb=memory_mb(4000),
+        runtime=120,
+        gpu=model_gpus,
+    retries: 2
+    run:
+        from tune_model import run as tune_model
+
+        tune_model(input, output, params, log, threads)
+
+
+rule train_model:
+    input:
+        train="results/features/train.parquet",
+        schema="results/features/schema.json",
+        best_params="results/tuning/{model}/best_params.json",
+    output:
+        model="results/models/{model}.joblib",
+    params:
+        model="{model}",
+        spec=model_spec,
+        seed=config["tuning"]["seed"],
+    log:
+        "logs/train_model/{model}.log",
+    benchmark:
+        "benchmarks/train_model/{model}.tsv"
+    threads: 2
+    resources:
+        mem_mb=memory_mb(4000),
+        runtime=120,
+        gpu=model_gpus,
+    retries: 2
+    run:
+        from train_model import run as train_model
+
+        train_model(input, output, params, log, threads)
+
+
+rule evaluate_model:
+    input:
+        model="results/models/{model}.joblib",
+        test="results/features/test.parquet",
+        schema="results/features/schema.json",
+    output:
+        metrics="results/evaluation/{model}/metrics.json",
+        plot=report(
+            "results/evaluation/{model}/plot.png",
+            caption="../report/evaluation.rst",
+            category="Models",
+            subcategory="{model}",
+        ),
+    params:
+        model="{model}",
+    log:
+        "logs/evaluate_model/{model}.log",
+    benchmark:
+        "benchmarks/evaluate_model/{model}.tsv"
+    threads: 1
+    resources:
+        mem_mb=memory_mb(2000),
+        runtime=30,
+    run:
+        from evaluate_model import run as evaluate_model
+
+        evaluate_model(input, output, params, log, threads)

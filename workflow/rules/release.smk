@@ -1,0 +1,152 @@
+# The light end of the pipeline: none of these jobs needs a cluster node of its own.
+localrules:
+    compare_models,
+    quality_gate,
+    register_model,
+    deploy_model,
+    raise_alert,
+
+
+rule compare_models:
+    input:
+        metrics=expand("results/evaluation/{model}/metrics.json", model=MODELS),
+    output:
+        table=report(
+            "results/comparison/metrics.csv",
+            caption="../report/comparison.rst",
+            category="Comparison",
+        ),
+        best="results/comparison/best.json",
+    params:
+        metric=config["selection"]["metric"],
+    log:
+        "logs/compare_models/compare_models.log",
+    benchmark:
+        "benchmarks/compare_models/compare_models.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    run:
+        from compare_models import run as compare_models
+
+        compare_models(input, output, params, log, threads)
+
+
+# A checkpoint: which branch runs (register or alert) is decided from its output.
+checkpoint quality_gate:
+    input:
+        best="results/comparison/best.json",
+        test="results/split/test.parquet",
+    output:
+        decision="results/gate/decision.json",
+    params:
+        gate=config["gate"],
+        registry=REGISTRY,
+    log:
+        "logs/quality_gate/quality_gate.log",
+    benchmark:
+        "benchmarks/quality_gate/quality_gate.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    run:
+        from quality_gate import run as quality_gate
+
+        quality_gate(input, output, params, log, threads)
+
+
+rule register_model:
+    input:
+        decision="results/gate/decision.json",
+        model=best_model,
+        metrics=best_model_metrics,
+        best_params=best_model_params,
+        preprocessor="results/features/preprocessor.joblib",
+        schema="results/features/schema.json",
+        validation="results/validation/report.json",
+    output:
+        receipt="results/registry/receipt.json",
+    params:
+        registry=REGISTRY,
+        config_sections=registered_config(),
+        estimator=best_model_spec,
+    log:
+        "logs/register_model/register_model.log",
+    benchmark:
+        "benchmarks/register_model/register_model.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=10,
+    run:
+        from register_model import run as register_model
+
+        register_model(input, output, params, log, threads)
+
+
+rule deploy_model:
+    input:
+        receipt="results/registry/receipt.json",
+    output:
+        receipt="results/deploy/receipt.json",
+    params:
+        registry=REGISTRY,
+    log:
+        "logs/deploy_model/deploy_model.log",
+    benchmark:
+        "benchmarks/deploy_model/deploy_model.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    run:
+        from deploy_model import run as deploy_model
+
+        deploy_model(input, output, params, log, threads)
+
+
+rule raise_alert:
+    input:
+        decision="results/gate/decision.json",
+    output:
+        alert="results/alerts/alert.json",
+    params:
+        webhook_env=config["alerts"]["webhook_env"],
+        retries=config["alerts"]["retries"],
+    log:
+        "logs/raise_alert/raise_alert.log",
+    benchmark:
+        "benchmarks/raise_alert/raise_alert.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    run:
+        from raise_alert import run as raise_alert
+
+        raise_alert(input, output, params, log, threads)
+
+
+# Batch scoring with the production model; not part of `all`: snakemake --cores 4 predict
+rule predict:
+    input:
+        data=predict_input,
+        production=f"{REGISTRY}/production.json",
+    output:
+        predictions=predictions_path(),
+    params:
+        registry=REGISTRY,
+    log:
+        "logs/predict/predict.log",
+    benchmark:
+        "benchmarks/predict/predict.tsv"
+    threads: 1
+    resources:
+        mem_mb=memory_mb(2000),
+        runtime=30,
+    run:
+        from predict import run as predict
+
+        predict(input, output, params, log, threads)
