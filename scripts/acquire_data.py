@@ -52,16 +52,20 @@ def parse_table(raw, fmt, delimiter=",", encoding="utf-8", where="data"):
     except UnicodeDecodeError as error:
         raise StageError(
             STAGE,
-            f"the file is not valid {encoding} text (byte {error.start}: {raw[error.start:error.start + 1]!r})",
+            f"the file is not valid {encoding} text (byte {error.start}: {raw[error.start : error.start + 1]!r})",
             "set data.encoding to the file's encoding (for example latin-1), or re-save it as UTF-8",
             where,
         ) from None
     try:
         frame = pd.read_csv(io.StringIO(text), sep=delimiter)
     except pd.errors.EmptyDataError:
-        raise StageError(STAGE, "the data file has no columns", "check that the file holds a CSV table", where) from None
+        raise StageError(
+            STAGE, "the data file has no columns", "check that the file holds a CSV table", where
+        ) from None
     except pd.errors.ParserError as error:
-        raise StageError(STAGE, f"the CSV file cannot be parsed: {error}", "check data.delimiter and quoting", where) from None
+        raise StageError(
+            STAGE, f"the CSV file cannot be parsed: {error}", "check data.delimiter and quoting", where
+        ) from None
     # pandas renames a repeated column "a" to "a.1"; read the header ourselves to catch it
     header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
     repeated = sorted({name.strip() for name in header if header.count(name) > 1})
@@ -78,7 +82,9 @@ def parse_table(raw, fmt, delimiter=",", encoding="utf-8", where="data"):
 def read_file(path, fmt, delimiter, encoding):
     path = Path(path)
     if not path.is_file():
-        raise StageError(STAGE, f"data file '{path}' does not exist", "set data.path to an existing CSV or Parquet file", "data.path")
+        raise StageError(
+            STAGE, f"data file '{path}' does not exist", "set data.path to an existing CSV or Parquet file", "data.path"
+        )
     return parse_table(path.read_bytes(), file_format(path.name, fmt), delimiter, encoding, where=str(path))
 
 
@@ -136,7 +142,9 @@ def read_sql(url_env, query):
             "data.sql_url_env",
         )
     if not query:
-        raise StageError(STAGE, "no SQL query is configured", "set data.sql_query to a SELECT statement", "data.sql_query")
+        raise StageError(
+            STAGE, "no SQL query is configured", "set data.sql_query to a SELECT statement", "data.sql_query"
+        )
     engine = sqlalchemy.create_engine(url)
     try:
         with engine.connect() as connection:
@@ -144,7 +152,9 @@ def read_sql(url_env, query):
     except sqlalchemy.exc.SQLAlchemyError as error:
         # the message of the driver, never the URL: it may hold a password
         detail = str(getattr(error, "orig", None) or type(error).__name__).splitlines()[0]
-        raise StageError(STAGE, f"the SQL query failed: {detail}", "check data.sql_query against the database", "data.sql_query") from None
+        raise StageError(
+            STAGE, f"the SQL query failed: {detail}", "check data.sql_query against the database", "data.sql_query"
+        ) from None
     finally:
         engine.dispose()
 
@@ -161,7 +171,9 @@ def acquire(source):
     if kind == "url":
         if not source.get("url"):
             raise StageError(STAGE, "data.source is url but data.url is not set", "set data.url", "data.url")
-        return read_url(source["url"], source["format"], source["delimiter"], source["encoding"], source["download_retries"])
+        return read_url(
+            source["url"], source["format"], source["delimiter"], source["encoding"], source["download_retries"]
+        )
     return read_sql(source["sql_url_env"], source.get("sql_query"))
 
 

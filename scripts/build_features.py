@@ -12,10 +12,17 @@ def column_kinds(df, target, drop):
 
     missing = sorted(set(drop) - set(df.columns))
     if missing:
-        raise StageError(STAGE, f"features.drop names columns that do not exist: {', '.join(missing)}", "remove them from features.drop", "features.drop")
+        raise StageError(
+            STAGE,
+            f"features.drop names columns that do not exist: {', '.join(missing)}",
+            "remove them from features.drop",
+            "features.drop",
+        )
     features = [c for c in df.columns if c != target and c not in drop]
     if not features:
-        raise StageError(STAGE, "no feature columns are left after dropping", "drop fewer columns (features.drop)", "features.drop")
+        raise StageError(
+            STAGE, "no feature columns are left after dropping", "drop fewer columns (features.drop)", "features.drop"
+        )
     numeric = [c for c in features if types.is_numeric_dtype(df[c]) and not types.is_bool_dtype(df[c])]
     categorical = [c for c in features if c not in numeric]
     return numeric, categorical
@@ -58,7 +65,9 @@ def _as_object(df, categorical):
 def fit_transform(train, test, target, settings):
     """Fit on train, transform both; returns (preprocessor, train_features, test_features, schema)."""
     numeric, categorical = column_kinds(train, target, settings["drop"])
-    preprocessor = make_preprocessor(numeric, categorical, settings["numeric_imputer"], settings["scale"], settings["max_categories"])
+    preprocessor = make_preprocessor(
+        numeric, categorical, settings["numeric_imputer"], settings["scale"], settings["max_categories"]
+    )
     columns = numeric + categorical
     train_x = preprocessor.fit_transform(_as_object(train[columns], categorical))
     test_x = preprocessor.transform(_as_object(test[columns], categorical))
@@ -87,7 +96,12 @@ def run(input, output, params, log, threads=1):
         preprocessor, train_x, test_x, schema = fit_transform(train, test, report["target"], params.features)
         schema["task"] = report["task"]
         numeric = sum(kind == "numeric" for kind in schema["columns"].values())
-        logger.info("%d numeric and %d categorical columns -> %d features", numeric, len(schema["columns"]) - numeric, len(schema["features_out"]))
+        logger.info(
+            "%d numeric and %d categorical columns -> %d features",
+            numeric,
+            len(schema["columns"]) - numeric,
+            len(schema["features_out"]),
+        )
         write_joblib(preprocessor, output.preprocessor)
         write_table(train_x, output.train)
         write_table(test_x, output.test)

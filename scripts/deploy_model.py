@@ -12,4 +12,7 @@ def run(input, output, params, log, threads=1):
         version = read_json(input.receipt)["version"]
         previous = registry.promote(params.registry, version)
         logger.info("production: %s (was %s)", version, previous)
-        write_json({"version": version, "previous": previous, "registry": params.registry, "promoted_at": registry.now_utc()}, output.receipt)
+        write_json(
+            {"version": version, "previous": previous, "registry": params.registry, "promoted_at": registry.now_utc()},
+            output.receipt,
+        )

@@ -45,5 +45,7 @@ def run(input, output, params, log, threads=1):
         model = read_joblib(input.model)
         metrics = evaluate(model, X, y, schema["task"])
         logger.info("model %s on %d test rows: %s", params.model, len(X), metrics)
-        write_json({"model": params.model, "task": schema["task"], "test_rows": len(X), "metrics": metrics}, output.metrics)
+        write_json(
+            {"model": params.model, "task": schema["task"], "test_rows": len(X), "metrics": metrics}, output.metrics
+        )
         save_png(plot(model, X, y, schema["task"], f"{params.model} (test)"), output.plot)

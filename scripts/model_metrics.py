@@ -44,9 +44,7 @@ def classification_metrics(y_true, y_pred, y_score=None, classes=None):
         if binary:
             result["roc_auc"] = skm.roc_auc_score(y_true, y_score[:, 1])
         else:
-            result["roc_auc"] = skm.roc_auc_score(
-                y_true, y_score, multi_class="ovr", average="macro", labels=classes
-            )
+            result["roc_auc"] = skm.roc_auc_score(y_true, y_score, multi_class="ovr", average="macro", labels=classes)
     return {name: round(float(value), 6) for name, value in result.items()}
 
 

@@ -33,7 +33,7 @@ def _lock(root):
 
 
 def now_utc():
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
 def version_id(file_hashes):
@@ -115,7 +115,12 @@ def promote(root, version):
 def metadata(root, version):
     path = version_dir(root, version) / METADATA
     if not path.is_file():
-        raise StageError("registry", f"version {version} is not in the registry at {root}", "register a model first (run the pipeline)", str(path))
+        raise StageError(
+            "registry",
+            f"version {version} is not in the registry at {root}",
+            "register a model first (run the pipeline)",
+            str(path),
+        )
     return read_json(path)
 
 

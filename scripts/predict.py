@@ -14,7 +14,9 @@ def read_input(path, delimiter=",", encoding="utf-8"):
 
     path = Path(path)
     if not path.is_file():
-        raise StageError(STAGE, f"input file '{path}' does not exist", "set predict.input to the file to score", "predict.input")
+        raise StageError(
+            STAGE, f"input file '{path}' does not exist", "set predict.input to the file to score", "predict.input"
+        )
     return parse_table(path.read_bytes(), file_format(path.name, "auto"), delimiter, encoding, where=str(path))
 
 
@@ -65,7 +67,12 @@ def run(input, output, params, log, threads=1):
     with stage_logging(log[0], STAGE) as logger:
         current = registry.production(params.registry)
         if not current:
-            raise StageError(STAGE, f"no model is in production in {params.registry}", "run the pipeline until a model passes the gate", params.registry)
+            raise StageError(
+                STAGE,
+                f"no model is in production in {params.registry}",
+                "run the pipeline until a model passes the gate",
+                params.registry,
+            )
         version = current["version"]
         files = registry.verified_files(params.registry, version)
         schema = registry.metadata(params.registry, version)["input_schema"]

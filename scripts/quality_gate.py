@@ -17,7 +17,15 @@ def threshold_checks(metrics, thresholds):
     for metric, bound in sorted(thresholds.items()):
         kind = "min" if higher_is_better(metric) else "max"
         if metric not in metrics:
-            checks.append({"check": f"{kind} {metric}", "value": None, "bound": bound, "verdict": "skipped", "reason": f"{metric} is not measured for this task"})
+            checks.append(
+                {
+                    "check": f"{kind} {metric}",
+                    "value": None,
+                    "bound": bound,
+                    "verdict": "skipped",
+                    "reason": f"{metric} is not measured for this task",
+                }
+            )
             continue
         value = metrics[metric]
         ok = is_better_or_equal(value, bound, metric)
@@ -86,9 +94,19 @@ def run(input, output, params, log, threads=1):
         if current:
             champion = score_production(params.registry, current["version"], input.test, best["task"], best["metric"])
             if champion is None:
-                logger.warning("production %s was trained on other columns or another task: not compared", current["version"])
+                logger.warning(
+                    "production %s was trained on other columns or another task: not compared", current["version"]
+                )
             else:
-                checks.append(production_check(best["metric"], best["metrics"][best["metric"]], champion, params.gate["tolerance"], current["version"]))
+                checks.append(
+                    production_check(
+                        best["metric"],
+                        best["metrics"][best["metric"]],
+                        champion,
+                        params.gate["tolerance"],
+                        current["version"],
+                    )
+                )
         decision = decide(best, checks)
         for check in checks:
             logger.info("%s: %s", check["verdict"].upper(), check["reason"])

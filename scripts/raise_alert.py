@@ -11,8 +11,16 @@ STAGE = "raise_alert"
 def build_alert(decision):
     """The alert payload: a Slack-compatible `text` plus the full details."""
     reasons = decision["reasons"] or ["no reason recorded"]
-    text = f":warning: snaketrain: model '{decision['model']}' was NOT promoted; the quality gate failed: " + "; ".join(reasons)
-    return {"text": text, "event": "quality_gate_failed", "model": decision["model"], "reasons": reasons, "decision": decision}
+    text = f":warning: snaketrain: model '{decision['model']}' was NOT promoted; the quality gate failed: " + "; ".join(
+        reasons
+    )
+    return {
+        "text": text,
+        "event": "quality_gate_failed",
+        "model": decision["model"],
+        "reasons": reasons,
+        "decision": decision,
+    }
 
 
 def post_webhook(url, payload, attempts, timeout=10):
@@ -26,7 +34,12 @@ def post_webhook(url, payload, attempts, timeout=10):
         response = getattr(error, "response", None)
         return response is not None and response.status_code >= 500
 
-    @retry(retry=retry_if_exception(transient), stop=stop_after_attempt(attempts), wait=wait_exponential(multiplier=0.2, max=5), reraise=True)
+    @retry(
+        retry=retry_if_exception(transient),
+        stop=stop_after_attempt(attempts),
+        wait=wait_exponential(multiplier=0.2, max=5),
+        reraise=True,
+    )
     def post():
         response = requests.post(url, json=payload, timeout=timeout)
         response.raise_for_status()
@@ -45,7 +58,12 @@ def deliver(payload, webhook_env, attempts, logger):
         status = post_webhook(url, payload, attempts)
     except Exception as error:  # noqa: BLE001 - an unreachable webhook must not fail the run
         # name the variable, never its value: the URL is a secret
-        logger.error("could not deliver the alert to the webhook in %s after %d attempts: %s", webhook_env, attempts, type(error).__name__)
+        logger.error(
+            "could not deliver the alert to the webhook in %s after %d attempts: %s",
+            webhook_env,
+            attempts,
+            type(error).__name__,
+        )
         return False
     logger.info("alert delivered to the webhook in %s (HTTP %s)", webhook_env, status)
     return True

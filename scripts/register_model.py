@@ -53,7 +53,12 @@ def run(input, output, params, log, threads=1):
     with stage_logging(log[0], STAGE) as logger:
         decision = read_json(input.decision)
         if not decision["passed"]:
-            raise StageError(STAGE, "the gate did not pass, so nothing may be registered", "this is a workflow bug: report it", str(input.decision))
+            raise StageError(
+                STAGE,
+                "the gate did not pass, so nothing may be registered",
+                "this is a workflow bug: report it",
+                str(input.decision),
+            )
         meta = build_metadata(
             decision,
             read_json(input.metrics),
@@ -65,8 +70,20 @@ def run(input, output, params, log, threads=1):
         )
         files = {"model.joblib": input.model, "preprocessor.joblib": input.preprocessor}
         version, created = registry.publish(params.registry, files, meta)
-        logger.info("%s version %s of model %s in %s", "registered" if created else "already had", version, decision["model"], params.registry)
+        logger.info(
+            "%s version %s of model %s in %s",
+            "registered" if created else "already had",
+            version,
+            decision["model"],
+            params.registry,
+        )
         write_json(
-            {"version": version, "model": decision["model"], "created": created, "registry": params.registry, "registered_at": registry.now_utc()},
+            {
+                "version": version,
+                "model": decision["model"],
+                "created": created,
+                "registry": params.registry,
+                "registered_at": registry.now_utc(),
+            },
             output.receipt,
         )

@@ -21,6 +21,12 @@ def run(input, output, params, log, threads=1):
         report = read_json(input.report)
         df = read_table(input.data)
         train, test = split(df, report["target"], report["task"], **params.split)
-        logger.info("%d rows: %d train, %d test (dropped %d with no target)", len(df), len(train), len(test), len(df) - len(train) - len(test))
+        logger.info(
+            "%d rows: %d train, %d test (dropped %d with no target)",
+            len(df),
+            len(train),
+            len(test),
+            len(df) - len(train) - len(test),
+        )
         write_table(train, output.train)
         write_table(test, output.test)

@@ -38,7 +38,12 @@ def tune(name, spec, tuning, task, X, y, threads=1):
     try:
         search.fit(X, y)
     except ValueError as error:
-        raise StageError(STAGE, f"model '{name}' could not be fitted: {error}", "check its params and search_space", f"estimators.{name}") from None
+        raise StageError(
+            STAGE,
+            f"model '{name}' could not be fitted: {error}",
+            "check its params and search_space",
+            f"estimators.{name}",
+        ) from None
     table = pd.DataFrame(search.cv_results_).drop(columns=list(TIMING_COLUMNS), errors="ignore")
     table["params"] = table["params"].map(lambda p: repr(sorted(p.items())))
     best_index = int(search.best_index_)
@@ -56,9 +61,24 @@ def run(input, output, params, log, threads=1):
         task, target = schema["task"], schema["target"]
         train = read_table(input.train)
         X, y = train.drop(columns=[target]), train[target]
-        logger.info("model %s: %d rows x %d features, task %s, %s search with %d threads", params.model, *X.shape, task, params.tuning["method"], threads)
+        logger.info(
+            "model %s: %d rows x %d features, task %s, %s search with %d threads",
+            params.model,
+            *X.shape,
+            task,
+            params.tuning["method"],
+            threads,
+        )
         best, score, scoring, table = tune(params.model, params.spec, params.tuning, task, X, y, threads)
         logger.info("%d candidates; best %s = %s with %s", len(table), scoring, score, best)
         write_csv(table, output.cv_results)
-        write_json({"model": params.model, "best_params": best, "cv_score": score, "scoring": scoring, "candidates": len(table)}, output.best_params)
-
+        write_json(
+            {
+                "model": params.model,
+                "best_params": best,
+                "cv_score": score,
+                "scoring": scoring,
+                "candidates": len(table),
+            },
+            output.best_params,
+        )

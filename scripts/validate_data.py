@@ -66,7 +66,13 @@ def run_checks(df, target, task, rules):
     if task != "regression" and distinct:
         counts = df[target].value_counts(dropna=True)
         smallest = int(counts.min())
-        check = _check("min_rows_per_class", smallest, rules["min_rows_per_class"], smallest >= rules["min_rows_per_class"], column=target)
+        check = _check(
+            "min_rows_per_class",
+            smallest,
+            rules["min_rows_per_class"],
+            smallest >= rules["min_rows_per_class"],
+            column=target,
+        )
         check["detail"] = f"class {counts.idxmin()!r} has {smallest} rows"
         checks.append(check)
     if rules["duplicates"] != "ignore":
@@ -131,6 +137,17 @@ def run(input, output, params, log, threads=1):
         report["dataset_sha256"] = sha256_file(input.data)
         for check in report["checks"]:
             if check["verdict"] != "pass":
-                logger.warning("check %s column %s: value %s, threshold %s", check["check"], check["column"], check["value"], check["threshold"])
-        logger.info("task: %s; %d checks passed, %d warnings", report["task"], len(report["checks"]) - report["warnings"], report["warnings"])
+                logger.warning(
+                    "check %s column %s: value %s, threshold %s",
+                    check["check"],
+                    check["column"],
+                    check["value"],
+                    check["threshold"],
+                )
+        logger.info(
+            "task: %s; %d checks passed, %d warnings",
+            report["task"],
+            len(report["checks"]) - report["warnings"],
+            report["warnings"],
+        )
         write_json(report, output.report)

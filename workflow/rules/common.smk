@@ -4,7 +4,6 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-
 # Validate before anything is planned: a wrong key or value stops here, naming the key.
 validate(config, schema="../schemas/config.schema.yaml")
 
@@ -43,7 +42,15 @@ def model_spec(wildcards):
 
 def registered_config():
     """The config sections a registered model depends on, recorded in its metadata."""
-    sections = ("data", "validation", "split", "features", "tuning", "selection", "gate")
+    sections = (
+        "data",
+        "validation",
+        "split",
+        "features",
+        "tuning",
+        "selection",
+        "gate",
+    )
     return {section: config[section] for section in sections}
 
 
@@ -103,6 +110,10 @@ def predict_input(wildcards):
     return config["predict"]["input"]
 
 
+def registry_of_pointer(wildcards, input):
+    return str(Path(input.production).parent)
+
+
 def predictions_path():
     stem = Path(config["predict"]["input"] or "input").stem
     return f"results/predictions/{stem}.parquet"
@@ -113,7 +124,11 @@ def predictions_path():
 
 def final_targets(wildcards):
     """Everything a full run ends with: the comparison, then one branch of the gate."""
-    outcome = "results/deploy/receipt.json" if gate_decision()["passed"] else "results/alerts/alert.json"
+    outcome = (
+        "results/deploy/receipt.json"
+        if gate_decision()["passed"]
+        else "results/alerts/alert.json"
+    )
     return ["results/comparison/metrics.csv", outcome]
 
 
@@ -129,7 +144,11 @@ def check_estimators():
     for name in MODELS:
         # with task auto, check against the classifier or the regressor, whichever the family has
         try:
-            check_spec(name, config["estimators"][name], "regression" if task == "regression" else "binary")
+            check_spec(
+                name,
+                config["estimators"][name],
+                "regression" if task == "regression" else "binary",
+            )
         except StageError as error:
             if task != "auto" or "has no classification form" not in str(error):
                 raise
@@ -144,15 +163,23 @@ def print_summary():
     decision = json.loads(decision_path.read_text())
     best = json.loads(Path("results/comparison/best.json").read_text())
     lines = ["", "snaketrain summary"]
-    lines.append(f"  best model:   {decision['model']} ({best['metric']} = {decision['value']})")
-    lines.append(f"  metrics:      results/evaluation/{decision['model']}/metrics.json, table results/comparison/metrics.csv")
+    lines.append(
+        f"  best model:   {decision['model']} ({best['metric']} = {decision['value']})"
+    )
+    lines.append(
+        f"  metrics:      results/evaluation/{decision['model']}/metrics.json, table results/comparison/metrics.csv"
+    )
     deploy = Path("results/deploy/receipt.json")
     if decision["passed"] and deploy.is_file():
         version = json.loads(deploy.read_text())["version"]
         lines.append("  quality gate: PASSED")
-        lines.append(f"  model:        {REGISTRY}/versions/{version}/model.joblib (production)")
+        lines.append(
+            f"  model:        {REGISTRY}/versions/{version}/model.joblib (production)"
+        )
     else:
-        lines.append("  quality gate: FAILED - the model was NOT promoted; production is unchanged")
+        lines.append(
+            "  quality gate: FAILED - the model was NOT promoted; production is unchanged"
+        )
         for reason in decision["reasons"]:
             lines.append(f"    - {reason}")
         lines.append("  alert:        results/alerts/alert.json")

@@ -3,17 +3,17 @@ rule acquire_data:
         unpack(acquire_inputs),
     output:
         data=RAW_DATA,
-    params:
-        source=acquire_settings(),
     log:
         "logs/acquire_data/acquire_data.log",
     benchmark:
         "benchmarks/acquire_data/acquire_data.tsv"
+    retries: 1
     threads: 1
     resources:
         mem_mb=memory_mb(2000),
         runtime=30,
-    retries: 1
+    params:
+        source=acquire_settings(),
     run:
         from acquire_data import run as acquire_data
 
@@ -25,10 +25,6 @@ rule validate_data:
         data=RAW_DATA,
     output:
         report="results/validation/report.json",
-    params:
-        target=config["data"]["target"],
-        task=config["data"]["task"],
-        rules=config["validation"],
     log:
         "logs/validate_data/validate_data.log",
     benchmark:
@@ -37,6 +33,10 @@ rule validate_data:
     resources:
         mem_mb=memory_mb(2000),
         runtime=30,
+    params:
+        target=config["data"]["target"],
+        task=config["data"]["task"],
+        rules=config["validation"],
     run:
         from validate_data import run as validate_data
 
@@ -50,8 +50,6 @@ rule split_data:
     output:
         train="results/split/train.parquet",
         test="results/split/test.parquet",
-    params:
-        split=config["split"],
     log:
         "logs/split_data/split_data.log",
     benchmark:
@@ -60,6 +58,8 @@ rule split_data:
     resources:
         mem_mb=memory_mb(2000),
         runtime=30,
+    params:
+        split=config["split"],
     run:
         from split_data import run as split_data
 

@@ -8,8 +8,6 @@ rule build_features:
         train="results/features/train.parquet",
         test="results/features/test.parquet",
         schema="results/features/schema.json",
-    params:
-        features=config["features"],
     log:
         "logs/build_features/build_features.log",
     benchmark:
@@ -18,6 +16,8 @@ rule build_features:
     resources:
         mem_mb=memory_mb(3000),
         runtime=30,
+    params:
+        features=config["features"],
     run:
         from build_features import run as build_features
 

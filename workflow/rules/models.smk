@@ -5,20 +5,20 @@ rule tune_model:
     output:
         best_params="results/tuning/{model}/best_params.json",
         cv_results="results/tuning/{model}/cv_results.csv",
-    params:
-        model="{model}",
-        spec=model_spec,
-        tuning=config["tuning"],
     log:
         "logs/tune_model/{model}.log",
     benchmark:
         "benchmarks/tune_model/{model}.tsv"
+    retries: 2
     threads: 2
     resources:
         mem_mb=memory_mb(4000),
         runtime=120,
         gpu=model_gpus,
-    retries: 2
+    params:
+        model="{model}",
+        spec=model_spec,
+        tuning=config["tuning"],
     run:
         from tune_model import run as tune_model
 
@@ -32,20 +32,20 @@ rule train_model:
         best_params="results/tuning/{model}/best_params.json",
     output:
         model="results/models/{model}.joblib",
-    params:
-        model="{model}",
-        spec=model_spec,
-        seed=config["tuning"]["seed"],
     log:
         "logs/train_model/{model}.log",
     benchmark:
         "benchmarks/train_model/{model}.tsv"
+    retries: 2
     threads: 2
     resources:
         mem_mb=memory_mb(4000),
         runtime=120,
         gpu=model_gpus,
-    retries: 2
+    params:
+        model="{model}",
+        spec=model_spec,
+        seed=config["tuning"]["seed"],
     run:
         from train_model import run as train_model
 
@@ -65,8 +65,6 @@ rule evaluate_model:
             category="Models",
             subcategory="{model}",
         ),
-    params:
-        model="{model}",
     log:
         "logs/evaluate_model/{model}.log",
     benchmark:
@@ -75,6 +73,8 @@ rule evaluate_model:
     resources:
         mem_mb=memory_mb(2000),
         runtime=30,
+    params:
+        model="{model}",
     run:
         from evaluate_model import run as evaluate_model
 

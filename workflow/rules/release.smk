@@ -17,8 +17,6 @@ rule compare_models:
             category="Comparison",
         ),
         best="results/comparison/best.json",
-    params:
-        metric=config["selection"]["metric"],
     log:
         "logs/compare_models/compare_models.log",
     benchmark:
@@ -27,6 +25,8 @@ rule compare_models:
     resources:
         mem_mb=500,
         runtime=5,
+    params:
+        metric=config["selection"]["metric"],
     run:
         from compare_models import run as compare_models
 
@@ -40,9 +40,6 @@ checkpoint quality_gate:
         test="results/split/test.parquet",
     output:
         decision="results/gate/decision.json",
-    params:
-        gate=config["gate"],
-        registry=REGISTRY,
     log:
         "logs/quality_gate/quality_gate.log",
     benchmark:
@@ -51,6 +48,9 @@ checkpoint quality_gate:
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        gate=config["gate"],
+        registry=REGISTRY,
     run:
         from quality_gate import run as quality_gate
 
@@ -68,10 +68,6 @@ rule register_model:
         validation="results/validation/report.json",
     output:
         receipt="results/registry/receipt.json",
-    params:
-        registry=REGISTRY,
-        config_sections=registered_config(),
-        estimator=best_model_spec,
     log:
         "logs/register_model/register_model.log",
     benchmark:
@@ -80,6 +76,10 @@ rule register_model:
     resources:
         mem_mb=500,
         runtime=10,
+    params:
+        registry=REGISTRY,
+        config_sections=registered_config(),
+        estimator=best_model_spec,
     run:
         from register_model import run as register_model
 
@@ -91,8 +91,6 @@ rule deploy_model:
         receipt="results/registry/receipt.json",
     output:
         receipt="results/deploy/receipt.json",
-    params:
-        registry=REGISTRY,
     log:
         "logs/deploy_model/deploy_model.log",
     benchmark:
@@ -101,6 +99,8 @@ rule deploy_model:
     resources:
         mem_mb=500,
         runtime=5,
+    params:
+        registry=REGISTRY,
     run:
         from deploy_model import run as deploy_model
 
@@ -112,9 +112,6 @@ rule raise_alert:
         decision="results/gate/decision.json",
     output:
         alert="results/alerts/alert.json",
-    params:
-        webhook_env=config["alerts"]["webhook_env"],
-        retries=config["alerts"]["retries"],
     log:
         "logs/raise_alert/raise_alert.log",
     benchmark:
@@ -123,6 +120,9 @@ rule raise_alert:
     resources:
         mem_mb=500,
         runtime=5,
+    params:
+        webhook_env=config["alerts"]["webhook_env"],
+        retries=config["alerts"]["retries"],
     run:
         from raise_alert import run as raise_alert
 
@@ -136,8 +136,6 @@ rule predict:
         production=f"{REGISTRY}/production.json",
     output:
         predictions=predictions_path(),
-    params:
-        registry=REGISTRY,
     log:
         "logs/predict/predict.log",
     benchmark:
@@ -146,6 +144,8 @@ rule predict:
     resources:
         mem_mb=memory_mb(2000),
         runtime=30,
+    params:
+        registry=registry_of_pointer,
     run:
         from predict import run as predict
 
