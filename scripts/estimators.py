@@ -31,8 +31,10 @@ SHORT_NAMES = {
     "svm": ("sklearn.svm.SVC", "sklearn.svm.SVR"),
 }
 
-# estimators that parallelise internally through an n_jobs parameter
+# estimators that parallelise internally through an n_jobs parameter get the job's threads ...
 _THREADED_PARAM = "n_jobs"
+# ... except those where scikit-learn deprecated it as having no effect (it warns when set)
+_N_JOBS_WITHOUT_EFFECT = frozenset({"LogisticRegression"})
 
 
 def class_path(name, spec, task):
@@ -105,7 +107,7 @@ def build_estimator(name, spec, task, seed, threads=1, extra_params=None):
     accepted = inspect.signature(cls.__init__).parameters
     if "random_state" in accepted:
         params.setdefault("random_state", seed)
-    if _THREADED_PARAM in accepted:
+    if _THREADED_PARAM in accepted and cls.__name__ not in _N_JOBS_WITHOUT_EFFECT:
         params.setdefault(_THREADED_PARAM, threads)
     return cls(**params)
 

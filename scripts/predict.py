@@ -76,7 +76,7 @@ def run(input, output, params, log, threads=1):
         version = current["version"]
         files = registry.verified_files(params.registry, version)
         schema = registry.metadata(params.registry, version)["input_schema"]
-        df = read_input(input.data)
+        df = read_input(input.data, params.delimiter, params.encoding)
         extra = check_columns(df, schema)
         if extra:
             logger.warning("ignoring %d column(s) the model does not use: %s", len(extra), ", ".join(extra))

@@ -146,6 +146,8 @@ rule predict:
         runtime=30,
     params:
         registry=registry_of_pointer,
+        delimiter=config["data"]["delimiter"],
+        encoding=config["data"]["encoding"],
     run:
         from predict import run as predict
 
