@@ -182,9 +182,10 @@ def read_sql(url_env, query):
     try:
         with engine.connect() as connection:
             return pd.read_sql_query(sqlalchemy.text(query), connection)
-    except sqlalchemy.exc.SQLAlchemyError as error:
-        # the message of the driver, never the URL: it may hold a password
-        detail = str(getattr(error, "orig", None) or type(error).__name__).splitlines()[0]
+    except (sqlalchemy.exc.SQLAlchemyError, pd.errors.DatabaseError) as error:
+        # pandas wraps the SQLAlchemy error; report the driver's message, never the URL (it may hold a password)
+        cause = error.__cause__ if isinstance(error.__cause__, sqlalchemy.exc.SQLAlchemyError) else error
+        detail = str(getattr(cause, "orig", None) or type(cause).__name__).splitlines()[0]
         raise StageError(
             STAGE, f"the SQL query failed: {detail}", "check data.sql_query against the database", "data.sql_query"
         ) from None
