@@ -342,3 +342,14 @@ def test_prediction_input_with_extra_columns_is_scored_and_the_extras_named(bran
     assert "prediction" in scored.columns
     log = (branch / "logs/predict/predict.log").read_text()
     assert "ignoring 1 column(s) the model does not use: customer_note" in log
+
+
+def test_prediction_without_an_input_file_configured(branch):
+    out = run_failing(branch, "predict:\n  input: null\n", "predict")
+    assert_explained(out, "predict", "no file to score", "where: config key predict.input")
+
+
+def test_prediction_without_a_production_model(branch, to_score):
+    write_csv(to_score, branch / "data/new.csv")
+    out = run_failing(branch, "predict:\n  input: data/new.csv\nregistry:\n  path: empty-registry\n", "predict")
+    assert_explained(out, "predict", "no model is in production in the registry 'empty-registry'", "passes the quality gate")

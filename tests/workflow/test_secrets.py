@@ -70,7 +70,8 @@ def test_database_and_webhook_urls_never_reach_an_output(tmp_path_factory, tmp_p
     with sqlite3.connect(database) as connection:
         rows.to_sql("samples", connection, index=False)
     env = {"SNAKETRAIN_DB_URL": f"sqlite:///{database}", "SNAKETRAIN_WEBHOOK_URL": webhook}
-    sql = 'data:\n  name: fromdb\n  source: sql\n  sql_query: "SELECT * FROM samples"\n'
+    # not every row, so that the model differs from the clone's and gets a registry version of its own
+    sql = 'data:\n  name: fromdb\n  source: sql\n  sql_query: "SELECT * FROM samples WHERE rowid % 10 != 0"\n'
     (workdir / "config/sql.yaml").write_text(sql)
     (workdir / "config/strict.yaml").write_text("gate:\n  thresholds:\n    f1: 1.0\n")
     (workdir / "config/bad_query.yaml").write_text(sql.replace("SELECT", "SELEC").replace("fromdb", "broken"))

@@ -109,12 +109,32 @@ def best_model_spec(wildcards):
 
 
 def predict_input(wildcards):
+    from stage_log import StageError
+
     if not config["predict"]["input"]:
-        raise ValueError(
-            "[predict] no file to score.\n"
-            "  fix: set predict.input in the config, e.g. --config predict='{input: new.csv}'"
+        raise StageError(
+            "predict",
+            "no file to score",
+            "set predict.input in the config, e.g. --config predict='{input: new.csv}'",
+            "config key predict.input",
         )
     return config["predict"]["input"]
+
+
+def production_pointer(wildcards):
+    # explain a missing production model here, instead of Snakemake's generic "missing input"
+    from stage_log import StageError
+
+    pointer = Path(REGISTRY) / "production.json"
+    if not pointer.is_file():
+        raise StageError(
+            "predict",
+            f"no model is in production in the registry '{REGISTRY}'",
+            "run the pipeline (snakemake --cores 4) until a model passes the quality gate, "
+            "or point registry.path at the registry that holds your production model",
+            str(pointer),
+        )
+    return str(pointer)
 
 
 def registry_of_pointer(wildcards, input):
