@@ -11,6 +11,7 @@ from table_io import write_table
 STAGE = "acquire_data"
 PARQUET_SUFFIXES = (".parquet", ".pq")
 PARQUET_MAGIC = b"PAR1"
+OTHER_DELIMITERS = (";", "\t", "|", ",")
 
 
 def load_builtin(name):
@@ -46,7 +47,16 @@ def parse_table(raw, fmt, delimiter=",", encoding="utf-8", where="data"):
                 "set data.format: csv if it is CSV, or convert it to Parquet",
                 where,
             )
-        return pd.read_parquet(io.BytesIO(raw))
+        try:
+            frame = pd.read_parquet(io.BytesIO(raw))
+        except Exception as error:  # noqa: BLE001 - pyarrow raises several types for a damaged file
+            raise StageError(
+                STAGE,
+                f"the Parquet file cannot be read ({type(error).__name__}: {str(error).splitlines()[0][:200]})",
+                "check that the file was written completely, or export it again",
+                where,
+            ) from None
+        return _with_rows(frame, where)
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError as error:
@@ -74,6 +84,29 @@ def parse_table(raw, fmt, delimiter=",", encoding="utf-8", where="data"):
             STAGE,
             f"duplicate column names: {', '.join(repeated)}",
             "give every column a distinct name in the header",
+            where,
+        )
+    if frame.shape[1] == 1:
+        # one column: usually the file uses another delimiter than data.delimiter
+        found = [d for d in OTHER_DELIMITERS if d != delimiter and d in str(frame.columns[0])]
+        if found:
+            shown = {"\t": "\\t"}.get(found[0], found[0])
+            raise StageError(
+                STAGE,
+                f"the whole header is one column ({str(frame.columns[0])[:80]!r}): the file seems to be "
+                f"delimited by '{shown}', not '{delimiter}'",
+                f'set data.delimiter: "{shown}"',
+                where,
+            )
+    return _with_rows(frame, where)
+
+
+def _with_rows(frame, where):
+    if frame.empty:
+        raise StageError(
+            STAGE,
+            f"the data file has a header ({len(frame.columns)} columns) but no rows",
+            "supply a file with data rows below the header",
             where,
         )
     return frame
@@ -149,9 +182,10 @@ def read_sql(url_env, query):
     try:
         with engine.connect() as connection:
             return pd.read_sql_query(sqlalchemy.text(query), connection)
-    except sqlalchemy.exc.SQLAlchemyError as error:
-        # the message of the driver, never the URL: it may hold a password
-        detail = str(getattr(error, "orig", None) or type(error).__name__).splitlines()[0]
+    except (sqlalchemy.exc.SQLAlchemyError, pd.errors.DatabaseError) as error:
+        # pandas wraps the SQLAlchemy error; report the driver's message, never the URL (it may hold a password)
+        cause = error.__cause__ if isinstance(error.__cause__, sqlalchemy.exc.SQLAlchemyError) else error
+        detail = str(getattr(cause, "orig", None) or type(cause).__name__).splitlines()[0]
         raise StageError(
             STAGE, f"the SQL query failed: {detail}", "check data.sql_query against the database", "data.sql_query"
         ) from None

@@ -112,6 +112,14 @@ def build_estimator(name, spec, task, seed, threads=1, extra_params=None):
     return cls(**params)
 
 
+def without_threads(model):
+    """The fitted model with its thread count reset: how many cores a job had is not part of the model,
+    and keeping it would make the saved bytes (and the registry version id) depend on --cores."""
+    if _THREADED_PARAM in model.get_params(deep=False):
+        model.set_params(**{_THREADED_PARAM: None})
+    return model
+
+
 def search_space(spec, method):
     """The config's search space as scikit-learn wants it: lists for grid, distributions for random."""
     space = {}

@@ -18,7 +18,7 @@ import shutil
 import uuid
 from pathlib import Path
 
-from stage_log import StageError
+from stage_log import StageError, pause_point
 from table_io import read_json, sha256_file, write_json
 
 LOCK_TIMEOUT_S = 120
@@ -62,6 +62,7 @@ def publish(root, files, metadata):
                 shutil.copyfile(path, staging / name)
             write_json({**metadata, "version": version, "files": hashes}, staging / METADATA)
             _fsync_dir(staging)
+            pause_point("publish:staged")
             try:
                 os.rename(staging, final)
                 created = True
@@ -71,6 +72,7 @@ def publish(root, files, metadata):
                     raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+    pause_point("publish:placed")
     with _lock(root):
         index = read_index(root)
         if version not in index["versions"]:
@@ -108,6 +110,7 @@ def promote(root, version):
     with _lock(root):
         current = production(root)
         previous = current["version"] if current else None
+        pause_point("promote:locked")
         write_json({"version": version, "previous": previous, "promoted_at": now_utc()}, Path(root) / "production.json")
     return previous
 

@@ -20,7 +20,7 @@ def read_input(path, delimiter=",", encoding="utf-8"):
     return parse_table(path.read_bytes(), file_format(path.name, "auto"), delimiter, encoding, where=str(path))
 
 
-def check_columns(df, schema):
+def check_columns(df, schema, where="predict.input"):
     """Raise on missing columns or values of the wrong kind; return the extra columns (ignored)."""
     from pandas.api import types
 
@@ -31,7 +31,7 @@ def check_columns(df, schema):
             STAGE,
             f"the input lacks {len(missing)} column(s) the model needs: {', '.join(missing)}",
             "add them to the file (the model was trained with: " + ", ".join(expected) + ")",
-            "predict.input",
+            where,
         )
     for column, kind in expected.items():
         if kind == "numeric" and not types.is_numeric_dtype(df[column]):
@@ -44,7 +44,7 @@ def check_columns(df, schema):
                     STAGE,
                     f"column '{column}' must be numeric but holds {bad.iloc[0]!r} (row {bad.index[0]})",
                     "fix or remove the non-numeric values",
-                    f"predict.input, column {column}",
+                    f"{where}, column {column}",
                 )
             df[column] = converted
     return [c for c in df.columns if c not in expected and c != schema["target"]]
@@ -77,7 +77,7 @@ def run(input, output, params, log, threads=1):
         files = registry.verified_files(params.registry, version)
         schema = registry.metadata(params.registry, version)["input_schema"]
         df = read_input(input.data, params.delimiter, params.encoding)
-        extra = check_columns(df, schema)
+        extra = check_columns(df, schema, where=f"predict.input ({input.data})")
         if extra:
             logger.warning("ignoring %d column(s) the model does not use: %s", len(extra), ", ".join(extra))
         result = predict(read_joblib(files["model.joblib"]), read_joblib(files["preprocessor.joblib"]), df, schema)

@@ -1,6 +1,6 @@
 """Fit one model with its tuned parameters on the whole training split."""
 
-from estimators import build_estimator
+from estimators import build_estimator, without_threads
 from stage_log import stage_logging
 from table_io import read_json, read_table, write_joblib
 
@@ -9,7 +9,7 @@ STAGE = "train_model"
 
 def train(name, spec, best_params, task, seed, X, y, threads=1):
     model = build_estimator(name, spec, task, seed, threads=threads, extra_params=best_params)
-    return model.fit(X, y)
+    return without_threads(model.fit(X, y))
 
 
 def run(input, output, params, log, threads=1):

@@ -7,6 +7,12 @@ from table_io import read_table, sha256_file, write_json
 
 STAGE = "validate_data"
 MAX_CLASSES_FOR_INTEGER_TARGET = 20
+# a text column whose values are nearly all numbers holds stray strings (a typo, "n/a", "?")
+MOSTLY_NUMERIC_FRACTION = 0.9
+# a text column with more distinct values than this, making up at least HIGH_CARDINALITY_FRACTION of its
+# values, is an identifier or free text: one-hot encoding it learns nothing that generalises
+HIGH_CARDINALITY_MIN_DISTINCT = 20
+HIGH_CARDINALITY_FRACTION = 0.5
 
 
 def infer_task(target):
@@ -46,8 +52,63 @@ def _kind_matches(series, kind):
     return bool(tests[kind](series))
 
 
-def run_checks(df, target, task, rules):
-    """Every configured check as a dict with its measured value, threshold and verdict."""
+def _is_text(series):
+    from pandas.api import types
+
+    return (
+        not types.is_numeric_dtype(series)
+        and not types.is_bool_dtype(series)
+        and not types.is_datetime64_any_dtype(series)
+    )
+
+
+def stray_text(series):
+    """(first value, its row, count) of non-numbers in a text column whose other values are numbers, else None."""
+    import pandas as pd
+
+    values = series.dropna()
+    if not len(values) or not _is_text(series):
+        return None
+    parsed = pd.to_numeric(values.astype(str).str.strip(), errors="coerce")
+    numeric = int(parsed.notna().sum())
+    if numeric == len(values) or numeric < MOSTLY_NUMERIC_FRACTION * len(values):
+        return None
+    bad = values[parsed.isna()]
+    return bad.iloc[0], bad.index[0], len(bad)
+
+
+def _column_checks(df, column, rules, declared):
+    """Missing values, stray text in numbers and identifier-like text, for one column."""
+    checks = []
+    fraction = round(float(df[column].isna().mean()) if len(df) else 1.0, 6)
+    limit = rules["max_missing_fraction"]
+    checks.append(_check("max_missing_fraction", fraction, limit, fraction <= limit, column=str(column)))
+    if declared in ("categorical", "datetime"):
+        return checks
+    stray = stray_text(df[column])
+    if stray is not None:
+        value, row, bad = stray
+        check = _check("numeric_with_text", bad, 0, False, column=str(column))
+        check["detail"] = f"holds non-numeric value {value!r} (row index {row}), {bad} such value(s) in all"
+        checks.append(check)
+        return checks
+    severity = rules.get("high_cardinality", "fail")
+    if severity != "ignore" and _is_text(df[column]) and declared is None:
+        distinct = int(df[column].nunique(dropna=True))
+        present = int(df[column].notna().sum())
+        many = distinct > HIGH_CARDINALITY_MIN_DISTINCT and distinct >= HIGH_CARDINALITY_FRACTION * present
+        check = _check("high_cardinality", distinct, HIGH_CARDINALITY_MIN_DISTINCT, not many, str(column), severity)
+        if many:
+            check["detail"] = f"{distinct} distinct values in {present} rows: looks like an identifier or free text"
+        checks.append(check)
+    return checks
+
+
+def run_checks(df, target, task, rules, drop=()):
+    """Every configured check as a dict with its measured value, threshold and verdict.
+
+    Columns listed in drop (features.drop) are left out: they never reach a model.
+    """
     checks = []
     if target not in df.columns:
         close = difflib.get_close_matches(target, [str(c) for c in df.columns], n=3, cutoff=0.5)
@@ -57,10 +118,14 @@ def run_checks(df, target, task, rules):
         return checks
     checks.append(_check("target_present", True, True, True, column=target))
     checks.append(_check("min_rows", len(df), rules["min_rows"], len(df) >= rules["min_rows"]))
+    declared = rules.get("dtypes", {})
     for column in df.columns:
-        fraction = round(float(df[column].isna().mean()) if len(df) else 1.0, 6)
-        limit = rules["max_missing_fraction"]
-        checks.append(_check("max_missing_fraction", fraction, limit, fraction <= limit, column=str(column)))
+        if column in drop and column != target:
+            continue
+        column_checks = _column_checks(df, column, rules, declared.get(column))
+        if column == target:
+            column_checks = [c for c in column_checks if c["check"] != "high_cardinality"]
+        checks.extend(column_checks)
     distinct = int(df[target].nunique(dropna=True))
     checks.append(_check("target_not_constant", distinct, 2, distinct >= 2, column=target))
     if task != "regression" and distinct:
@@ -104,15 +169,18 @@ FIXES = {
     "min_rows_per_class": "supply more rows of the rare class, merge classes, or lower validation.min_rows_per_class",
     "duplicate_rows": "remove duplicate rows, or set validation.duplicates: warn",
     "dtype": "fix the column's values, or correct validation.dtypes",
+    "numeric_with_text": "correct or blank the non-numeric values, or declare the column as text "
+    "(validation.dtypes: {<column>: categorical})",
+    "high_cardinality": "leave the column out (features.drop), or keep it anyway with validation.high_cardinality: warn",
 }
 
 
-def validate(df, target, configured_task, rules, where="data"):
+def validate(df, target, configured_task, rules, where="data", drop=()):
     """The validation report; raises StageError listing every failed check."""
     task = configured_task
     if target in df.columns and configured_task == "auto":
         task = infer_task(df[target])
-    checks = run_checks(df, target, task, rules)
+    checks = run_checks(df, target, task, rules, drop)
     failed = [c for c in checks if c["verdict"] == "fail"]
     report = {
         "task": task,
@@ -133,7 +201,7 @@ def run(input, output, params, log, threads=1):
     with stage_logging(log[0], STAGE) as logger:
         df = read_table(input.data)
         logger.info("read %d rows x %d columns from %s", *df.shape, input.data)
-        report = validate(df, params.target, params.task, params.rules, where=str(input.data))
+        report = validate(df, params.target, params.task, params.rules, where=str(input.data), drop=params.drop)
         report["dataset_sha256"] = sha256_file(input.data)
         for check in report["checks"]:
             if check["verdict"] != "pass":

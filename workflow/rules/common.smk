@@ -2,25 +2,32 @@ import json
 import sys
 from pathlib import Path
 
-from snakemake.utils import validate
+import time
 
-# Validate before anything is planned: a wrong key or value stops here, naming the key.
-validate(config, schema="../schemas/config.schema.yaml")
+from snakemake.utils import validate
 
 # Stage modules live in scripts/; the run: blocks import them from there.
 sys.path.insert(0, str(Path(workflow.basedir).parent / "scripts"))
+
+from config_check import config_error
+
+# Validate before anything is planned: a wrong key or value stops here, naming the key and the fix.
+_config_problem = config_error(
+    config,
+    Path(workflow.basedir) / "schemas" / "config.schema.yaml",
+    workflow.configfiles,
+)
+if _config_problem:
+    raise _config_problem
+# fills in the schema's defaults
+validate(config, schema="../schemas/config.schema.yaml")
 
 DATASET = config["data"]["name"]
 MODELS = config["models"]
 REGISTRY = config["registry"]["path"]
 RAW_DATA = f"resources/data/{DATASET}.parquet"
-
-_undefined = [name for name in MODELS if name not in config["estimators"]]
-if _undefined:
-    raise ValueError(
-        f"[config] models lists {', '.join(_undefined)}, which `estimators` does not define.\n"
-        f"  fix: add them under `estimators`, or list only: {', '.join(config['estimators'])}"
-    )
+# stage logs written after this moment belong to this run (used by the error summary)
+RUN_STARTED = time.time()
 
 
 wildcard_constraints:
@@ -102,12 +109,32 @@ def best_model_spec(wildcards):
 
 
 def predict_input(wildcards):
+    from stage_log import StageError
+
     if not config["predict"]["input"]:
-        raise ValueError(
-            "[predict] no file to score.\n"
-            "  fix: set predict.input in the config, e.g. --config predict='{input: new.csv}'"
+        raise StageError(
+            "predict",
+            "no file to score",
+            "set predict.input in the config, e.g. --config predict='{input: new.csv}'",
+            "config key predict.input",
         )
     return config["predict"]["input"]
+
+
+def production_pointer(wildcards):
+    # explain a missing production model here, instead of Snakemake's generic "missing input"
+    from stage_log import StageError
+
+    pointer = Path(REGISTRY) / "production.json"
+    if not pointer.is_file():
+        raise StageError(
+            "predict",
+            f"no model is in production in the registry '{REGISTRY}'",
+            "run the pipeline (snakemake --cores 4) until a model passes the quality gate, "
+            "or point registry.path at the registry that holds your production model",
+            str(pointer),
+        )
+    return str(pointer)
 
 
 def registry_of_pointer(wildcards, input):
@@ -144,15 +171,54 @@ def check_estimators():
     for name in MODELS:
         # with task auto, check against the classifier or the regressor, whichever the family has
         try:
-            check_spec(
-                name,
-                config["estimators"][name],
-                "regression" if task == "regression" else "binary",
-            )
+            try:
+                check_spec(
+                    name,
+                    config["estimators"][name],
+                    "regression" if task == "regression" else "binary",
+                )
+            except StageError as error:
+                if task != "auto" or "has no classification form" not in str(error):
+                    raise
+                check_spec(name, config["estimators"][name], "regression")
         except StageError as error:
-            if task != "auto" or "has no classification form" not in str(error):
-                raise
-            check_spec(name, config["estimators"][name], "regression")
+            # the message names key and fix; the stack inside estimators.py would only bury it
+            raise error.with_traceback(None) from None
+
+
+def print_failure():
+    """The last lines of a failed run: each stage's explanation, read back from this run's logs."""
+    found = []
+    for path in sorted(Path("logs").glob("*/*.log")):
+        if path.stat().st_mtime < RUN_STARTED:
+            continue
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        for number, line in enumerate(lines):
+            message = line.split(" ERROR ", 1)[-1]
+            if " ERROR " not in line or not (
+                message.startswith("[") or "failed unexpectedly" in message
+            ):
+                continue
+            block = [message]
+            for follow in lines[number + 1 :]:
+                if not follow.startswith("  ") or follow.startswith("  File "):
+                    break
+                block.append(follow)
+            if "failed unexpectedly" in message:
+                block.append(f"  (the Python traceback is in {path})")
+            found.append((path, block))
+            break
+    if not found:
+        return
+    lines = ["", "snaketrain: the run stopped. What went wrong:"]
+    for path, block in found:
+        lines.extend(f"  {line}" for line in block)
+        lines.append(f"  log: {path}")
+    lines.append(
+        "Steps that finished are kept and will not run again; production changes only when "
+        "deploy_model finishes. Fix the problem, then run the same command again."
+    )
+    print("\n".join(lines))
 
 
 def print_summary():

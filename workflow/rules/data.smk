@@ -37,6 +37,7 @@ rule validate_data:
         target=config["data"]["target"],
         task=config["data"]["task"],
         rules=config["validation"],
+        drop=config["features"]["drop"],
     run:
         from validate_data import run as validate_data
 

@@ -133,7 +133,7 @@ rule raise_alert:
 rule predict:
     input:
         data=predict_input,
-        production=f"{REGISTRY}/production.json",
+        production=production_pointer,
     output:
         predictions=predictions_path(),
     log:

@@ -1,0 +1,182 @@
+"""Config errors in words a user can act on: each names the key, the value, what is allowed, and the fix.
+
+Snakemake's own validate() reports the first schema violation with a dump of the schema; this module
+checks the same schema first and turns every violation into one line naming the dotted key.
+"""
+
+import difflib
+from pathlib import Path
+
+from stage_log import ConfigError
+
+SAFE_NAME_RULE = "letters, digits, '_' and '-', starting with a letter or digit, at most 64 characters"
+TYPE_NAMES = {
+    "string": "text",
+    "number": "a number",
+    "integer": "a whole number",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "a mapping of keys to values",
+    "null": "null",
+}
+
+
+def load_schema(path):
+    import yaml
+
+    with open(path, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def dotted(path):
+    key = ""
+    for part in path:
+        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+    return key or "(top level)"
+
+
+def _expected_type(kind):
+    kinds = kind if isinstance(kind, list) else [kind]
+    return " or ".join(TYPE_NAMES.get(k, k) for k in kinds)
+
+
+def _description(schema):
+    text = " ".join(str(schema.get("description", "")).split())
+    return text
+
+
+def explain(error):
+    """(problem, fix, key) for one jsonschema ValidationError."""
+    path = list(error.absolute_path)
+    key = dotted(path)
+    value = error.instance
+    kind = error.validator
+    described = _description(error.schema)
+    fix = f"see the description of {key} in config/README.md"
+    if described:
+        fix = f"{key}: {described}"
+    if "propertyNames" in error.schema_path:
+        allowed = error.schema.get("enum")
+        if allowed:
+            return (
+                f"{key} has an unknown key {value!r}",
+                f"use one of: {', '.join(map(str, allowed))}",
+                f"{key}.{value}",
+            )
+        return (
+            f"{key} has a key {value!r} that is not a safe name",
+            f"rename it using {SAFE_NAME_RULE}: names become folder and file names",
+            f"{key}.{value}",
+        )
+    if kind == "additionalProperties":
+        known = sorted(error.schema.get("properties", {}))
+        unknown = sorted(set(value) - set(known))
+        prefix = f"{key}." if path else ""
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
+            hints.append(f"did you mean {prefix}{close[0]}?" if close else "")
+        names = ", ".join(f"{prefix}{name}" for name in unknown)
+        suggestion = " ".join(h for h in hints if h)
+        return (
+            f"unknown config key {names}",
+            f"remove it or correct the spelling{'; ' + suggestion if suggestion else ''} "
+            f"(keys allowed here: {', '.join(known)})",
+            f"{prefix}{unknown[0]}",
+        )
+    if kind == "type":
+        expected = _expected_type(error.validator_value)
+        fix = f"set {key} to {expected}" + (f" ({described})" if described else "")
+        return f"{key} is {value!r}, but must be {expected}", fix, key
+    if kind == "enum":
+        allowed = ", ".join(map(str, error.validator_value))
+        return (
+            f"{key} is {value!r}, which is not one of the allowed values: {allowed}",
+            f"set {key} to one of: {allowed}",
+            key,
+        )
+    if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        relation = {
+            "minimum": ">=",
+            "maximum": "<=",
+            "exclusiveMinimum": ">",
+            "exclusiveMaximum": "<",
+        }[kind]
+        bound = f"{relation} {error.validator_value}"
+        fix = f"set {key} to a value {bound}" + (f" ({described})" if described else "")
+        return f"{key} is {value!r}, out of range: it must be {bound}", fix, key
+    if kind == "pattern" and error.validator_value.startswith("^[A-Za-z0-9]"):
+        return (
+            f"{key} is {value!r}, which is not a safe name",
+            f"use {SAFE_NAME_RULE}: names become folder and file names, so they may not contain '/', '.' or spaces",
+            key,
+        )
+    if kind == "pattern":
+        return f"{key} is {value!r}, which does not have the required form ({error.validator_value})", fix, key
+    if kind == "maxLength" and isinstance(value, str):
+        return f"{key} is {len(value)} characters long, longer than {error.validator_value}", fix, key
+    if kind == "minLength":
+        return f"{key} is empty", fix, key
+    if kind == "minItems":
+        if path == ["models"]:
+            return "models is empty: there is nothing to train", "list at least one estimator name in `models`", key
+        return f"{key} needs at least {error.validator_value} item(s)", fix, key
+    if kind == "uniqueItems":
+        return f"{key} lists the same name more than once", f"list each name once in {key}", key
+    if kind == "required":
+        missing = [name for name in error.validator_value if name not in value]
+        return f"{key} lacks the required key {', '.join(missing)}", f"add {', '.join(missing)} under {key}", key
+    return f"{key}: {error.message[:300]}", fix, key
+
+
+def schema_errors(config, schema):
+    """Every schema violation as (problem, fix, key), sorted by key."""
+    from jsonschema import Draft202012Validator
+
+    errors = Draft202012Validator(schema).iter_errors(config)
+    explained = {}
+    for error in sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]):
+        problem, fix, key = explain(error)
+        explained.setdefault(problem, (problem, fix, key))
+    return list(explained.values())
+
+
+def catalogue_errors(config):
+    """Models listed in `models` that the `estimators` catalogue does not define."""
+    catalogue = config.get("estimators") or {}
+    models = config.get("models") or []
+    undefined = [name for name in models if isinstance(name, str) and name not in catalogue]
+    if not undefined:
+        return []
+    close = {name: difflib.get_close_matches(name, list(catalogue), n=1, cutoff=0.6) for name in undefined}
+    hints = "; ".join(f"did you mean {c[0]}?" for c in close.values() if c)
+    return [
+        (
+            f"models lists {', '.join(undefined)}, which `estimators` does not define",
+            f"add {'it' if len(undefined) == 1 else 'them'} under `estimators`, or list only defined names "
+            f"({', '.join(catalogue)}){'; ' + hints if hints else ''}",
+            "models",
+        )
+    ]
+
+
+def config_error(config, schema_path, configfiles=()):
+    """A ConfigError describing every problem in config, or None if it is valid."""
+    problems = schema_errors(config, load_schema(schema_path)) or catalogue_errors(config)
+    if not problems:
+        return None
+    sources = ", ".join(str(Path(f)) for f in configfiles) or "config/config.yaml"
+    if len(problems) == 1:
+        problem, fix, key = problems[0]
+        return ConfigError(problem, fix, f"config key {key} (config files: {sources}; and --config values)")
+    lines = [f"{len(problems)} problems in the config:"]
+    fixes = []
+    for problem, fix, _ in problems:
+        lines.append(f"  - {problem}")
+        fixes.append(fix)
+    keys = ", ".join(dict.fromkeys(key for _, _, key in problems))
+    return ConfigError(
+        "\n".join(lines),
+        "\n    ".join(["one per problem:", *fixes]),
+        f"config keys {keys} (config files: {sources}; and --config values)",
+    )

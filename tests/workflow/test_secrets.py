@@ -1,0 +1,121 @@
+"""Secrets come from environment variables and never reach an output: the database URL and the webhook
+URL carry recognisable tokens, and every file the runs leave behind (logs, receipts, registry metadata,
+alerts, Snakemake's own metadata) and everything printed is scanned for them."""
+
+import http.server
+import json
+import socket
+import sqlite3
+import threading
+
+import pandas as pd
+import pytest
+from conftest import clone_run, snakemake
+from small_runs import SMALL_ARGS, small_run
+
+pytestmark = pytest.mark.workflow
+
+DB_TOKEN = "dbpass-7f3a9c51"
+HOOK_TOKEN = "hooktoken-e4b8d2c0"
+
+
+class Recorder(http.server.BaseHTTPRequestHandler):
+    received = []
+
+    def do_POST(self):  # noqa: N802 - the name http.server calls
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Recorder.received.append((self.path, json.loads(body)))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def webhook():
+    Recorder.received = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hooks/{HOOK_TOKEN}"
+    server.shutdown()
+    server.server_close()
+
+
+def closed_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def leaks(workdir, outputs):
+    """(where, token) for every file, file name or printed output that holds a secret."""
+    found = []
+    for path in sorted(workdir.rglob("*")):
+        for token in (DB_TOKEN, HOOK_TOKEN):
+            if token in path.name:
+                found.append((str(path), token))
+            if path.is_file() and token.encode() in path.read_bytes():
+                found.append((str(path), token))
+    for number, text in enumerate(outputs):
+        found.extend((f"output of run {number}", token) for token in (DB_TOKEN, HOOK_TOKEN) if token in text)
+    return found
+
+
+def test_database_and_webhook_urls_never_reach_an_output(tmp_path_factory, tmp_path, webhook):
+    workdir = clone_run(small_run(tmp_path_factory), tmp_path / "project")
+    database = tmp_path / f"db-{DB_TOKEN}" / "data.db"
+    database.parent.mkdir()
+    rows = pd.read_parquet(workdir / "resources/data/breast_cancer.parquet")
+    with sqlite3.connect(database) as connection:
+        rows.to_sql("samples", connection, index=False)
+    env = {"SNAKETRAIN_DB_URL": f"sqlite:///{database}", "SNAKETRAIN_WEBHOOK_URL": webhook}
+    # not every row, so that the model differs from the clone's and gets a registry version of its own
+    sql = 'data:\n  name: fromdb\n  source: sql\n  sql_query: "SELECT * FROM samples WHERE rowid % 10 != 0"\n'
+    (workdir / "config/sql.yaml").write_text(sql)
+    (workdir / "config/strict.yaml").write_text("gate:\n  thresholds:\n    f1: 1.0\n")
+    (workdir / "config/bad_query.yaml").write_text(sql.replace("SELECT", "SELEC").replace("fromdb", "broken"))
+    outputs = []
+
+    # 1. data from the database; an unreachable gate, so the alert goes to the webhook
+    run = snakemake(workdir, "--cores", "2", *SMALL_ARGS, "config/sql.yaml", "config/strict.yaml", env=env)
+    outputs.append(run.stdout)
+    assert len(Recorder.received) == 1
+    path, payload = Recorder.received[0]
+    assert path == f"/hooks/{HOOK_TOKEN}"
+    assert payload["event"] == "quality_gate_failed"
+    assert "delivered to the webhook in SNAKETRAIN_WEBHOOK_URL" in (workdir / "logs/raise_alert/raise_alert.log").read_text()
+
+    # 2. the normal gate: the model is registered, with its config, from the same database
+    run = snakemake(workdir, "--cores", "2", *SMALL_ARGS, "config/sql.yaml", env=env)
+    outputs.append(run.stdout)
+    version = json.loads((workdir / "registry/production.json").read_text())["version"]
+    metadata = json.loads((workdir / "registry/versions" / version / "metadata.json").read_text())
+    assert metadata["config"]["data"]["source"] == "sql"
+    assert metadata["config"]["data"]["sql_url_env"] == "SNAKETRAIN_DB_URL"
+
+    # 3. a webhook that cannot be reached: the failure is logged naming the variable, not the URL
+    unreachable = f"http://127.0.0.1:{closed_port()}/hooks/{HOOK_TOKEN}"
+    (workdir / "results/alerts/alert.json").unlink()
+    run = snakemake(
+        workdir,
+        "results/alerts/alert.json",
+        "--cores",
+        "1",
+        *SMALL_ARGS,
+        "config/sql.yaml",
+        "config/strict.yaml",
+        env={**env, "SNAKETRAIN_WEBHOOK_URL": unreachable},
+    )
+    outputs.append(run.stdout)
+    log = (workdir / "logs/raise_alert/raise_alert.log").read_text()
+    assert "could not deliver the alert to the webhook in SNAKETRAIN_WEBHOOK_URL" in log
+
+    # 4. a bad query: the error shows the driver's message, never the connection URL
+    run = snakemake(workdir, "--cores", "1", *SMALL_ARGS, "config/bad_query.yaml", env=env, check=False)
+    outputs.append(run.stdout)
+    assert run.returncode != 0
+    assert "[acquire_data] the SQL query failed" in run.stdout
+
+    assert (workdir / "logs/acquire_data/acquire_data.log").is_file()
+    assert leaks(workdir, outputs) == []
