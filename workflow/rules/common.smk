@@ -145,8 +145,7 @@ def validation_labels(wildcards, input):
     summary = json.loads(Path(input.validation).read_text())
     failed = sum(check["verdict"] != "pass" for check in summary["checks"])
     return {
-        "item": "validation summary",
-        "result": f"{len(summary['checks'])} checks, {failed} not passed, {summary['rows']} rows",
+        "validation": f"{len(summary['checks'])} checks, {failed} not passed; {summary['rows']} rows"
     }
 
 
@@ -154,8 +153,7 @@ def comparison_labels(wildcards, input):
     best = json.loads(Path(input.best).read_text())
     metric = best["metric"]
     return {
-        "item": "model comparison",
-        "result": f"best: {best['best_model']} ({metric} {best['metrics'][metric]})",
+        "table": f"ranking; best: {best['best_model']} ({metric} {best['metrics'][metric]})"
     }
 
 
@@ -168,7 +166,7 @@ def gate_labels(wildcards, input):
         result = f"FAILED: {decision['model']} not promoted; " + "; ".join(
             decision["reasons"]
         )
-    return {"item": "gate decision", "result": result}
+    return {"decision": result}
 
 
 # ---- hooks

@@ -64,14 +64,14 @@ rule evaluate_model:
             caption="../report/evaluation.rst",
             category="2. Models",
             subcategory="{model}",
-            labels={"model": "{model}", "figure": "test diagnostics"},
+            labels={"figure": "test diagnostics"},
         ),
         importance=report(
             "results/evaluation/{model}/importance.png",
             caption="../report/importance.rst",
             category="2. Models",
             subcategory="{model}",
-            labels={"model": "{model}", "figure": "feature importance"},
+            labels={"figure": "feature importance"},
         ),
     log:
         "logs/evaluate_model/{model}.log",

@@ -16,7 +16,7 @@ rule compare_models:
             "results/comparison/metrics.csv",
             caption="../report/comparison.rst",
             category="3. Comparison",
-            labels={"item": "metrics table (CSV download)"},
+            labels={"table": "all metrics as CSV (download)"},
         ),
         best="results/comparison/best.json",
     log:
@@ -163,13 +163,13 @@ rule summarize_run:
             "results/report/history.html",
             caption="../report/history.rst",
             category="5. Registry",
-            labels={"item": "metrics history table"},
+            labels={"view": "history table and newest-vs-production diff"},
         ),
         history_plot=report(
             "results/report/history.png",
             caption="../report/history.rst",
             category="5. Registry",
-            labels={"item": "metric across registered versions"},
+            labels={"view": "selection metric across registered versions (plot)"},
         ),
     log:
         "logs/summarize_run/summarize_run.log",
