@@ -88,7 +88,7 @@ def deliver(payload, webhook_env, attempts, logger):
         # name the variable, never its value: the URL is a secret
         response = getattr(error, "response", None)
         logger.error(
-            "could not deliver the alert to the webhook in %s: %s; the run goes on",
+            "could not deliver the alert to the webhook in %s: %s; giving up (this fails nothing)",
             webhook_env,
             f"HTTP {response.status_code}" if response is not None else type(error).__name__,
         )
@@ -126,6 +126,26 @@ def failed_jobs(snakemake_log_text):
     return jobs
 
 
+STAMPED = re.compile(r"^\d{4}-\d{2}-\d{2} [\d:,]+ (\w+) (.*)$")
+EXCERPT_CHARS = 400
+
+
+def error_excerpt(log_text):
+    """The first ERROR record of a stage log (its continuation lines joined), or None."""
+    lines = log_text.splitlines()
+    for index, line in enumerate(lines):
+        match = STAMPED.match(line)
+        if match and match.group(1) in ("ERROR", "CRITICAL"):
+            parts = [match.group(2)]
+            for follow in lines[index + 1 :]:
+                if STAMPED.match(follow):
+                    break
+                parts.append(follow.strip())
+            text = " ".join(part for part in parts if part)
+            return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 3] + "..."
+    return None
+
+
 def _tail(path, lines=LOG_TAIL_LINES):
     try:
         text = Path(path).read_text(encoding="utf-8", errors="replace")
@@ -136,6 +156,8 @@ def _tail(path, lines=LOG_TAIL_LINES):
 
 def build_run_failed_alert(snakemake_log, workdir):
     """The alert for a failed run: which rules failed, the end of each one's log, where the full logs are."""
+    if isinstance(snakemake_log, list | tuple):  # Snakemake passes its log file(s) as a list
+        snakemake_log = snakemake_log[0] if snakemake_log else None
     text = ""
     if snakemake_log and Path(snakemake_log).is_file():
         text = Path(snakemake_log).read_text(encoding="utf-8", errors="replace")
@@ -144,10 +166,10 @@ def build_run_failed_alert(snakemake_log, workdir):
         job["log_tail"] = _tail(Path(workdir) / job["log"]) if job["log"] else None
     rules = ", ".join(dict.fromkeys(job["rule"] for job in jobs)) or "unknown (see the Snakemake log)"
     host = platform.node()
-    first_error = next((job["log_tail"].splitlines()[-1] for job in jobs if job.get("log_tail")), None)
     summary = f":x: snaketrain run FAILED on {host} in {workdir}: rule(s) {rules}."
+    first_error = next((error_excerpt(job["log_tail"]) for job in jobs if job.get("log_tail")), None)
     if first_error:
-        summary += f" Last log line: {first_error}"
+        summary += f" {first_error}"
     return {
         "text": summary,
         "event": "run_failed",
@@ -171,12 +193,12 @@ def notify_run_failed(snakemake_log, webhook_env, attempts, workdir=".", out_dir
         alert = build_run_failed_alert(snakemake_log, Path(workdir).resolve())
         write_json(alert, out / "run_failed.json")
         with stage_logging(out / "run_failed.log", "run_failed_alert") as logger:
-            logger.error("%s", alert["text"])
             # also on the terminal, where the user watching the run looks
             console = logging.StreamHandler()
             console.setFormatter(logging.Formatter("snaketrain alert: %(message)s"))
             logger.addHandler(console)
             try:
+                logger.error("%s", alert["text"])
                 delivered = deliver(alert, webhook_env, attempts, logger)
             finally:
                 logger.removeHandler(console)

@@ -21,6 +21,7 @@ body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 1.
 h1 { font-size: 1.4em; margin-bottom: 0.2em; } h2 { font-size: 1.1em; margin-top: 1.4em; }
 table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.92em; }
 th, td { border: 1px solid #d1d5db; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
+td { overflow-wrap: anywhere; max-width: 48em; }
 th { background: #f3f4f6; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.best td { background: #ecfdf5; font-weight: 600; }
@@ -178,7 +179,8 @@ def metadata_table(meta, production):
     if pointer.get("version") == meta.get("version"):
         items.append(("promoted at", pointer.get("promoted_at")))
         items.append(("previous production", pointer.get("previous")))
-    rows = [[f"<th>{html.escape(name)}</th>", cell(value)] for name, value in items]
+    # as text, left-aligned: the long values make the column wide, and right-aligned numbers would hide
+    rows = [[f"<th>{html.escape(name)}</th>", cell(None if value is None else str(value))] for name, value in items]
     return table(["field", "value"], rows)
 
 

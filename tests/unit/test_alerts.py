@@ -124,16 +124,25 @@ Shutting down, this might take some time.
 
 def test_run_failed_alert_names_failed_rules_and_their_log_tails(tmp_path, monkeypatch):
     (tmp_path / "logs/validate_data").mkdir(parents=True)
-    (tmp_path / "logs/validate_data/validate_data.log").write_text("line 1\n[validate_data] 1 data check(s) failed\n")
+    (tmp_path / "logs/validate_data/validate_data.log").write_text(
+        "2026-11-26 06:37:51,735 INFO read 569 rows x 31 columns\n"
+        "2026-11-26 06:37:51,740 ERROR [validate_data] 1 data check(s) failed:\n"
+        "  - min_rows: value 569, threshold 100000\n"
+        "  fix: supply more rows or lower validation.min_rows\n"
+        "2026-11-26 06:37:51,740 INFO validate_data took 0.03 s\n"
+    )
     snakemake_log = tmp_path / "snakemake.log"
     snakemake_log.write_text(SNAKEMAKE_LOG)
     assert failed_jobs(SNAKEMAKE_LOG) == [{"rule": "validate_data", "log": "logs/validate_data/validate_data.log"}]
     alert = build_run_failed_alert(snakemake_log, tmp_path)
     assert alert["event"] == "run_failed"
     assert alert["failed_rules"] == ["validate_data"]
-    assert "validate_data" in alert["text"] and "1 data check(s) failed" in alert["text"]
+    assert alert["text"].endswith(
+        "rule(s) validate_data. [validate_data] 1 data check(s) failed: - min_rows: value 569, threshold 100000"
+        " fix: supply more rows or lower validation.min_rows"
+    )
     with Webhook() as hook:
         monkeypatch.setenv(ENV, hook.url)
         assert notify_run_failed(snakemake_log, ENV, 2, workdir=tmp_path, out_dir=tmp_path / "alerts") is True
-    assert hook.payloads[0]["failed_jobs"][0]["log_tail"].endswith("1 data check(s) failed")
+    assert hook.payloads[0]["failed_jobs"][0]["log_tail"].endswith("validate_data took 0.03 s")
     assert json.loads((tmp_path / "alerts/run_failed.json").read_text()) == hook.payloads[0]
