@@ -2,7 +2,6 @@
 
 import json
 import re
-import shutil
 
 import pytest
 import yaml
@@ -131,8 +130,9 @@ def test_second_run_has_nothing_to_do_and_keeps_the_report(default_run):
 
 
 def test_dry_run_on_a_fresh_checkout_works_and_writes_no_report(project):
+    # with report-after-run in the profile this would fail: the report's files do not exist yet
     result = snakemake(project, "-n")
-    assert "summarize_run" not in result.stdout or "Job stats" in result.stdout
+    assert "This was a dry-run" in result.stdout
     assert not (project / "report.html").exists()
 
 
@@ -144,7 +144,3 @@ def test_changing_a_gate_threshold_plans_only_the_gate_and_what_follows(default_
     downstream = {"quality_gate", "register_model", "deploy_model", "raise_alert", "summarize_run", "all"}
     assert set(planned) <= downstream, planned
 
-
-def copy_of(run, dest):
-    shutil.copytree(run, dest, symlinks=True)
-    return dest
