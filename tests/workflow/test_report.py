@@ -12,16 +12,16 @@ from conftest import ROOT, planned_jobs, snakemake
 pytestmark = pytest.mark.workflow
 ARTIFACTS = ROOT / "test-artifacts"
 
-# click the innermost element showing exactly this text, as a user clicks a menu entry or breadcrumb
+# click the innermost element of the menu (nav) showing exactly this text, as a user clicks an entry or breadcrumb
 CLICK_TEXT = """(text) => {
-    const hits = [...document.querySelectorAll('#app *')].filter(e => e.textContent.trim() === text);
+    const hits = [...document.querySelectorAll('#app nav *')].filter(e => e.textContent.trim() === text);
     if (!hits.length) return false;
     hits[hits.length - 1].click();
     return true;
 }"""
 # click the eye (view) button in the result row showing this text
 VIEW_ROW = """(text) => {
-    const row = [...document.querySelectorAll('#app tr')].find(r => r.textContent.includes(text));
+    const row = [...document.querySelectorAll('#app nav tr')].find(r => r.textContent.includes(text));
     if (!row) return false;
     row.querySelector('a[iconname="eye"]').click();
     return true;
