@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= 4
 
-.PHONY: setup run test lint format bench dag report clean
+.PHONY: setup run test lint format bench dag report history clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,8 +31,14 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/snakefmt workflow
 
+report: setup
+	$(BIN)/snakemake --report report.html
+
+history: setup
+	$(BIN)/python scripts/metrics_history.py
+
 dag: setup
 	$(BIN)/snakemake --rulegraph | dot -Tsvg > docs/rulegraph.svg
 
 clean:
-	rm -rf results logs benchmarks resources .snakemake
+	rm -rf results logs benchmarks resources .snakemake report.html

@@ -93,6 +93,7 @@ def run(input, output, params, log, threads=1):
     with stage_logging(log[0], STAGE) as logger:
         report = read_json(input.report)
         train, test = read_table(input.train), read_table(input.test)
+        logger.info("read %d train and %d test rows x %d columns", len(train), len(test), train.shape[1])
         preprocessor, train_x, test_x, schema = fit_transform(train, test, report["target"], params.features)
         schema["task"] = report["task"]
         numeric = sum(kind == "numeric" for kind in schema["columns"].values())

@@ -1,31 +1,218 @@
-"""Evaluate one trained model on the test split: metrics JSON and a confusion-matrix or residual plot."""
+"""Evaluate one trained model on the test split: metrics JSON, diagnostic plots and permutation importances.
+
+Plots use matplotlib's object API only (Figure + savefig, never pyplot): jobs may run as threads of one
+process, and pyplot keeps global state. PNGs carry no timestamp or software metadata, so the same model
+and data give the same bytes.
+"""
+
+import time
 
 from model_metrics import score_model
 from stage_log import stage_logging
 from table_io import atomic_path, read_joblib, read_json, read_table, write_json
 
 STAGE = "evaluate_model"
+# permutation importance costs n_repeats predictions per feature: bound both the rows and the bars shown
+IMPORTANCE_REPEATS = 5
+IMPORTANCE_MAX_ROWS = 2000
+IMPORTANCE_BATCH_ROWS = 50_000  # rows per predict call: bounds memory, amortises per-call overhead
+IMPORTANCE_TOP = 15
+MAX_CURVE_CLASSES = 10
 
 
 def evaluate(model, X, y, task):
     return score_model(model, X, y, task)
 
 
-def plot(model, X, y, task, title):
-    """A matplotlib Figure (object API: jobs may run as threads, and pyplot is not thread-safe)."""
+def _figure(width, height):
     from matplotlib.figure import Figure
-    from sklearn.metrics import ConfusionMatrixDisplay
 
-    figure = Figure(figsize=(5, 4.5), dpi=100)
-    axes = figure.add_subplot()
-    y_pred = model.predict(X)
+    return Figure(figsize=(width, height), dpi=100)
+
+
+def class_scores(model, X):
+    """Per-class scores for ROC/PR curves (probabilities, else decision values), or None."""
+    import numpy as np
+
+    if hasattr(model, "predict_proba"):
+        return np.asarray(model.predict_proba(X))
+    if hasattr(model, "decision_function"):
+        scores = np.asarray(model.decision_function(X))
+        # binary decision_function gives one column: the score of the positive class
+        return np.column_stack([-scores, scores]) if scores.ndim == 1 else scores
+    return None
+
+
+def draw_confusion_matrix(axes, y, y_pred, classes):
+    from sklearn.metrics import confusion_matrix
+
+    matrix = confusion_matrix(y, y_pred, labels=classes)
+    axes.imshow(matrix, cmap="Blues")
+    threshold = matrix.max() / 2 if matrix.size else 0
+    for (row, column), count in _cells(matrix):
+        colour = "white" if count > threshold else "black"
+        axes.text(column, row, str(count), ha="center", va="center", color=colour)
+    ticks = range(len(classes))
+    axes.set_xticks(ticks, [str(c) for c in classes])
+    axes.set_yticks(ticks, [str(c) for c in classes])
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("actual")
+    axes.set_title("confusion matrix")
+
+
+def _cells(matrix):
+    for row in range(matrix.shape[0]):
+        for column in range(matrix.shape[1]):
+            yield (row, column), int(matrix[row, column])
+
+
+def _curve_classes(classes):
+    """Which classes get a curve: the positive class for binary, one-vs-rest for up to MAX_CURVE_CLASSES."""
+    if len(classes) == 2:
+        return [(1, classes[1])]
+    return list(enumerate(classes))[:MAX_CURVE_CLASSES]
+
+
+def draw_roc(axes, y, scores, classes):
+    from sklearn.metrics import auc, roc_curve
+
+    for index, label in _curve_classes(classes):
+        fpr, tpr, _ = roc_curve(y == label, scores[:, index])
+        axes.plot(fpr, tpr, label=f"{label} (AUC {auc(fpr, tpr):.3f})")
+    axes.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1)
+    axes.set_xlabel("false positive rate")
+    axes.set_ylabel("true positive rate")
+    axes.set_title("ROC curve")
+    axes.legend(loc="lower right", fontsize="small")
+
+
+def draw_precision_recall(axes, y, scores, classes):
+    from sklearn.metrics import average_precision_score, precision_recall_curve
+
+    for index, label in _curve_classes(classes):
+        positive = y == label
+        precision, recall, _ = precision_recall_curve(positive, scores[:, index])
+        ap = average_precision_score(positive, scores[:, index])
+        axes.plot(recall, precision, label=f"{label} (AP {ap:.3f})")
+    axes.set_xlabel("recall")
+    axes.set_ylabel("precision")
+    axes.set_ylim(0, 1.05)
+    axes.set_title("precision-recall curve")
+    axes.legend(loc="lower left", fontsize="small")
+
+
+def _no_scores(axes, title):
+    axes.text(0.5, 0.5, "the model gives no scores\n(no predict_proba or decision_function)", ha="center")
+    axes.set_axis_off()
+    axes.set_title(title)
+
+
+def diagnostics_figure(model, X, y, task, title):
+    """Classification: confusion matrix, ROC and precision-recall. Regression: predicted vs actual, residuals."""
+    import numpy as np
+
+    y = np.asarray(y)
+    y_pred = np.asarray(model.predict(X))
     if task == "regression":
-        axes.scatter(y_pred, y - y_pred, s=8, alpha=0.6)
-        axes.axhline(0, color="black", linewidth=1)
-        axes.set_xlabel("predicted")
-        axes.set_ylabel("residual (actual - predicted)")
+        figure = _figure(10, 4.5)
+        left, right = figure.subplots(1, 2)
+        left.scatter(y, y_pred, s=10, alpha=0.6)
+        low, high = float(min(y.min(), y_pred.min())), float(max(y.max(), y_pred.max()))
+        left.plot([low, high], [low, high], color="black", linewidth=1, label="perfect prediction")
+        left.set_xlabel("actual")
+        left.set_ylabel("predicted")
+        left.set_title("predicted vs actual")
+        left.legend(loc="upper left", fontsize="small")
+        right.scatter(y_pred, y - y_pred, s=10, alpha=0.6)
+        right.axhline(0, color="black", linewidth=1)
+        right.set_xlabel("predicted")
+        right.set_ylabel("residual (actual - predicted)")
+        right.set_title("residuals")
     else:
-        ConfusionMatrixDisplay.from_predictions(y, y_pred, ax=axes, colorbar=False)
+        classes = list(model.classes_)
+        figure = _figure(15, 4.5)
+        matrix_axes, roc_axes, pr_axes = figure.subplots(1, 3)
+        draw_confusion_matrix(matrix_axes, y, y_pred, classes)
+        scores = class_scores(model, X)
+        if scores is None:
+            _no_scores(roc_axes, "ROC curve")
+            _no_scores(pr_axes, "precision-recall curve")
+        else:
+            draw_roc(roc_axes, y, scores, classes)
+            draw_precision_recall(pr_axes, y, scores, classes)
+    figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def _score(task, y, y_pred):
+    import numpy as np
+
+    y, y_pred = np.asarray(y), np.asarray(y_pred)
+    if task == "regression":
+        total = float(((y - y.mean()) ** 2).sum())
+        return 1.0 - float(((y - y_pred) ** 2).sum()) / total if total else 0.0
+    return float((y == y_pred).mean())
+
+
+def importances(model, X, y, task, seed):
+    """Permutation importances on the test split: [(feature, mean, std)] sorted by mean, largest first.
+
+    Same idea as sklearn.inspection.permutation_importance, but every shuffled copy of the data of a
+    batch of features goes through ONE predict call: a call per (feature, repeat) pays the model's
+    per-call overhead (thread pools, input checks) hundreds of times, which dominated the stage.
+    """
+    import numpy as np
+    import pandas as pd
+
+    if len(X) > IMPORTANCE_MAX_ROWS:
+        X = X.sample(n=IMPORTANCE_MAX_ROWS, random_state=seed)
+        y = y.loc[X.index]
+    X = X.reset_index(drop=True)
+    y = np.asarray(y)
+    rows = len(X)
+    baseline = _score(task, y, model.predict(X))
+    per_feature = IMPORTANCE_REPEATS * rows
+    batch = max(1, IMPORTANCE_BATCH_ROWS // max(per_feature, 1))
+    columns = list(X.columns)
+    result = []
+    for start in range(0, len(columns), batch):
+        group = columns[start : start + batch]
+        copies = []
+        for offset, column in enumerate(group):
+            rng = np.random.default_rng([seed, start + offset])
+            values = X[column].to_numpy()
+            for _ in range(IMPORTANCE_REPEATS):
+                copy = X.copy()
+                copy[column] = values[rng.permutation(rows)]
+                copies.append(copy)
+        predicted = np.asarray(model.predict(pd.concat(copies, ignore_index=True)))
+        for offset, column in enumerate(group):
+            drops = [
+                baseline - _score(task, y, predicted[(offset * IMPORTANCE_REPEATS + r) * rows :][:rows])
+                for r in range(IMPORTANCE_REPEATS)
+            ]
+            result.append((str(column), round(float(np.mean(drops)), 6), round(float(np.std(drops)), 6)))
+    scoring = "r2" if task == "regression" else "accuracy"
+    return sorted(result, key=lambda row: (-row[1], row[0])), scoring
+
+
+def importance_figure(rows, scoring, title):
+    top = rows[:IMPORTANCE_TOP][::-1]
+    figure = _figure(7, max(2.5, 0.35 * len(top) + 1.2))
+    axes = figure.add_subplot()
+    positions = range(len(top))
+    axes.barh(
+        positions,
+        [r[1] for r in top],
+        xerr=[r[2] for r in top],
+        color="tab:blue",
+        alpha=0.8,
+        error_kw={"ecolor": "0.4", "elinewidth": 1, "capsize": 2},
+    )
+    axes.set_yticks(positions, [r[0] for r in top])
+    axes.axvline(0, color="black", linewidth=1)
+    axes.set_xlabel(f"mean drop in {scoring} when the feature is shuffled")
     axes.set_title(title)
     figure.tight_layout()
     return figure
@@ -42,10 +229,35 @@ def run(input, output, params, log, threads=1):
         schema = read_json(input.schema)
         test = read_table(input.test)
         X, y = test.drop(columns=[schema["target"]]), test[schema["target"]]
+        logger.info("read %d test rows x %d features from %s", *X.shape, input.test)
         model = read_joblib(input.model)
         metrics = evaluate(model, X, y, schema["task"])
         logger.info("model %s on %d test rows: %s", params.model, len(X), metrics)
-        write_json(
-            {"model": params.model, "task": schema["task"], "test_rows": len(X), "metrics": metrics}, output.metrics
+        started = time.perf_counter()
+        rows, scoring = importances(model, X, y, schema["task"], params.seed)
+        logger.info(
+            "permutation importances (%s, %d repeats) in %.2f s; top: %s",
+            scoring,
+            IMPORTANCE_REPEATS,
+            time.perf_counter() - started,
+            ", ".join(f"{name} {mean:.4f}" for name, mean, _ in rows[:5]),
         )
-        save_png(plot(model, X, y, schema["task"], f"{params.model} (test)"), output.plot)
+        write_json(
+            {
+                "model": params.model,
+                "task": schema["task"],
+                "test_rows": len(X),
+                "metrics": metrics,
+                "importances": {
+                    "scoring": scoring,
+                    "features": [{"feature": n, "mean": m, "std": s} for n, m, s in rows],
+                },
+            },
+            output.metrics,
+        )
+        save_png(diagnostics_figure(model, X, y, schema["task"], f"{params.model} (test split)"), output.plot)
+        save_png(
+            importance_figure(rows, scoring, f"{params.model}: permutation feature importance (test split)"),
+            output.importance,
+        )
+        logger.info("wrote %s and %s", output.plot, output.importance)

@@ -4,6 +4,8 @@ Layout under the registry root:
   versions/<id>/            model.joblib, preprocessor.joblib, metadata.json (with each file's sha256)
   index.json                every version with its metrics and registration time
   production.json           the version in production
+  history.jsonl             append-only log, one JSON object a line: each registration (with its
+                            metrics) and each promotion, oldest first
   .lock                     serialises index and pointer updates across processes
 
 A version is assembled in a temporary folder and renamed into place, so it is whole or absent. The
@@ -13,16 +15,18 @@ filelock), so that light stages start fast.
 
 import datetime as dt
 import hashlib
+import json
 import os
 import shutil
 import uuid
 from pathlib import Path
 
 from stage_log import StageError, pause_point
-from table_io import read_json, sha256_file, write_json
+from table_io import read_json, sha256_file, write_bytes, write_json
 
 LOCK_TIMEOUT_S = 120
 METADATA = "metadata.json"
+HISTORY = "history.jsonl"
 
 
 def _lock(root):
@@ -76,13 +80,45 @@ def publish(root, files, metadata):
     with _lock(root):
         index = read_index(root)
         if version not in index["versions"]:
-            index["versions"][version] = {
+            entry = {
                 "registered_at": now_utc(),
                 "model": metadata.get("model"),
                 "metrics": metadata.get("metrics", {}),
             }
+            index["versions"][version] = entry
             write_json(index, Path(root) / "index.json")
+            _append_history(root, {"event": "registered", "version": version, "task": metadata.get("task"), **entry})
     return version, created
+
+
+def _append_history(root, event):
+    """Add one line to the history; the caller holds the lock.
+
+    The file is rewritten whole (old bytes + the new line) through a temporary file and os.replace, so a
+    crash leaves the old history or the new one, never a torn line; earlier lines are never changed.
+    """
+    path = Path(root) / HISTORY
+    old = path.read_bytes() if path.is_file() else b""
+    if old and not old.endswith(b"\n"):
+        old += b"\n"
+    line = json.dumps(event, sort_keys=True, separators=(",", ":")) + "\n"
+    write_bytes(old + line.encode("utf-8"), path)
+
+
+def read_history(root):
+    """Every history event, oldest first. A registry made before the history existed is read from its index."""
+    path = Path(root) / HISTORY
+    if path.is_file():
+        with open(path, encoding="utf-8") as fh:
+            return [json.loads(line) for line in fh if line.strip()]
+    versions = read_index(root)["versions"]
+    ordered = sorted(versions.items(), key=lambda item: (item[1].get("registered_at") or "", item[0]))
+    return [{"event": "registered", "version": version, **entry} for version, entry in ordered]
+
+
+def registered_versions(root):
+    """One entry per registered version (version, model, registered_at, metrics), oldest first."""
+    return [event for event in read_history(root) if event["event"] == "registered"]
 
 
 def _fsync_dir(path):
@@ -111,7 +147,12 @@ def promote(root, version):
         current = production(root)
         previous = current["version"] if current else None
         pause_point("promote:locked")
-        write_json({"version": version, "previous": previous, "promoted_at": now_utc()}, Path(root) / "production.json")
+        promoted_at = now_utc()
+        write_json(
+            {"version": version, "previous": previous, "promoted_at": promoted_at}, Path(root) / "production.json"
+        )
+        if version != previous:
+            _append_history(root, {"event": "promoted", "version": version, "previous": previous, "at": promoted_at})
     return previous
 
 

@@ -1,6 +1,14 @@
-"""Raise an alert for a failed gate: a JSON file, an ERROR log line, and a webhook POST if configured."""
+"""Alerts: a failed gate (rule raise_alert) or a failed run (the onerror hook) reach people.
+
+Each alert is a JSON file, an ERROR log line, and a POST to a webhook when one is configured: JSON with a
+Slack-compatible `text` plus the full details. Delivery retries connection errors and 5xx answers with
+exponential backoff; a webhook that stays unreachable is logged and never fails the pipeline.
+"""
 
 import os
+import platform
+import re
+from pathlib import Path
 
 from stage_log import stage_logging
 from table_io import read_json, write_json
@@ -23,8 +31,14 @@ def build_alert(decision):
     }
 
 
-def post_webhook(url, payload, attempts, timeout=10):
-    """POST payload as JSON, retrying connection errors and 5xx answers with exponential backoff."""
+BACKOFF_S = 0.5
+
+
+def post_webhook(url, payload, attempts, timeout=10, logger=None, backoff=BACKOFF_S):
+    """POST payload as JSON, retrying connection errors and 5xx answers with exponential backoff.
+
+    The waits between attempts are backoff, 2 x backoff, 4 x backoff ... seconds (at most 5).
+    """
     import requests
     from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
@@ -34,10 +48,24 @@ def post_webhook(url, payload, attempts, timeout=10):
         response = getattr(error, "response", None)
         return response is not None and response.status_code >= 500
 
+    def report_retry(state):
+        error = state.outcome.exception()
+        response = getattr(error, "response", None)
+        what = f"HTTP {response.status_code}" if response is not None else type(error).__name__
+        if logger is not None:
+            logger.warning(
+                "webhook attempt %d of %d failed (%s); retrying in %.1f s",
+                state.attempt_number,
+                attempts,
+                what,
+                state.next_action.sleep,
+            )
+
     @retry(
         retry=retry_if_exception(transient),
         stop=stop_after_attempt(attempts),
-        wait=wait_exponential(multiplier=0.2, max=5),
+        wait=wait_exponential(multiplier=backoff, max=5),
+        before_sleep=report_retry,
         reraise=True,
     )
     def post():
@@ -55,14 +83,14 @@ def deliver(payload, webhook_env, attempts, logger):
         logger.info("no webhook configured (%s is unset)", webhook_env)
         return False
     try:
-        status = post_webhook(url, payload, attempts)
+        status = post_webhook(url, payload, attempts, logger=logger)
     except Exception as error:  # noqa: BLE001 - an unreachable webhook must not fail the run
         # name the variable, never its value: the URL is a secret
+        response = getattr(error, "response", None)
         logger.error(
-            "could not deliver the alert to the webhook in %s after %d attempts: %s",
+            "could not deliver the alert to the webhook in %s: %s; giving up (this fails nothing)",
             webhook_env,
-            attempts,
-            type(error).__name__,
+            f"HTTP {response.status_code}" if response is not None else type(error).__name__,
         )
         return False
     logger.info("alert delivered to the webhook in %s (HTTP %s)", webhook_env, status)
@@ -75,3 +103,106 @@ def run(input, output, params, log, threads=1):
         logger.error("%s", alert["text"])
         write_json(alert, output.alert)
         deliver(alert, params.webhook_env, params.retries, logger)
+
+
+# ---- a failed run (the onerror hook)
+
+ERROR_LINE = re.compile(r"^Error in rule (\w+):")
+LOG_LINE = re.compile(r"^\s+log: (.+?)(?: \(check log file\(s\) for error details\))?$")
+LOG_TAIL_LINES = 20
+
+
+def failed_jobs(snakemake_log_text):
+    """[{rule, log}] of each failed job named in Snakemake's own log (the log may be absent)."""
+    jobs = []
+    for line in snakemake_log_text.splitlines():
+        match = ERROR_LINE.match(line)
+        if match:
+            jobs.append({"rule": match.group(1), "log": None})
+            continue
+        match = LOG_LINE.match(line)
+        if match and jobs and jobs[-1]["log"] is None:
+            jobs[-1]["log"] = match.group(1).strip()
+    return jobs
+
+
+STAMPED = re.compile(r"^\d{4}-\d{2}-\d{2} [\d:,]+ (\w+) (.*)$")
+EXCERPT_CHARS = 400
+
+
+def error_excerpt(log_text):
+    """The first ERROR record of a stage log (its continuation lines joined), or None."""
+    lines = log_text.splitlines()
+    for index, line in enumerate(lines):
+        match = STAMPED.match(line)
+        if match and match.group(1) in ("ERROR", "CRITICAL"):
+            parts = [match.group(2)]
+            for follow in lines[index + 1 :]:
+                if STAMPED.match(follow):
+                    break
+                parts.append(follow.strip())
+            text = " ".join(part for part in parts if part)
+            return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 3] + "..."
+    return None
+
+
+def _tail(path, lines=LOG_TAIL_LINES):
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def build_run_failed_alert(snakemake_log, workdir):
+    """The alert for a failed run: which rules failed, the end of each one's log, where the full logs are."""
+    if isinstance(snakemake_log, list | tuple):  # Snakemake passes its log file(s) as a list
+        snakemake_log = snakemake_log[0] if snakemake_log else None
+    text = ""
+    if snakemake_log and Path(snakemake_log).is_file():
+        text = Path(snakemake_log).read_text(encoding="utf-8", errors="replace")
+    jobs = failed_jobs(text)
+    for job in jobs:
+        job["log_tail"] = _tail(Path(workdir) / job["log"]) if job["log"] else None
+    rules = ", ".join(dict.fromkeys(job["rule"] for job in jobs)) or "unknown (see the Snakemake log)"
+    host = platform.node()
+    summary = f":x: snaketrain run FAILED on {host} in {workdir}: rule(s) {rules}."
+    first_error = next((error_excerpt(job["log_tail"]) for job in jobs if job.get("log_tail")), None)
+    if first_error:
+        summary += f" {first_error}"
+    return {
+        "text": summary,
+        "event": "run_failed",
+        "host": host,
+        "workdir": str(workdir),
+        "failed_rules": list(dict.fromkeys(job["rule"] for job in jobs)),
+        "failed_jobs": jobs,
+        "snakemake_log": str(snakemake_log) if snakemake_log else None,
+    }
+
+
+def notify_run_failed(snakemake_log, webhook_env, attempts, workdir=".", out_dir="logs/alerts"):
+    """Called by onerror: write the alert next to the logs and send it; never raises."""
+    import logging
+
+    from table_io import write_json
+
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        alert = build_run_failed_alert(snakemake_log, Path(workdir).resolve())
+        write_json(alert, out / "run_failed.json")
+        with stage_logging(out / "run_failed.log", "run_failed_alert") as logger:
+            # also on the terminal, where the user watching the run looks
+            console = logging.StreamHandler()
+            console.setFormatter(logging.Formatter("snaketrain alert: %(message)s"))
+            logger.addHandler(console)
+            try:
+                logger.error("%s", alert["text"])
+                delivered = deliver(alert, webhook_env, attempts, logger)
+            finally:
+                logger.removeHandler(console)
+        return delivered
+    except Exception as error:  # noqa: BLE001 - an alert must never hide the run's own error
+        print(f"snaketrain: could not raise the run-failed alert: {error}")
+        return False

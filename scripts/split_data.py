@@ -20,6 +20,7 @@ def run(input, output, params, log, threads=1):
     with stage_logging(log[0], STAGE) as logger:
         report = read_json(input.report)
         df = read_table(input.data)
+        logger.info("read %d rows x %d columns from %s", *df.shape, input.data)
         train, test = split(df, report["target"], report["task"], **params.split)
         logger.info(
             "%d rows: %d train, %d test (dropped %d with no target)",

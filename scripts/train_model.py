@@ -17,6 +17,7 @@ def run(input, output, params, log, threads=1):
         schema, tuned = read_json(input.schema), read_json(input.best_params)
         train_set = read_table(input.train)
         X, y = train_set.drop(columns=[schema["target"]]), train_set[schema["target"]]
+        logger.info("read %d rows x %d features from %s", *X.shape, input.train)
         model = train(params.model, params.spec, tuned["best_params"], schema["task"], params.seed, X, y, threads)
         logger.info("fitted %s on %d rows with %s", type(model).__name__, len(X), tuned["best_params"])
         write_joblib(model, output.model)

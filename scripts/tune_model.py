@@ -1,5 +1,7 @@
 """Tune one model's hyperparameters by cross-validated grid or random search on the training features."""
 
+import time
+
 from estimators import build_estimator, search_space
 from stage_log import StageError, stage_logging
 from table_io import read_json, read_table, write_csv, write_json
@@ -13,7 +15,49 @@ def default_scoring(task):
     return "neg_root_mean_squared_error" if task == "regression" else "f1_macro"
 
 
-def make_search(estimator, space, tuning, task, threads):
+# progress: the candidates are evaluated in about this many batches, with a log line after each
+PROGRESS_STEPS = 10
+
+
+def batch_size(total, folds, workers):
+    """Candidates per batch: about total / PROGRESS_STEPS, rounded up so that a batch's fits fill every worker."""
+    size = max(1, -(-total // PROGRESS_STEPS))
+    while (size * folds) % workers and size < total:
+        size += 1
+    return min(size, total) if total else 1
+
+
+def _with_progress(search_class):
+    """search_class whose candidates are evaluated in batches, reporting (done, total) after each.
+
+    A custom _run_search (the documented extension point of BaseSearchCV) lists the same candidates as
+    the stock one and passes consecutive slices to evaluate_candidates: cv_results_ are the same (same
+    candidates, same order, same folds), and between slices there is a point to report progress.
+    """
+    from sklearn.model_selection import ParameterGrid, ParameterSampler
+
+    class ProgressSearch(search_class):
+        progress = None
+
+        def _candidates(self):
+            if hasattr(self, "param_grid"):
+                return list(ParameterGrid(self.param_grid))
+            return list(ParameterSampler(self.param_distributions, self.n_iter, random_state=self.random_state))
+
+        def _run_search(self, evaluate_candidates):
+            candidates = self._candidates()
+            total = len(candidates)
+            size = batch_size(total, self.cv.get_n_splits(), self.n_jobs or 1)
+            for start in range(0, total, size):
+                evaluate_candidates(candidates[start : start + size])
+                if self.progress is not None:
+                    self.progress(min(start + size, total), total)
+
+    ProgressSearch.__name__ = search_class.__name__
+    return ProgressSearch
+
+
+def make_search(estimator, space, tuning, task, threads, progress=None):
     from sklearn.model_selection import GridSearchCV, KFold, RandomizedSearchCV, StratifiedKFold
 
     scoring = default_scoring(task) if tuning["scoring"] == "auto" else tuning["scoring"]
@@ -21,11 +65,16 @@ def make_search(estimator, space, tuning, task, threads):
     folds = splitter(n_splits=tuning["cv"], shuffle=True, random_state=tuning["seed"])
     common = {"scoring": scoring, "cv": folds, "n_jobs": threads, "refit": False, "error_score": "raise"}
     if tuning["method"] == "random":
-        return RandomizedSearchCV(estimator, space, n_iter=tuning["n_iter"], random_state=tuning["seed"], **common)
-    return GridSearchCV(estimator, space, **common)
+        search = _with_progress(RandomizedSearchCV)(
+            estimator, space, n_iter=tuning["n_iter"], random_state=tuning["seed"], **common
+        )
+    else:
+        search = _with_progress(GridSearchCV)(estimator, space, **common)
+    search.progress = progress
+    return search
 
 
-def tune(name, spec, tuning, task, X, y, threads=1):
+def tune(name, spec, tuning, task, X, y, threads=1, progress=None):
     """Best parameters, best CV score, scorer name and the CV table (without timings)."""
     import pandas as pd
 
@@ -34,7 +83,7 @@ def tune(name, spec, tuning, task, X, y, threads=1):
     estimator = build_estimator(name, spec, task, tuning["seed"], threads=1)
     if not space:
         return {}, None, None, pd.DataFrame()
-    search = make_search(estimator, space, tuning, task, threads)
+    search = make_search(estimator, space, tuning, task, threads, progress)
     try:
         search.fit(X, y)
     except ValueError as error:
@@ -69,7 +118,19 @@ def run(input, output, params, log, threads=1):
             params.tuning["method"],
             threads,
         )
-        best, score, scoring, table = tune(params.model, params.spec, params.tuning, task, X, y, threads)
+        started = time.perf_counter()
+
+        def progress(done, total):
+            logger.info(
+                "tuning %s: %d of %d candidates done (%d folds each), %.1f s",
+                params.model,
+                done,
+                total,
+                params.tuning["cv"],
+                time.perf_counter() - started,
+            )
+
+        best, score, scoring, table = tune(params.model, params.spec, params.tuning, task, X, y, threads, progress)
         logger.info("%d candidates; best %s = %s with %s", len(table), scoring, score, best)
         write_csv(table, output.cv_results)
         write_json(

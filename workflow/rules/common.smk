@@ -149,14 +149,51 @@ def predictions_path():
 # ---- targets
 
 
+def gate_outcome(wildcards):
+    """The last file of the branch the gate chose: the deploy receipt, or the alert."""
+    if gate_decision()["passed"]:
+        return "results/deploy/receipt.json"
+    return "results/alerts/alert.json"
+
+
 def final_targets(wildcards):
-    """Everything a full run ends with: the comparison, then one branch of the gate."""
-    outcome = (
-        "results/deploy/receipt.json"
-        if gate_decision()["passed"]
-        else "results/alerts/alert.json"
-    )
-    return ["results/comparison/metrics.csv", outcome]
+    """Everything a full run ends with: the comparison, one branch of the gate, the report pages."""
+    return [
+        "results/comparison/metrics.csv",
+        gate_outcome(wildcards),
+        "results/report/gate.html",
+    ]
+
+
+# ---- report labels: read when `snakemake --report` runs, so the menu itself shows the outcome
+
+
+def validation_labels(wildcards, input):
+    summary = json.loads(Path(input.validation).read_text())
+    failed = sum(check["verdict"] != "pass" for check in summary["checks"])
+    return {
+        "validation": f"{len(summary['checks'])} checks, {failed} not passed; {summary['rows']} rows"
+    }
+
+
+def comparison_labels(wildcards, input):
+    best = json.loads(Path(input.best).read_text())
+    metric = best["metric"]
+    return {
+        "table": f"ranking; best: {best['best_model']} ({metric} {best['metrics'][metric]})"
+    }
+
+
+def gate_labels(wildcards, input):
+    decision = json.loads(Path(input.decision).read_text())
+    if decision["passed"]:
+        version = json.loads(Path(input.outcome).read_text())["version"]
+        result = f"PASSED: {decision['model']} registered as {version}, in production"
+    else:
+        result = f"FAILED: {decision['model']} not promoted; " + "; ".join(
+            decision["reasons"]
+        )
+    return {"decision": result}
 
 
 # ---- hooks
@@ -222,31 +259,14 @@ def print_failure():
 
 
 def print_summary():
-    """The last lines of a successful run: where the model and its metrics are."""
-    decision_path = Path("results/gate/decision.json")
-    if not decision_path.is_file():
-        return
-    decision = json.loads(decision_path.read_text())
-    best = json.loads(Path("results/comparison/best.json").read_text())
-    lines = ["", "snaketrain summary"]
-    lines.append(
-        f"  best model:   {decision['model']} ({best['metric']} = {decision['value']})"
-    )
-    lines.append(
-        f"  metrics:      results/evaluation/{decision['model']}/metrics.json, table results/comparison/metrics.csv"
-    )
-    deploy = Path("results/deploy/receipt.json")
-    if decision["passed"] and deploy.is_file():
-        version = json.loads(deploy.read_text())["version"]
-        lines.append("  quality gate: PASSED")
-        lines.append(
-            f"  model:        {REGISTRY}/versions/{version}/model.joblib (production)"
-        )
-    else:
-        lines.append(
-            "  quality gate: FAILED - the model was NOT promoted; production is unchanged"
-        )
-        for reason in decision["reasons"]:
-            lines.append(f"    - {reason}")
-        lines.append("  alert:        results/alerts/alert.json")
-    print("\n".join(lines))
+    """The last lines of a successful full run, after the HTML report is rebuilt."""
+    from run_summary import on_success
+
+    on_success(workflow, REGISTRY)
+
+
+def alert_run_failed(log):
+    """A failed run reaches people: logs/alerts/run_failed.json and the webhook, if configured."""
+    from raise_alert import notify_run_failed
+
+    notify_run_failed(log, config["alerts"]["webhook_env"], config["alerts"]["retries"])

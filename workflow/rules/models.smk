@@ -62,8 +62,16 @@ rule evaluate_model:
         plot=report(
             "results/evaluation/{model}/plot.png",
             caption="../report/evaluation.rst",
-            category="Models",
+            category="2. Models",
             subcategory="{model}",
+            labels={"figure": "test diagnostics"},
+        ),
+        importance=report(
+            "results/evaluation/{model}/importance.png",
+            caption="../report/importance.rst",
+            category="2. Models",
+            subcategory="{model}",
+            labels={"figure": "feature importance"},
         ),
     log:
         "logs/evaluate_model/{model}.log",
@@ -75,6 +83,7 @@ rule evaluate_model:
         runtime=30,
     params:
         model="{model}",
+        seed=config["tuning"]["seed"],
     run:
         from evaluate_model import run as evaluate_model
 

@@ -5,6 +5,7 @@ localrules:
     register_model,
     deploy_model,
     raise_alert,
+    summarize_run,
 
 
 rule compare_models:
@@ -14,7 +15,8 @@ rule compare_models:
         table=report(
             "results/comparison/metrics.csv",
             caption="../report/comparison.rst",
-            category="Comparison",
+            category="3. Comparison",
+            labels={"table": "all metrics as CSV (download)"},
         ),
         best="results/comparison/best.json",
     log:
@@ -127,6 +129,62 @@ rule raise_alert:
         from raise_alert import run as raise_alert
 
         raise_alert(input, output, params, log, threads)
+
+
+# The report pages: they read the registry's history and metadata (a side effect like the registry
+# writes, so not declared as input) after the branch the gate chose has finished.
+rule summarize_run:
+    input:
+        validation="results/validation/report.json",
+        table="results/comparison/metrics.csv",
+        best="results/comparison/best.json",
+        decision="results/gate/decision.json",
+        outcome=gate_outcome,
+    output:
+        validation=report(
+            "results/report/validation.html",
+            caption="../report/validation.rst",
+            category="1. Validation",
+            labels=validation_labels,
+        ),
+        comparison=report(
+            "results/report/comparison.html",
+            caption="../report/comparison.rst",
+            category="3. Comparison",
+            labels=comparison_labels,
+        ),
+        gate=report(
+            "results/report/gate.html",
+            caption="../report/gate.rst",
+            category="4. Quality gate",
+            labels=gate_labels,
+        ),
+        history_table=report(
+            "results/report/history.html",
+            caption="../report/history.rst",
+            category="5. Registry",
+            labels={"view": "history table and newest-vs-production diff"},
+        ),
+        history_plot=report(
+            "results/report/history.png",
+            caption="../report/history.rst",
+            category="5. Registry",
+            labels={"view": "selection metric across registered versions (plot)"},
+        ),
+    log:
+        "logs/summarize_run/summarize_run.log",
+    benchmark:
+        "benchmarks/summarize_run/summarize_run.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        registry=REGISTRY,
+    run:
+        from summarize_run import run as summarize_run
+
+        summarize_run(input, output, params, log, threads)
 
 
 # Batch scoring with the production model; not part of `all`: snakemake --cores 4 predict

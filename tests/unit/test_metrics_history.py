@@ -1,0 +1,96 @@
+"""The registry's metrics history (append-only) and the history/diff command."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT
+
+import model_registry as registry
+from metrics_history import diff, summary
+
+COMMAND = [sys.executable, str(ROOT / "scripts" / "metrics_history.py")]
+
+
+def register(root, tmp_path, name, content, metrics, promote=True):
+    model = tmp_path / f"{name}-{content}.bin"
+    model.write_text(content)
+    version, _ = registry.publish(root, {"model.joblib": model}, {"model": name, "task": "binary", "metrics": metrics})
+    if promote:
+        registry.promote(root, version)
+    return version
+
+
+def history_lines(root):
+    return (root / "history.jsonl").read_text().splitlines()
+
+
+def test_history_is_append_only_and_records_registrations_and_promotions(tmp_path):
+    root = tmp_path / "registry"
+    first = register(root, tmp_path, "logistic_regression", "a", {"f1": 0.90, "accuracy": 0.91})
+    before = history_lines(root)
+    second = register(root, tmp_path, "random_forest", "b", {"f1": 0.93, "accuracy": 0.92})
+    after = history_lines(root)
+    assert after[: len(before)] == before  # earlier lines are never rewritten
+    events = [json.loads(line) for line in after]
+    assert [(e["event"], e["version"]) for e in events] == [
+        ("registered", first),
+        ("promoted", first),
+        ("registered", second),
+        ("promoted", second),
+    ]
+    assert events[2]["metrics"] == {"f1": 0.93, "accuracy": 0.92}
+    assert events[3]["previous"] == first
+    # registering identical content again adds nothing: one entry per version
+    register(root, tmp_path, "random_forest", "b", {"f1": 0.93, "accuracy": 0.92}, promote=False)
+    assert history_lines(root) == after
+    assert not list(root.glob(".history.jsonl.*"))  # written through a temporary file, none left behind
+
+
+def test_history_of_an_older_registry_is_read_from_its_index(tmp_path):
+    root = tmp_path / "registry"
+    version = register(root, tmp_path, "ridge", "a", {"rmse": 3.0})
+    (root / "history.jsonl").unlink()
+    assert [v["version"] for v in registry.registered_versions(root)] == [version]
+
+
+def test_diff_compares_newest_with_production_and_knows_which_way_is_better():
+    rows = diff({"metrics": {"f1": 0.95, "rmse": 2.0}}, {"metrics": {"f1": 0.90, "rmse": 1.5}})
+    by_metric = {row["metric"]: row for row in rows}
+    assert by_metric["f1"]["change"] == pytest.approx(0.05)
+    assert by_metric["f1"]["better"] is True
+    assert by_metric["rmse"]["change"] == pytest.approx(0.5)
+    assert by_metric["rmse"]["better"] is False  # a higher error is worse
+
+
+def test_command_prints_the_history_table_and_the_diff(tmp_path):
+    root = tmp_path / "registry"
+    old = register(root, tmp_path, "logistic_regression", "a", {"f1": 0.9, "accuracy": 0.91})
+    new = register(root, tmp_path, "random_forest", "b", {"f1": 0.95, "accuracy": 0.90}, promote=False)
+    result = subprocess.run([*COMMAND, "--registry", str(root)], capture_output=True, text=True, check=True)
+    out = result.stdout
+    table = out.split("\n\n")[1].splitlines()
+    assert table[0].split() == ["#", "version", "model", "registered_at", "accuracy", "f1", "status"]
+    assert table[1].split()[:3] == ["1", old, "logistic_regression"]
+    assert table[1].split()[-1] == "production"
+    assert table[2].split()[:3] == ["2", new, "random_forest"]
+    assert f"Newest vs production (like dvc metrics diff): {new} vs {old}" in out
+    diff_lines = {line.split()[0]: line.split() for line in out.split("dvc metrics diff")[1].splitlines()[2:]}
+    assert diff_lines["f1"][1:] == ["0.9", "0.95", "+0.05", "better"]
+    assert diff_lines["accuracy"][1:] == ["0.91", "0.9", "-0.01", "worse"]
+    as_json = json.loads(
+        subprocess.run([*COMMAND, "--registry", str(root), "--json"], capture_output=True, text=True, check=True).stdout
+    )
+    assert as_json["newest"] == new and as_json["production"] == old
+    assert summary(root)["diff"] == as_json["diff"]
+
+
+def test_command_says_when_newest_is_production_and_fails_on_an_empty_registry(tmp_path):
+    root = tmp_path / "registry"
+    empty = subprocess.run([*COMMAND, "--registry", str(root)], capture_output=True, text=True)
+    assert empty.returncode == 1
+    assert "no registered versions" in empty.stderr
+    version = register(root, tmp_path, "ridge", "a", {"f1": 0.9})
+    out = subprocess.run([*COMMAND, "--registry", str(root)], capture_output=True, text=True, check=True).stdout
+    assert f"The newest version {version} is in production: no difference." in out

@@ -1,0 +1,43 @@
+"""Tuning reports its progress (candidates done of total) without changing its results."""
+
+import pandas as pd
+import pytest
+from sklearn.datasets import make_classification
+
+import tune_model
+
+SPEC = {
+    "estimator": "logistic_regression",
+    "params": {"max_iter": 200},
+    "search_space": {"C": [0.01, 0.1, 1.0, 10.0, 100.0]},
+}
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_classification(n_samples=120, n_features=5, random_state=0)
+    return pd.DataFrame(X, columns=list("abcde")), pd.Series(y)
+
+
+@pytest.mark.parametrize("method", ["grid", "random"])
+def test_progress_counts_up_to_every_candidate_and_results_match_one_batch(data, method, monkeypatch):
+    X, y = data
+    tuning = {"method": method, "n_iter": 4, "cv": 3, "scoring": "auto", "seed": 7}
+    seen = []
+    batched = tune_model.tune("lr", SPEC, tuning, "binary", X, y, threads=1, progress=lambda d, t: seen.append((d, t)))
+    total = 5 if method == "grid" else 4
+    assert seen[-1] == (total, total)
+    assert [done for done, _ in seen] == sorted({done for done, _ in seen})  # strictly increasing
+    assert len(seen) > 1
+    monkeypatch.setattr(tune_model, "PROGRESS_STEPS", 1)  # everything in one batch, like the stock search
+    single = tune_model.tune("lr", SPEC, tuning, "binary", X, y, threads=1)
+    assert batched[:3] == single[:3]
+    pd.testing.assert_frame_equal(batched[3], single[3])
+
+
+@pytest.mark.parametrize(
+    ("total", "folds", "workers", "expected"),
+    [(4, 5, 2, 2), (4, 5, 1, 1), (100, 5, 2, 10), (3, 3, 2, 2), (1, 5, 4, 1), (40, 4, 8, 4)],
+)
+def test_batches_fill_every_worker(total, folds, workers, expected):
+    assert tune_model.batch_size(total, folds, workers) == expected
