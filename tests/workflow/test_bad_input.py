@@ -291,6 +291,11 @@ CONFIG_CASES = [
         "estimators:\n  'a b/c':\n    estimator: ridge\n",
         ["estimators has a key 'a b/c' that is not a safe name"],
     ),
+    (
+        "dataset name unsafe in a path",
+        "data:\n  name: ../../outside\n",
+        ["data.name is '../../outside', which is not a safe name"],
+    ),
     ("model not in the catalogue", "models: [rigde]\n", ["models lists rigde, which `estimators` does not define"]),
 ]
 
