@@ -19,6 +19,16 @@ def column_kinds(df, target, drop):
             "features.drop",
         )
     features = [c for c in df.columns if c != target and c not in drop]
+    unprintable = [c for c in features if any(ord(ch) < 32 or ord(ch) == 127 for ch in str(c))]
+    if unprintable:
+        # numpy drops a trailing NUL from names, so such a column cannot even be selected again
+        raise StageError(
+            STAGE,
+            f"column names hold control characters: {', '.join(map(repr, unprintable))}",
+            "rename the columns in the data file (a wrong data.encoding, e.g. UTF-16 read as UTF-8, can cause this), "
+            "or leave them out with features.drop",
+            "features",
+        )
     if not features:
         raise StageError(
             STAGE, "no feature columns are left after dropping", "drop fewer columns (features.drop)", "features.drop"

@@ -117,6 +117,9 @@ def run_checks(df, target, task, rules, drop=()):
         checks[-1]["detail"] = f"columns are: {', '.join(map(str, df.columns[:20]))}{hint}"
         return checks
     checks.append(_check("target_present", True, True, True, column=target))
+    for column in df.columns:
+        if column not in drop and any(ord(ch) < 32 or ord(ch) == 127 for ch in str(column)):
+            checks.append(_check("column_name", repr(str(column)), "printable", False, column=repr(str(column))))
     checks.append(_check("min_rows", len(df), rules["min_rows"], len(df) >= rules["min_rows"]))
     declared = rules.get("dtypes", {})
     for column in df.columns:
@@ -171,6 +174,8 @@ FIXES = {
     "dtype": "fix the column's values, or correct validation.dtypes",
     "numeric_with_text": "correct or blank the non-numeric values, or declare the column as text "
     "(validation.dtypes: {<column>: categorical})",
+    "column_name": "rename the column without control characters (check data.encoding: UTF-16 read as UTF-8 "
+    "does this), or leave it out with features.drop",
     "high_cardinality": "leave the column out (features.drop), or keep it anyway with validation.high_cardinality: warn",
 }
 

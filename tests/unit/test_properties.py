@@ -3,6 +3,7 @@ project's own StageError (a message for the user) - never a bare pandas or sciki
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -123,3 +124,20 @@ def test_fit_transform_succeeds_or_raises_stage_error(df, settings_, data):
     assert schema["features_out"] == [c for c in train_x.columns if c != TARGET]
     features = train_x.drop(columns=[TARGET])
     assert np.isfinite(features.to_numpy(dtype=float)).all()
+
+
+def test_a_column_name_ending_in_nul_is_a_stage_error():
+    # found by the property test above: numpy drops a trailing NUL, and the column became unselectable
+    df = pd.DataFrame({"a\x00": [1.0, 2.0, 3.0, 4.0], TARGET: [0, 1, 0, 1]})
+    settings_ = {"drop": [], "numeric_imputer": "mean", "scale": True, "max_categories": 5}
+    with pytest.raises(StageError, match="column names hold control characters"):
+        fit_transform(df.iloc[:2], df.iloc[2:].reset_index(drop=True), TARGET, settings_)
+    with pytest.raises(StageError, match="column_name"):
+        rules = {
+            "min_rows": 1,
+            "max_missing_fraction": 1.0,
+            "min_rows_per_class": 1,
+            "duplicates": "warn",
+            "dtypes": {},
+        }
+        validate(df, TARGET, "auto", rules)

@@ -208,6 +208,31 @@ def http_404():
     server.server_close()
 
 
+class Unavailable(http.server.BaseHTTPRequestHandler):
+    requests = 0
+
+    def do_GET(self):  # noqa: N802 - the name http.server calls
+        Unavailable.requests += 1
+        self.send_error(503)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_url_that_answers_503_is_retried_then_explained(branch):
+    Unavailable.requests = 0
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Unavailable)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        out = run_failing(branch, url_overlay(f"http://127.0.0.1:{server.server_address[1]}/data.csv"))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert_explained(out, "acquire_data", "the server answered HTTP 503 for the data URL")
+    # download_retries: 2 attempts per job, and Snakemake runs the job twice (retries: 1 in the rule)
+    assert Unavailable.requests == 4
+
+
 def closed_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -290,6 +315,11 @@ CONFIG_CASES = [
         "estimator name unsafe in a path",
         "estimators:\n  'a b/c':\n    estimator: ridge\n",
         ["estimators has a key 'a b/c' that is not a safe name"],
+    ),
+    (
+        "dataset name unsafe in a path",
+        "data:\n  name: ../../outside\n",
+        ["data.name is '../../outside', which is not a safe name"],
     ),
     ("model not in the catalogue", "models: [rigde]\n", ["models lists rigde, which `estimators` does not define"]),
 ]

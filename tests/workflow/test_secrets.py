@@ -119,3 +119,14 @@ def test_database_and_webhook_urls_never_reach_an_output(tmp_path_factory, tmp_p
 
     assert (workdir / "logs/acquire_data/acquire_data.log").is_file()
     assert leaks(workdir, outputs) == []
+
+
+def test_no_rule_hands_config_values_to_a_shell():
+    # every rule runs Python (run: blocks), so no config value is ever interpolated into a shell command
+    from conftest import ROOT
+
+    rules = sorted((ROOT / "workflow").rglob("*.smk")) + [ROOT / "workflow" / "Snakefile"]
+    assert len(rules) > 1
+    for path in rules:
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            assert not line.strip().startswith(("shell:", "shell(")), f"{path.name}:{number}: {line.strip()}"
