@@ -32,7 +32,11 @@ VOLATILE_FILES = (
     "results/deploy/receipt.json",
     "registry/index.json",
     "registry/production.json",
+    "registry/history.jsonl",
     "registry/.lock",
+    # report pages that show registration and promotion times
+    "results/report/history.html",
+    "results/report/gate.html",
     "run.out",
 )
 # where a run writes: acquired data, results, and the registry (the default registry.path)
