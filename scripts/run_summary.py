@@ -31,11 +31,13 @@ def summary_lines(registry_root, report_path=None, workdir="."):
     lines = ["", "snaketrain summary"]
     lines.append(f"  best model:   {model} ({best['metric']} = {decision['value']})")
     lines.append(f"  its metrics:  {_metrics_text(best['metrics'])}")
+    lines.append(f"  metrics file: results/evaluation/{best['best_model']}/metrics.json")
     lines.append(f"  all models:   results/comparison/metrics.csv ({len(best['ranking'])} models)")
     deploy = _read(root / "results/deploy/receipt.json")
     if decision["passed"] and deploy:
         lines.append("  quality gate: PASSED")
         lines.append(f"  registered:   version {deploy['version']} in {registry_root}/versions/{deploy['version']}/")
+        lines.append(f"  model:        {registry_root}/versions/{deploy['version']}/model.joblib")
     else:
         lines.append("  quality gate: FAILED - the model was NOT promoted; production is unchanged")
         lines.extend(f"    - {reason}" for reason in decision["reasons"])
