@@ -7,7 +7,6 @@ unless SNAKETRAIN_REQUIRE_SLURM=1 (set by .ci/run), which turns a missing cluste
 import json
 import re
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import yaml
@@ -44,8 +43,11 @@ DECLARED = {
 MAX_SLOWDOWN = 6.0
 
 
-def rule_of(log_dir_name):
-    return log_dir_name.removeprefix("rule_")
+def rules_of(log_dir_name):
+    """The rules a SLURM job ran, from its log folder: rule_<rule> or group_<group>_<rule>_<rule>..."""
+    if log_dir_name.startswith("rule_"):
+        return [log_dir_name.removeprefix("rule_")]
+    return [rule for rule in DECLARED if f"_{rule}" in log_dir_name]
 
 
 def write_overlay(path, text):
@@ -63,13 +65,18 @@ def test_pipeline_on_slurm_matches_local_run(default_run, tmp_path):
     result, slurm_seconds = bounded_snakemake(project, "--profile", "profiles/slurm", seconds=1200)
     assert result.returncode == 0, result.stdout[-6000:]
 
-    # every job that is not a localrule ran as a SLURM job, and SLURM says each one COMPLETED
+    # every job that is not a localrule ran in a SLURM job (alone, or with the other data steps as one
+    # group job, as profiles/slurm groups them), and SLURM says each one COMPLETED
     jobs = submitted_jobs(result.stdout)
-    assert Counter(rule_of(name) for name, _ in jobs.values()) == REMOTE_JOBS, result.stdout[-6000:]
+    ran = Counter(rule for name, _ in jobs.values() for rule in rules_of(name))
+    assert ran == REMOTE_JOBS, result.stdout[-6000:]
+    assert any(name.startswith("group_data_") for name, _ in jobs.values()), "the data steps were not grouped"
     states = sacct_settled(list(jobs))
     assert {job: row["State"] for job, row in states.items()} == dict.fromkeys(jobs, "COMPLETED")
     for job, (name, _) in jobs.items():
-        cpus, mem_mb = DECLARED[rule_of(name)]
+        # a group job asks for what its largest step needs (its steps run one after another)
+        cpus = max(DECLARED[rule][0] for rule in rules_of(name))
+        mem_mb = max(DECLARED[rule][1] for rule in rules_of(name))
         assert int(states[job]["AllocCPUS"]) == cpus, (name, states[job])
         assert states[job]["ReqMem"] == f"{mem_mb}M", (name, states[job])
         assert "gpu" not in states[job]["AllocTRES"], (name, states[job])
@@ -102,16 +109,7 @@ def test_failing_job_stops_run_with_its_log_path(tmp_path):
         tmp_path / "missing.yaml",
         "data:\n  name: missing\n  source: file\n  path: no-such-file.csv\n",
     )
-    result, seconds = bounded_snakemake(
-        project,
-        "--profile",
-        "profiles/slurm",
-        "--configfile",
-        overlay,
-        "--",
-        "resources/data/missing.parquet",
-        seconds=300,
-    )
+    result, _ = bounded_snakemake(project, "--profile", "profiles/slurm", "--configfile", overlay, seconds=300)
     assert result.returncode != 0, result.stdout[-4000:]
 
     # the rule's log (with the stage's explanation) and the SLURM job's log are both named
@@ -120,14 +118,17 @@ def test_failing_job_stops_run_with_its_log_path(tmp_path):
     jobs = submitted_jobs(result.stdout)
     assert jobs, result.stdout[-4000:]
     for name, slurm_log in jobs.values():
-        assert name == "rule_acquire_data"
-        assert str(slurm_log) in result.stdout.split("submitted with SLURM jobid", 1)[1]
+        assert "acquire_data" in rules_of(name)
         assert slurm_log.is_file(), f"the failed job's SLURM log {slurm_log} was not kept"
+    # the error report names the SLURM log of the failed job too
+    report = result.stdout[result.stdout.index("Error in ") :]
+    assert any(str(slurm_log) in report for _, slurm_log in jobs.values()), report[-4000:]
 
-    # acquire_data retries once, and the retry asked SLURM for twice the memory
+    # acquire_data retries once, and the retry asks SLURM for twice the memory
     states = sacct_settled(sorted(jobs, key=int))
     assert [row["State"] for row in states.values()] == ["FAILED", "FAILED"], states
-    assert [row["ReqMem"] for row in states.values()] == ["2000M", "4000M"], states
+    first, second = (int(row["ReqMem"].removesuffix("M")) for row in states.values())
+    assert second == 2 * first, states
 
 
 def test_gpu_request_reaches_sbatch(default_run, tmp_path):
@@ -146,4 +147,16 @@ def test_gpu_request_reaches_sbatch(default_run, tmp_path):
     assert sbatch_calls, result.stdout[-4000:]
     assert "--gpus=1" in sbatch_calls[0]
     assert "--cpus-per-task=2" in sbatch_calls[0]
-    assert Path(project / target).is_file(), "the earlier result stays in place when the new job cannot start"
+
+
+def test_cluster_generic_profile_submits_through_sbatch(tmp_path):
+    """profiles/cluster-generic (plain sbatch + status.sh) runs the data steps as SLURM jobs."""
+    project = copy_project(tmp_path / "project")
+    target = "results/features/schema.json"
+    result, _ = bounded_snakemake(project, "--profile", "profiles/cluster-generic", "--", target, seconds=300)
+    assert result.returncode == 0, result.stdout[-4000:]
+    job_ids = re.findall(r"Submitted job \d+ with external jobid '(\d+)'", result.stdout)
+    assert len(job_ids) == 4, result.stdout[-4000:]  # acquire, validate, split, build_features
+    states = sacct_settled(job_ids)
+    assert [states[job]["State"] for job in job_ids] == ["COMPLETED"] * 4
+    assert (project / target).is_file()
