@@ -72,7 +72,15 @@ def memory_mb(base):
 
 
 def model_gpus(wildcards):
-    return config["estimators"][wildcards.model].get("resources", {}).get("gpu", 0)
+    # None leaves the resource unset: the kubernetes executor rejects a gpu resource (even 0) without
+    # gpu_manufacturer, and the slurm executor adds --gpus only for a positive count
+    gpus = config["estimators"][wildcards.model].get("resources", {}).get("gpu", 0)
+    return gpus or None
+
+
+def cpus_per_task(wildcards, threads):
+    # the CPUs a cluster job asks for (sbatch --cpus-per-task) follow the rule's threads
+    return threads
 
 
 # ---- input functions

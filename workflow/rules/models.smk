@@ -14,6 +14,7 @@ rule tune_model:
     resources:
         mem_mb=memory_mb(4000),
         runtime=120,
+        cpus_per_task=cpus_per_task,
         gpu=model_gpus,
     params:
         model="{model}",
@@ -41,6 +42,7 @@ rule train_model:
     resources:
         mem_mb=memory_mb(4000),
         runtime=120,
+        cpus_per_task=cpus_per_task,
         gpu=model_gpus,
     params:
         model="{model}",
