@@ -31,6 +31,11 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/snakefmt workflow
 
+# The benchmark (bench/README.md): 10,000 and 1,000,000 rows, 3 repetitions; BENCH_ARGS="--sizes 10000" etc.
+BENCH_ARGS ?=
+bench: setup
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
 dag: setup
 	$(BIN)/snakemake --rulegraph | dot -Tsvg > docs/rulegraph.svg
 

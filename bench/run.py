@@ -68,13 +68,13 @@ FIGURES = (
 # libgomp's default spin-wait makes OpenMP code (HistGradientBoosting) several times slower in a process whose
 # threads are preempted by other work on the machine; sleeping waiters keep both sides comparable on a shared
 # machine (--omp-wait-policy "" keeps the library default)
-OMP_WAIT_POLICY = "PASSIVE"
+DEFAULT_OMP_WAIT_POLICY = "PASSIVE"
+ENV_OVERRIDES = {"OMP_WAIT_POLICY": DEFAULT_OMP_WAIT_POLICY}
 
 
 def clean_env():
     env = {key: value for key, value in os.environ.items() if not key.startswith("SNAKETRAIN_")}
-    if OMP_WAIT_POLICY:
-        env["OMP_WAIT_POLICY"] = OMP_WAIT_POLICY
+    env.update({key: value for key, value in ENV_OVERRIDES.items() if value})
     return env
 
 
@@ -340,17 +340,16 @@ def main(argv=None):
     )
     parser.add_argument(
         "--omp-wait-policy",
-        default=OMP_WAIT_POLICY,
+        default=DEFAULT_OMP_WAIT_POLICY,
         help="OMP_WAIT_POLICY for every measured command (default PASSIVE; '' keeps the library default)",
     )
     parser.add_argument("--scratch", type=Path, help="work folder (default: a temporary folder, removed after)")
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results.json", help="results JSON")
     args = parser.parse_args(argv)
 
-    global OMP_WAIT_POLICY
-    OMP_WAIT_POLICY = args.omp_wait_policy
+    ENV_OVERRIDES["OMP_WAIT_POLICY"] = args.omp_wait_policy
     machine = machine_info()
-    machine["omp_wait_policy"] = OMP_WAIT_POLICY or None
+    machine["omp_wait_policy"] = args.omp_wait_policy or None
     scratch = args.scratch or Path(tempfile.mkdtemp(prefix="snaketrain-bench-"))
     scratch.mkdir(parents=True, exist_ok=True)
     command = " ".join(["python bench/run.py", *(argv if argv is not None else sys.argv[1:])])

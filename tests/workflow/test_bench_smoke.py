@@ -67,6 +67,11 @@ def test_the_runs_did_what_they_claim(bench_results):
     assert details["noop_rerun"]["jobs"] == {}
     incremental = details["incremental"]["jobs"]
     assert incremental["tune_model"] == 1 and "acquire_data" not in incremental
+    # the benchmark's small search spaces are the ones used (2 candidates per model, not the default's)
+    for side in ("workflow", "baseline"):
+        for model in ("logistic_regression", "random_forest", "hist_gradient_boosting"):
+            tuned = work / f"rows{ROWS}" / "rep0" / side / "results" / "tuning" / model / "best_params.json"
+            assert json.loads(tuned.read_text())["candidates"] == 2, (side, model)
     # workflow and baseline call the same stage functions and end with the same comparison table
     assert details["same_metrics"] is True
     assert (work / f"rows{ROWS}" / "rep0" / "workflow" / "results" / "deploy" / "receipt.json").is_file()
