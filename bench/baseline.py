@@ -60,10 +60,12 @@ def run_pipeline(config, out, threads=1):
     timings = {}
     clock = time.perf_counter()
 
-    def lap(stage):
+    def lap(stage, model=None):
         nonlocal clock
         now = time.perf_counter()
         timings[stage] = round(timings.get(stage, 0.0) + now - clock, 4)
+        if model:
+            timings[f"{stage}/{model}"] = round(now - clock, 4)
         clock = now
 
     data = config["data"]
@@ -104,11 +106,11 @@ def run_pipeline(config, out, threads=1):
         }
         write_csv(table, out / "tuning" / name / "cv_results.csv")
         write_json(tuned_params[name], out / "tuning" / name / "best_params.json")
-        lap("tune_model")
+        lap("tune_model", name)
 
         model = train(name, spec, best, task, config["tuning"]["seed"], X, y, threads)
         write_joblib(model, out / "models" / f"{name}.joblib")
-        lap("train_model")
+        lap("train_model", name)
 
         metrics = evaluate(model, X_test, y_test, task)
         evaluation = {"model": name, "task": task, "test_rows": len(X_test), "metrics": metrics}
@@ -116,7 +118,7 @@ def run_pipeline(config, out, threads=1):
         save_png(plot(model, X_test, y_test, task, f"{name} (test)"), out / "evaluation" / name / "plot.png")
         evaluations.append(evaluation)
         del model
-        lap("evaluate_model")
+        lap("evaluate_model", name)
 
     metric = selection_metric(config["selection"]["metric"], task)
     ranked = rank(evaluations, metric)
