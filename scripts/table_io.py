@@ -59,8 +59,9 @@ def _json_default(value):
 
 
 def write_table(df, path):
+    # LZ4: these tables are read again by the next jobs; zstd took 0.76 s to read 1M x 21 floats, LZ4 0.15 s
     with atomic_path(path) as tmp:
-        df.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
+        df.to_parquet(tmp, index=False, engine="pyarrow", compression="lz4")
     release_arrow_memory()
 
 
