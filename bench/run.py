@@ -72,10 +72,37 @@ DEFAULT_OMP_WAIT_POLICY = "PASSIVE"
 ENV_OVERRIDES = {"OMP_WAIT_POLICY": DEFAULT_OMP_WAIT_POLICY}
 
 
+# The SLURM executor plugin, when installed, runs `scontrol show config` while Snakemake imports it (every call,
+# even --version); with SLURM's client installed but its controller unreachable that takes 9-10 s (its timeout).
+# The benchmark measures the local profile, so by default it puts a stub scontrol first on PATH that fails at
+# once, as on a machine without SLURM (--keep-slurm-probe measures with the real one).
+STUB_DIR = None
+
+
 def clean_env():
     env = {key: value for key, value in os.environ.items() if not key.startswith("SNAKETRAIN_")}
     env.update({key: value for key, value in ENV_OVERRIDES.items() if value})
+    if STUB_DIR:
+        env["PATH"] = f"{STUB_DIR}{os.pathsep}{env.get('PATH', '')}"
     return env
+
+
+def stub_slurm_probe(folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    stub = folder / "scontrol"
+    stub.write_text("#!/bin/sh\nexit 1\n")
+    stub.chmod(0o755)
+    return folder
+
+
+def slurm_probe_seconds():
+    """How long `scontrol show config` takes here (None without SLURM's client)."""
+    if not shutil.which("scontrol"):
+        return None
+    started = time.perf_counter()
+    with contextlib.suppress(subprocess.SubprocessError, OSError):
+        subprocess.run(["scontrol", "show", "config"], capture_output=True, timeout=15, check=False)
+    return round(time.perf_counter() - started, 2)
 
 
 def _tree_rss(process):
@@ -343,6 +370,11 @@ def main(argv=None):
         default=DEFAULT_OMP_WAIT_POLICY,
         help="OMP_WAIT_POLICY for every measured command (default PASSIVE; '' keeps the library default)",
     )
+    parser.add_argument(
+        "--keep-slurm-probe",
+        action="store_true",
+        help="do not stub `scontrol` (see STUB_DIR): measure what the SLURM plugin's import-time probe costs here",
+    )
     parser.add_argument("--scratch", type=Path, help="work folder (default: a temporary folder, removed after)")
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results.json", help="results JSON")
     args = parser.parse_args(argv)
@@ -352,6 +384,11 @@ def main(argv=None):
     machine["omp_wait_policy"] = args.omp_wait_policy or None
     scratch = args.scratch or Path(tempfile.mkdtemp(prefix="snaketrain-bench-"))
     scratch.mkdir(parents=True, exist_ok=True)
+    global STUB_DIR
+    machine["slurm_probe_s"] = slurm_probe_seconds()
+    machine["slurm_probe_stubbed"] = not args.keep_slurm_probe
+    if not args.keep_slurm_probe:
+        STUB_DIR = str(stub_slurm_probe(scratch / "stub-bin"))
     command = " ".join(["python bench/run.py", *(argv if argv is not None else sys.argv[1:])])
     results = {"command": command, "machine": machine, "repetitions": args.repetitions, "cores": args.cores}
     results["sizes"], rows = {}, []

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import ROOT
 
-pytestmark = pytest.mark.workflow
+pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 
 ROWS = 400
 
