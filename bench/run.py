@@ -297,8 +297,8 @@ def summarise(size, reps):
             "unit": unit,
             "values": values,
             "median": round(statistics.median(values), 4),
-            "min": min(values),
-            "max": max(values),
+            "min": round(min(values), 4),
+            "max": round(max(values), 4),
         }
         if ref_key:
             ratios = []
