@@ -37,6 +37,11 @@ report: setup
 history: setup
 	$(BIN)/python scripts/metrics_history.py
 
+# The benchmark (bench/README.md): 10,000 and 1,000,000 rows, 3 repetitions; BENCH_ARGS="--sizes 10000" etc.
+BENCH_ARGS ?=
+bench: setup
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
 dag: setup
 	$(BIN)/snakemake --rulegraph | dot -Tsvg > docs/rulegraph.svg
 

@@ -1,6 +1,7 @@
 """Tune one model's hyperparameters by cross-validated grid or random search on the training features."""
 
 import time
+from contextlib import contextmanager
 
 from estimators import build_estimator, search_space
 from stage_log import StageError, stage_logging
@@ -74,6 +75,25 @@ def make_search(estimator, space, tuning, task, threads, progress=None):
     return search
 
 
+@contextmanager
+def parallel_fits(threads):
+    """Run the search's fits on threads of this process, each fit with one BLAS thread.
+
+    Threads, not joblib's default loky processes: the fits of scikit-learn's estimators spend their time in code
+    that releases the GIL (BLAS, Cython, OpenMP), and worker processes would cost a Python start and the
+    scikit-learn imports per job (seconds, measured in bench/README.md) and a copy of the data. One BLAS thread
+    per fit, because concurrent fits that each start a BLAS thread pool oversubscribe the cores.
+    """
+    if threads <= 1:
+        yield
+        return
+    from joblib import parallel_config
+    from threadpoolctl import threadpool_limits
+
+    with parallel_config(backend="threading"), threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 def tune(name, spec, tuning, task, X, y, threads=1, progress=None):
     """Best parameters, best CV score, scorer name and the CV table (without timings)."""
     import pandas as pd
@@ -85,7 +105,8 @@ def tune(name, spec, tuning, task, X, y, threads=1, progress=None):
         return {}, None, None, pd.DataFrame()
     search = make_search(estimator, space, tuning, task, threads, progress)
     try:
-        search.fit(X, y)
+        with parallel_fits(threads):
+            search.fit(X, y)
     except ValueError as error:
         raise StageError(
             STAGE,

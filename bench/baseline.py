@@ -1,0 +1,189 @@
+"""The monolithic baseline: every stage of the pipeline, one after another, in one Python process.
+
+It calls the same stage functions as the workflow's jobs (scripts/*.py), with the same config (config/config.yaml
+with the overlays given), the same models, parameters and seeds. Tables stay in memory between stages, as a plain
+script would keep them; the artifacts a user keeps (tuning results, models, metrics, plots, the comparison, the gate
+decision, the registry version and production pointer) are written under the output folder, as the workflow writes
+them. threads defaults to 1, the stage functions' default: a plain script runs one thing at a time.
+
+    python bench/baseline.py --configfile bench/config.yaml --out /tmp/baseline [--threads 1]
+
+Run it from a project folder (relative data and registry paths in the config resolve against the current folder).
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import yaml  # noqa: E402
+
+import model_registry as registry  # noqa: E402
+from acquire_data import acquire  # noqa: E402
+from build_features import fit_transform  # noqa: E402
+from compare_models import rank, table_csv  # noqa: E402
+from evaluate_model import evaluate, plot, save_png  # noqa: E402
+from model_metrics import selection_metric  # noqa: E402
+from quality_gate import decide, production_check, score_production, threshold_checks  # noqa: E402
+from register_model import build_metadata  # noqa: E402
+from split_data import split  # noqa: E402
+from table_io import sha256_file, write_bytes, write_csv, write_joblib, write_json  # noqa: E402
+from train_model import train  # noqa: E402
+from tune_model import tune  # noqa: E402
+from validate_data import validate  # noqa: E402
+
+
+def merged(base, overlay):
+    """Overlay config on base the way Snakemake merges --configfile: dicts recursively, other values replaced."""
+    result = dict(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merged(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+def load_config(overlays):
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    for path in overlays:
+        config = merged(config, yaml.safe_load(Path(path).read_text()) or {})
+    return config
+
+
+def run_pipeline(config, out, threads=1):
+    """Every stage in order; returns {stage: seconds} (the sum is the pipeline's time after imports)."""
+    out = Path(out)
+    timings = {}
+    clock = time.perf_counter()
+
+    def lap(stage, model=None):
+        nonlocal clock
+        now = time.perf_counter()
+        timings[stage] = round(timings.get(stage, 0.0) + now - clock, 4)
+        if model:
+            timings[f"{stage}/{model}"] = round(now - clock, 4)
+        clock = now
+
+    data = config["data"]
+    frame = acquire(data)
+    frame.columns = [str(c) for c in frame.columns]
+    lap("acquire_data")
+
+    report = validate(frame, data["target"], data["task"], config["validation"], where=str(data["path"]))
+    # the workflow hashes its acquired copy; here the source file is the data as read
+    report["dataset_sha256"] = sha256_file(data["path"]) if data["source"] == "file" else None
+    write_json(report, out / "validation" / "report.json")
+    task, target = report["task"], report["target"]
+    lap("validate_data")
+
+    train_set, test_set = split(frame, target, task, **config["split"])
+    del frame
+    lap("split_data")
+
+    preprocessor, train_x, test_x, schema = fit_transform(train_set, test_set, target, config["features"])
+    schema["task"] = task
+    write_joblib(preprocessor, out / "features" / "preprocessor.joblib")
+    write_json(schema, out / "features" / "schema.json")
+    del train_set
+    X, y = train_x.drop(columns=[target]), train_x[target]
+    X_test, y_test = test_x.drop(columns=[target]), test_x[target]
+    lap("build_features")
+
+    evaluations, tuned_params = [], {}
+    for name in config["models"]:
+        spec = config["estimators"][name]
+        best, score, scoring, table = tune(name, spec, config["tuning"], task, X, y, threads)
+        tuned_params[name] = {
+            "model": name,
+            "best_params": best,
+            "cv_score": score,
+            "scoring": scoring,
+            "candidates": len(table),
+        }
+        write_csv(table, out / "tuning" / name / "cv_results.csv")
+        write_json(tuned_params[name], out / "tuning" / name / "best_params.json")
+        lap("tune_model", name)
+
+        model = train(name, spec, best, task, config["tuning"]["seed"], X, y, threads)
+        write_joblib(model, out / "models" / f"{name}.joblib")
+        lap("train_model", name)
+
+        metrics = evaluate(model, X_test, y_test, task)
+        evaluation = {"model": name, "task": task, "test_rows": len(X_test), "metrics": metrics}
+        write_json(evaluation, out / "evaluation" / name / "metrics.json")
+        save_png(plot(model, X_test, y_test, task, f"{name} (test)"), out / "evaluation" / name / "plot.png")
+        evaluations.append(evaluation)
+        del model
+        lap("evaluate_model", name)
+
+    metric = selection_metric(config["selection"]["metric"], task)
+    ranked = rank(evaluations, metric)
+    best = {
+        "best_model": ranked[0]["model"],
+        "metric": metric,
+        "task": task,
+        "metrics": ranked[0]["metrics"],
+    }
+    write_bytes(table_csv(ranked).encode("utf-8"), out / "comparison" / "metrics.csv")
+    write_json(best, out / "comparison" / "best.json")
+    lap("compare_models")
+
+    registry_root = config["registry"]["path"]
+    checks = threshold_checks(best["metrics"], config["gate"]["thresholds"])
+    current = registry.production(registry_root)
+    if current:
+        # the workflow's gate reads the test split from its file; the baseline keeps it in memory
+        split_file = out / "gate" / "test.parquet"
+        from table_io import write_table
+
+        write_table(test_set, split_file)
+        champion = score_production(registry_root, current["version"], split_file, task, metric)
+        if champion is not None:
+            checks.append(
+                production_check(
+                    metric, best["metrics"][metric], champion, config["gate"]["tolerance"], current["version"]
+                )
+            )
+    decision = decide(best, checks)
+    write_json(decision, out / "gate" / "decision.json")
+    lap("quality_gate")
+
+    if decision["passed"]:
+        name = decision["model"]
+        sections = ("data", "validation", "split", "features", "tuning", "selection", "gate")
+        meta = build_metadata(
+            decision,
+            next(e for e in evaluations if e["model"] == name),
+            tuned_params[name],
+            schema,
+            report,
+            {section: config[section] for section in sections},
+            config["estimators"][name],
+        )
+        files = {
+            "model.joblib": out / "models" / f"{name}.joblib",
+            "preprocessor.joblib": out / "features" / "preprocessor.joblib",
+        }
+        version, _ = registry.publish(registry_root, files, meta)
+        lap("register_model")
+        registry.promote(registry_root, version)
+        lap("deploy_model")
+    return timings
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--configfile", nargs="*", default=[], help="config overlays on config/config.yaml")
+    parser.add_argument("--out", default="results-baseline", help="folder for the artifacts")
+    parser.add_argument("--threads", type=int, default=1, help="threads for tuning and training (default 1)")
+    args = parser.parse_args(argv)
+    timings = run_pipeline(load_config(args.configfile), args.out, args.threads)
+    write_json(timings, Path(args.out) / "timings.json")
+
+
+if __name__ == "__main__":
+    main()
