@@ -1,4 +1,7 @@
+import functools
+import hashlib
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -59,6 +62,32 @@ def registered_config():
         "gate",
     )
     return {section: config[section] for section in sections}
+
+
+def stage_code(module):
+    """A digest of a stage module and the project modules it imports, as a param: editing a module
+    reruns the rules that use it (Snakemake's code trigger sees only the run: block, not the imports).
+    """
+    return _module_digest(module)
+
+
+@functools.cache
+def _module_digest(module):
+    scripts = Path(workflow.basedir).parent / "scripts"
+    digest, seen, pending = hashlib.sha256(), set(), [module]
+    while pending:
+        name = pending.pop()
+        path = scripts / f"{name}.py"
+        if name in seen or not path.is_file():
+            continue
+        seen.add(name)
+        source = path.read_bytes()
+        digest.update(name.encode())
+        digest.update(source)
+        pending += re.findall(
+            r"^\s*(?:from|import) (\w+)", source.decode("utf-8"), re.M
+        )
+    return digest.hexdigest()[:16]
 
 
 # ---- resources: memory grows with each retry of a job that ran out of it

@@ -13,6 +13,7 @@ rule acquire_data:
         mem_mb=memory_mb(2000),
         runtime=30,
     params:
+        code=stage_code("acquire_data"),
         source=acquire_settings(),
     run:
         from acquire_data import run as acquire_data
@@ -34,6 +35,7 @@ rule validate_data:
         mem_mb=memory_mb(2000),
         runtime=30,
     params:
+        code=stage_code("validate_data"),
         target=config["data"]["target"],
         task=config["data"]["task"],
         rules=config["validation"],
@@ -60,6 +62,7 @@ rule split_data:
         mem_mb=memory_mb(2000),
         runtime=30,
     params:
+        code=stage_code("split_data"),
         split=config["split"],
     run:
         from split_data import run as split_data

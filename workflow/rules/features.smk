@@ -17,6 +17,7 @@ rule build_features:
         mem_mb=memory_mb(3000),
         runtime=30,
     params:
+        code=stage_code("build_features"),
         features=config["features"],
     run:
         from build_features import run as build_features

@@ -17,6 +17,7 @@ rule tune_model:
         cpus_per_task=cpus_per_task,
         gpu=model_gpus,
     params:
+        code=stage_code("tune_model"),
         model="{model}",
         spec=model_spec,
         tuning=config["tuning"],
@@ -45,6 +46,7 @@ rule train_model:
         cpus_per_task=cpus_per_task,
         gpu=model_gpus,
     params:
+        code=stage_code("train_model"),
         model="{model}",
         spec=model_spec,
         seed=config["tuning"]["seed"],
@@ -84,6 +86,7 @@ rule evaluate_model:
         mem_mb=memory_mb(2000),
         runtime=30,
     params:
+        code=stage_code("evaluate_model"),
         model="{model}",
         seed=config["tuning"]["seed"],
     run:

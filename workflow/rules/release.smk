@@ -28,6 +28,7 @@ rule compare_models:
         mem_mb=500,
         runtime=5,
     params:
+        code=stage_code("compare_models"),
         metric=config["selection"]["metric"],
     run:
         from compare_models import run as compare_models
@@ -51,6 +52,7 @@ checkpoint quality_gate:
         mem_mb=2000,
         runtime=10,
     params:
+        code=stage_code("quality_gate"),
         gate=config["gate"],
         registry=REGISTRY,
     run:
@@ -79,6 +81,7 @@ rule register_model:
         mem_mb=500,
         runtime=10,
     params:
+        code=stage_code("register_model"),
         registry=REGISTRY,
         config_sections=registered_config(),
         estimator=best_model_spec,
@@ -102,6 +105,7 @@ rule deploy_model:
         mem_mb=500,
         runtime=5,
     params:
+        code=stage_code("deploy_model"),
         registry=REGISTRY,
     run:
         from deploy_model import run as deploy_model
@@ -123,6 +127,7 @@ rule raise_alert:
         mem_mb=500,
         runtime=5,
     params:
+        code=stage_code("raise_alert"),
         webhook_env=config["alerts"]["webhook_env"],
         retries=config["alerts"]["retries"],
     run:
@@ -180,6 +185,7 @@ rule summarize_run:
         mem_mb=500,
         runtime=5,
     params:
+        code=stage_code("summarize_run"),
         registry=REGISTRY,
     run:
         from summarize_run import run as summarize_run
@@ -203,6 +209,7 @@ rule predict:
         mem_mb=memory_mb(2000),
         runtime=30,
     params:
+        code=stage_code("predict"),
         registry=registry_of_pointer,
         delimiter=config["data"]["delimiter"],
         encoding=config["data"]["encoding"],
