@@ -25,7 +25,7 @@ import model_registry as registry  # noqa: E402
 from acquire_data import acquire  # noqa: E402
 from build_features import fit_transform  # noqa: E402
 from compare_models import rank, table_csv  # noqa: E402
-from evaluate_model import evaluate, plot, save_png  # noqa: E402
+from evaluate_model import diagnostics_figure, evaluate, importance_figure, importances, save_png  # noqa: E402
 from model_metrics import selection_metric  # noqa: E402
 from quality_gate import decide, production_check, score_production, threshold_checks  # noqa: E402
 from register_model import build_metadata  # noqa: E402
@@ -113,9 +113,21 @@ def run_pipeline(config, out, threads=1):
         lap("train_model", name)
 
         metrics = evaluate(model, X_test, y_test, task)
+        rows, scoring = importances(model, X_test, y_test, task, config["tuning"]["seed"])
         evaluation = {"model": name, "task": task, "test_rows": len(X_test), "metrics": metrics}
-        write_json(evaluation, out / "evaluation" / name / "metrics.json")
-        save_png(plot(model, X_test, y_test, task, f"{name} (test)"), out / "evaluation" / name / "plot.png")
+        features = [{"feature": n, "mean": m, "std": sd} for n, m, sd in rows]
+        write_json(
+            {**evaluation, "importances": {"scoring": scoring, "features": features}},
+            out / "evaluation" / name / "metrics.json",
+        )
+        save_png(
+            diagnostics_figure(model, X_test, y_test, task, f"{name} (test split)"),
+            out / "evaluation" / name / "plot.png",
+        )
+        save_png(
+            importance_figure(rows, scoring, f"{name}: permutation feature importance (test split)"),
+            out / "evaluation" / name / "importance.png",
+        )
         evaluations.append(evaluation)
         del model
         lap("evaluate_model", name)
