@@ -124,27 +124,10 @@ def read_file(path, fmt, delimiter, encoding):
 def download(url, attempts):
     """GET url, retrying connection errors and 5xx answers with exponential backoff."""
     import requests
-    from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
-
-    def transient(error):
-        if isinstance(error, (requests.ConnectionError, requests.Timeout)):
-            return True
-        response = getattr(error, "response", None)
-        return response is not None and response.status_code >= 500
-
-    @retry(
-        retry=retry_if_exception(transient),
-        stop=stop_after_attempt(attempts),
-        wait=wait_exponential(multiplier=0.2, max=5),
-        reraise=True,
-    )
-    def get():
-        response = requests.get(url, timeout=30)
-        response.raise_for_status()
-        return response.content
+    from http_retry import request
 
     try:
-        return get()
+        return request("GET", url, attempts, backoff=0.2, timeout=30, what="download").content
     except requests.HTTPError as error:
         code = error.response.status_code
         raise StageError(STAGE, f"the server answered HTTP {code} for the data URL", "check data.url", url) from None

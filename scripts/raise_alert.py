@@ -39,41 +39,10 @@ def post_webhook(url, payload, attempts, timeout=10, logger=None, backoff=BACKOF
 
     The waits between attempts are backoff, 2 x backoff, 4 x backoff ... seconds (at most 5).
     """
-    import requests
-    from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
+    from http_retry import request
 
-    def transient(error):
-        if isinstance(error, (requests.ConnectionError, requests.Timeout)):
-            return True
-        response = getattr(error, "response", None)
-        return response is not None and response.status_code >= 500
-
-    def report_retry(state):
-        error = state.outcome.exception()
-        response = getattr(error, "response", None)
-        what = f"HTTP {response.status_code}" if response is not None else type(error).__name__
-        if logger is not None:
-            logger.warning(
-                "webhook attempt %d of %d failed (%s); retrying in %.1f s",
-                state.attempt_number,
-                attempts,
-                what,
-                state.next_action.sleep,
-            )
-
-    @retry(
-        retry=retry_if_exception(transient),
-        stop=stop_after_attempt(attempts),
-        wait=wait_exponential(multiplier=backoff, max=5),
-        before_sleep=report_retry,
-        reraise=True,
-    )
-    def post():
-        response = requests.post(url, json=payload, timeout=timeout)
-        response.raise_for_status()
-        return response.status_code
-
-    return post()
+    response = request("POST", url, attempts, backoff, timeout, logger=logger, what="webhook", json=payload)
+    return response.status_code
 
 
 def deliver(payload, webhook_env, attempts, logger):
