@@ -15,36 +15,19 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-PARTS = ("workflow", "scripts", "config", "profiles")
-
-
-def copy_project(dest):
-    dest.mkdir(parents=True)
-    for part in PARTS:
-        shutil.copytree(ROOT / part, dest / part, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
-    return dest
+# the test harness's project copy and SIGKILL-bounded snakemake call
+sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
+from cluster_helpers import bounded_snakemake  # noqa: E402
+from conftest import copy_project  # noqa: E402
 
 
 def timed_run(workdir, args, timeout):
     """Seconds that `snakemake ARGS` took in workdir; raises if it failed."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("SNAKETRAIN_")}
-    start = time.monotonic()
-    result = subprocess.run(
-        ["timeout", "-s", "KILL", str(timeout), sys.executable, "-m", "snakemake", *args],
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    seconds = time.monotonic() - start
+    result, seconds = bounded_snakemake(workdir, *args, seconds=timeout)
     if result.returncode != 0:
         raise RuntimeError(f"snakemake {' '.join(args)} failed in {workdir}:\n{result.stdout[-3000:]}")
     return seconds
