@@ -109,3 +109,16 @@ def sacct_settled(job_ids, seconds=30):
         if not pending or time.monotonic() > deadline:
             return rows
         time.sleep(1)
+
+
+def sacct_steps(job_id):
+    """{step id: State} of the job steps (srun) inside one SLURM job, without its batch/extern steps."""
+    out = subprocess.run(
+        ["sacct", "-n", "-P", "-j", job_id, "-o", "JobID,State"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout
+    steps = dict(line.split("|") for line in out.splitlines())
+    return {step: state for step, state in steps.items() if re.fullmatch(rf"{job_id}\.\d+", step)}
