@@ -100,11 +100,11 @@ def sacct(job_ids, fields=("JobID", "State", "ExitCode", "ReqMem", "AllocCPUS", 
     return rows
 
 
-def sacct_settled(job_ids, seconds=30):
+def sacct_settled(job_ids, seconds=30, fields=None):
     """sacct rows once every job has reached a final state (accounting lags slurmctld by a moment)."""
     deadline = time.monotonic() + seconds
     while True:
-        rows = sacct(job_ids)
+        rows = sacct(job_ids, fields) if fields else sacct(job_ids)
         pending = [j for j in job_ids if rows.get(j, {}).get("State", "") in ("", "PENDING", "RUNNING", "COMPLETING")]
         if not pending or time.monotonic() > deadline:
             return rows

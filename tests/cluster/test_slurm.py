@@ -98,28 +98,57 @@ def test_pipeline_on_slurm_matches_local_run(default_run, tmp_path):
 
 
 def test_single_job_profile_runs_the_pipeline_as_one_slurm_job(default_run, tmp_path):
-    """profiles/slurm-single-job: every remote step is a job step (srun) of one SLURM job."""
+    """profiles/slurm-single-job: every remote step runs in one sbatch job, as threads of one snakemake."""
     local = copy_project(tmp_path / "local")
     _, local_seconds = bounded_snakemake(local, "--cores", "2", seconds=600)
 
     project = copy_project(tmp_path / "slurm")
-    result, slurm_seconds = bounded_snakemake(project, "--profile", "profiles/slurm-single-job", seconds=1200)
+    env = {"SNAKETRAIN_SLURM_PARTITION": "debug"}
+    result, slurm_seconds = bounded_snakemake(project, "--profile", "profiles/slurm-single-job", env=env, seconds=1200)
     assert result.returncode == 0, result.stdout[-6000:]
 
-    jobs = submitted_jobs(result.stdout)
-    assert len(jobs) == 1, result.stdout[-6000:]
-    [(job_id, (name, _))] = jobs.items()
-    assert name.startswith("group_pipeline_"), name
-    row = sacct_settled([job_id])[job_id]
-    # one submission, sized for the largest step (tune/train: 2 CPUs, 4000 MB), not the sum of all steps
-    assert (row["State"], row["AllocCPUS"], row["ReqMem"]) == ("COMPLETED", "2", "4000M"), row
-    # one srun step per remote job of the run, each completed; the light end still ran on the submit host
-    assert list(sacct_steps(job_id).values()) == ["COMPLETED"] * sum(REMOTE_JOBS.values())
+    job_ids = re.findall(r"Submitted group job \S+ with external jobid '(\d+)'", result.stdout)
+    assert len(job_ids) == 1, result.stdout[-6000:]
+    [job_id] = job_ids
+    row = sacct_settled(job_ids, fields=("JobID", "State", "AllocCPUS", "ReqMem", "Partition"))[job_id]
+    # one submission, sized for the largest step (tune/train: 2 CPUs, 4000 MB), not for all steps at once,
+    # in the partition named by the environment
+    assert (row["State"], row["AllocCPUS"], row["ReqMem"], row["Partition"]) == ("COMPLETED", "2", "4000M", "debug")
+    # inside it one snakemake ran every remote step, as threads (the job script's --force-use-threads)
+    slurm_output = (project / "logs" / "slurm" / f"{job_id}.out").read_text()
+    assert "--force-use-threads" in slurm_output
+    ran = Counter(re.findall(r"^localrule (\w+):", slurm_output, re.MULTILINE))
+    assert ran == REMOTE_JOBS, slurm_output[-4000:]
+    assert not sacct_steps(job_id), "no step of the job should be a process of its own (srun)"
+    # the light end still ran on the submit host
     for rule in LOCAL_RULES:
         assert re.search(rf"^local(?:rule|checkpoint) {rule}:", result.stdout, re.MULTILINE), rule
 
     assert_same_results(project, (default_run, local))
     record_walltime("profiles/slurm-single-job", local_seconds, slurm_seconds)
+
+
+def test_single_job_profile_failure_names_the_stage_and_retries_with_more_memory(tmp_path):
+    project = copy_project(tmp_path / "project")
+    overlay = write_overlay(
+        tmp_path / "missing.yaml",
+        "data:\n  name: missing\n  source: file\n  path: no-such-file.csv\n",
+    )
+    result, _ = bounded_snakemake(
+        project, "--profile", "profiles/slurm-single-job", "--configfile", overlay, seconds=400
+    )
+    assert result.returncode != 0, result.stdout[-4000:]
+    assert "logs/acquire_data/acquire_data.log" in result.stdout
+    assert "data file 'no-such-file.csv' does not exist" in result.stdout
+
+    # the group job is retried as often as its most-retried step allows (tune/train: 2), mem_mb * attempt
+    job_ids = re.findall(r"Submitted group job \S+ with external jobid '(\d+)'", result.stdout)
+    states = sacct_settled(job_ids)
+    assert [row["State"] for row in states.values()] == ["FAILED"] * 3, states
+    assert [row["ReqMem"] for row in states.values()] == ["4000M", "8000M", "12000M"], states
+    # SLURM's output of each attempt is kept and holds the stage's explanation
+    for job_id in job_ids:
+        assert "does not exist" in (project / "logs" / "slurm" / f"{job_id}.out").read_text()
 
 
 def assert_same_results(project, references):
@@ -157,18 +186,13 @@ def record_walltime(profile, local_seconds, slurm_seconds):
     assert ratio <= MAX_SLOWDOWN, record
 
 
-@pytest.mark.parametrize(
-    ("profile", "attempts"),
-    # acquire_data has 1 retry; a group job is retried as often as its most-retried step (tune/train: 2)
-    [("profiles/slurm", 2), ("profiles/slurm-single-job", 3)],
-)
-def test_failing_job_stops_run_with_its_log_path(tmp_path, profile, attempts):
+def test_failing_job_stops_run_with_its_log_path(tmp_path):
     project = copy_project(tmp_path / "project")
     overlay = write_overlay(
         tmp_path / "missing.yaml",
         "data:\n  name: missing\n  source: file\n  path: no-such-file.csv\n",
     )
-    result, _ = bounded_snakemake(project, "--profile", profile, "--configfile", overlay, seconds=400)
+    result, _ = bounded_snakemake(project, "--profile", "profiles/slurm", "--configfile", overlay, seconds=300)
     assert result.returncode != 0, result.stdout[-4000:]
 
     # the rule's log (with the stage's explanation) and the SLURM job's log are both named
@@ -177,17 +201,17 @@ def test_failing_job_stops_run_with_its_log_path(tmp_path, profile, attempts):
     jobs = submitted_jobs(result.stdout)
     assert jobs, result.stdout[-4000:]
     for name, slurm_log in jobs.values():
-        assert name.startswith("group_pipeline_") or "acquire_data" in rules_of(name), name
+        assert "acquire_data" in rules_of(name)
         assert slurm_log.is_file(), f"the failed job's SLURM log {slurm_log} was not kept"
     # the error report names the SLURM log of the failed job too
     report = result.stdout[result.stdout.index("Error in ") :]
     assert any(str(slurm_log) in report for _, slurm_log in jobs.values()), report[-4000:]
 
-    # every retry asks SLURM for more memory: mem_mb * attempt
+    # acquire_data retries once, and the retry asks SLURM for twice the memory
     states = sacct_settled(sorted(jobs, key=int))
-    assert [row["State"] for row in states.values()] == ["FAILED"] * attempts, states
-    memory = [int(row["ReqMem"].removesuffix("M")) for row in states.values()]
-    assert memory == [memory[0] * attempt for attempt in range(1, attempts + 1)], states
+    assert [row["State"] for row in states.values()] == ["FAILED", "FAILED"], states
+    first, second = (int(row["ReqMem"].removesuffix("M")) for row in states.values())
+    assert second == 2 * first, states
 
 
 def test_gpu_request_reaches_sbatch(default_run, tmp_path):
