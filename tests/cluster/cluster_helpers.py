@@ -84,7 +84,15 @@ def submitted_jobs(output):
     return jobs
 
 
-def sacct(job_ids, fields=("JobID", "State", "ExitCode", "ReqMem", "AllocCPUS", "AllocTRES")):
+def submitted_group_jobs(output):
+    """SLURM job ids of the group jobs the cluster-generic executor submitted, in order."""
+    return re.findall(r"Submitted group job \S+ with external jobid '(\d+)'", output)
+
+
+SACCT_FIELDS = ("JobID", "State", "ExitCode", "ReqMem", "AllocCPUS", "AllocTRES")
+
+
+def sacct(job_ids, fields=SACCT_FIELDS):
     """{job id: {field: value}} from SLURM accounting for the given jobs (allocation lines only)."""
     out = subprocess.run(
         ["sacct", "-n", "-X", "-P", "-j", ",".join(job_ids), "-o", ",".join(fields)],
@@ -100,11 +108,11 @@ def sacct(job_ids, fields=("JobID", "State", "ExitCode", "ReqMem", "AllocCPUS", 
     return rows
 
 
-def sacct_settled(job_ids, seconds=30, fields=None):
+def sacct_settled(job_ids, seconds=30, fields=SACCT_FIELDS):
     """sacct rows once every job has reached a final state (accounting lags slurmctld by a moment)."""
     deadline = time.monotonic() + seconds
     while True:
-        rows = sacct(job_ids, fields) if fields else sacct(job_ids)
+        rows = sacct(job_ids, fields)
         pending = [j for j in job_ids if rows.get(j, {}).get("State", "") in ("", "PENDING", "RUNNING", "COMPLETING")]
         if not pending or time.monotonic() > deadline:
             return rows

@@ -15,6 +15,7 @@ from cluster_helpers import (  # noqa: F401 (slurm: fixture)
     sacct_settled,
     sacct_steps,
     slurm,
+    submitted_group_jobs,
     submitted_jobs,
 )
 from conftest import ROOT, clone_run, copy_project
@@ -50,6 +51,8 @@ DECLARED = {
 # tests/cluster/walltime.py, several rounds); this bound only guards against regressions such as the
 # plugin's default 40 s before the first status check (over 20x).
 MAX_SLOWDOWN = 15.0
+# a config overlay whose data file does not exist: acquire_data fails on the cluster
+MISSING_DATA_FILE = "data:\n  name: missing\n  source: file\n  path: no-such-file.csv\n"
 
 
 def rules_of(log_dir_name):
@@ -107,7 +110,7 @@ def test_single_job_profile_runs_the_pipeline_as_one_slurm_job(default_run, tmp_
     result, slurm_seconds = bounded_snakemake(project, "--profile", "profiles/slurm-single-job", env=env, seconds=1200)
     assert result.returncode == 0, result.stdout[-6000:]
 
-    job_ids = re.findall(r"Submitted group job \S+ with external jobid '(\d+)'", result.stdout)
+    job_ids = submitted_group_jobs(result.stdout)
     assert len(job_ids) == 1, result.stdout[-6000:]
     [job_id] = job_ids
     row = sacct_settled(job_ids, fields=("JobID", "State", "AllocCPUS", "ReqMem", "Partition"))[job_id]
@@ -130,10 +133,7 @@ def test_single_job_profile_runs_the_pipeline_as_one_slurm_job(default_run, tmp_
 
 def test_single_job_profile_failure_names_the_stage_and_retries_with_more_memory(tmp_path):
     project = copy_project(tmp_path / "project")
-    overlay = write_overlay(
-        tmp_path / "missing.yaml",
-        "data:\n  name: missing\n  source: file\n  path: no-such-file.csv\n",
-    )
+    overlay = write_overlay(tmp_path / "missing.yaml", MISSING_DATA_FILE)
     result, _ = bounded_snakemake(
         project, "--profile", "profiles/slurm-single-job", "--configfile", overlay, seconds=400
     )
@@ -142,7 +142,7 @@ def test_single_job_profile_failure_names_the_stage_and_retries_with_more_memory
     assert "data file 'no-such-file.csv' does not exist" in result.stdout
 
     # the group job is retried as often as its most-retried step allows (tune/train: 2), mem_mb * attempt
-    job_ids = re.findall(r"Submitted group job \S+ with external jobid '(\d+)'", result.stdout)
+    job_ids = submitted_group_jobs(result.stdout)
     states = sacct_settled(job_ids)
     assert [row["State"] for row in states.values()] == ["FAILED"] * 3, states
     assert [row["ReqMem"] for row in states.values()] == ["4000M", "8000M", "12000M"], states
@@ -188,10 +188,7 @@ def record_walltime(profile, local_seconds, slurm_seconds):
 
 def test_failing_job_stops_run_with_its_log_path(tmp_path):
     project = copy_project(tmp_path / "project")
-    overlay = write_overlay(
-        tmp_path / "missing.yaml",
-        "data:\n  name: missing\n  source: file\n  path: no-such-file.csv\n",
-    )
+    overlay = write_overlay(tmp_path / "missing.yaml", MISSING_DATA_FILE)
     result, _ = bounded_snakemake(project, "--profile", "profiles/slurm", "--configfile", overlay, seconds=300)
     assert result.returncode != 0, result.stdout[-4000:]
 
