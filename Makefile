@@ -7,10 +7,12 @@ CORES ?= 4
 
 .PHONY: setup run test lint format bench dag report history clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	# the stage code as an editable package (scripts/snaketrain), importable by rules, tests and bench
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -35,7 +37,7 @@ report: setup
 	$(BIN)/snakemake --report report.html
 
 history: setup
-	$(BIN)/python scripts/metrics_history.py
+	$(BIN)/snaketrain-history
 
 # The benchmark (bench/README.md): 10,000 and 1,000,000 rows, 3 repetitions; BENCH_ARGS="--sizes 10000" etc.
 BENCH_ARGS ?=

@@ -1,6 +1,6 @@
 """The monolithic baseline: every stage of the pipeline, one after another, in one Python process.
 
-It calls the same stage functions as the workflow's jobs (scripts/*.py), with the same config (config/config.yaml
+It calls the same stage functions as the workflow's jobs (the snaketrain package in scripts/), with the same config (config/config.yaml
 with the overlays given), the same models, parameters and seeds. Tables stay in memory between stages, as a plain
 script would keep them; the artifacts a user keeps (tuning results, models, metrics, plots, the comparison, the gate
 decision, the registry version and production pointer) are written under the output folder, as the workflow writes
@@ -12,28 +12,26 @@ Run it from a project folder (relative data and registry paths in the config res
 """
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
+import yaml
+
+from snaketrain import model_registry as registry
+from snaketrain.acquire_data import acquire
+from snaketrain.build_features import fit_transform
+from snaketrain.compare_models import rank, table_csv
+from snaketrain.evaluate_model import diagnostics_figure, evaluate, importance_figure, importances, save_png
+from snaketrain.model_metrics import selection_metric
+from snaketrain.quality_gate import decide, production_check, score_production, threshold_checks
+from snaketrain.register_model import build_metadata
+from snaketrain.split_data import split
+from snaketrain.table_io import sha256_file, write_bytes, write_csv, write_joblib, write_json
+from snaketrain.train_model import train
+from snaketrain.tune_model import tune
+from snaketrain.validate_data import validate
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-
-import yaml  # noqa: E402
-
-import model_registry as registry  # noqa: E402
-from acquire_data import acquire  # noqa: E402
-from build_features import fit_transform  # noqa: E402
-from compare_models import rank, table_csv  # noqa: E402
-from evaluate_model import diagnostics_figure, evaluate, importance_figure, importances, save_png  # noqa: E402
-from model_metrics import selection_metric  # noqa: E402
-from quality_gate import decide, production_check, score_production, threshold_checks  # noqa: E402
-from register_model import build_metadata  # noqa: E402
-from split_data import split  # noqa: E402
-from table_io import sha256_file, write_bytes, write_csv, write_joblib, write_json  # noqa: E402
-from train_model import train  # noqa: E402
-from tune_model import tune  # noqa: E402
-from validate_data import validate  # noqa: E402
 
 
 def merged(base, overlay):
@@ -150,7 +148,7 @@ def run_pipeline(config, out, threads=1):
     if current:
         # the workflow's gate reads the test split from its file; the baseline keeps it in memory
         split_file = out / "gate" / "test.parquet"
-        from table_io import write_table
+        from snaketrain.table_io import write_table
 
         write_table(test_set, split_file)
         champion = score_production(registry_root, current["version"], split_file, task, metric)

@@ -1,4 +1,4 @@
-"""Shared test fixtures: stage modules on sys.path, and real snakemake runs in temporary copies."""
+"""Shared test fixtures: real snakemake runs in temporary copies of the project."""
 
 import os
 import re
@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
 
 # what a user's checkout holds that the workflow needs to run
 PROJECT_PARTS = ("workflow", "scripts", "config", "profiles")
@@ -32,9 +31,17 @@ def clone_run(src, dest):
     return Path(dest)
 
 
+def checkout_env(workdir):
+    """Environment that makes a copy run its own scripts/snaketrain (not the installed checkout's), as a
+    user's own checkout would after `pip install -e .`; tests that edit a copy's stage code rely on it."""
+    scripts = Path(workdir) / "scripts"
+    return {"PYTHONPATH": str(scripts)} if (scripts / "snaketrain").is_dir() else {}
+
+
 def snakemake(workdir, *args, env=None, check=True, timeout=900):
     """Run the real snakemake CLI in workdir; returns the CompletedProcess (stdout and stderr merged)."""
     full_env = {key: value for key, value in os.environ.items() if not key.startswith("SNAKETRAIN_")}
+    full_env.update(checkout_env(workdir))
     full_env.update(env or {})
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", *args],

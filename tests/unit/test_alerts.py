@@ -6,7 +6,7 @@ import logging
 import pytest
 from webhook_server import Webhook, closed_port_url
 
-from raise_alert import build_alert, build_run_failed_alert, deliver, failed_jobs, notify_run_failed, run
+from snaketrain.raise_alert import build_alert, build_run_failed_alert, deliver, failed_jobs, notify_run_failed, run
 
 DECISION = {
     "passed": False,

@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from acquire_data import acquire, file_format, parse_table
-from split_data import split
-from stage_log import StageError
-from validate_data import infer_task, run_checks, validate
+from snaketrain.acquire_data import acquire, file_format, parse_table
+from snaketrain.split_data import split
+from snaketrain.stage_log import StageError
+from snaketrain.validate_data import infer_task, run_checks, validate
 
 RULES = {"min_rows": 10, "max_missing_fraction": 0.5, "min_rows_per_class": 3, "duplicates": "warn", "dtypes": {}}
 

@@ -7,12 +7,11 @@ import textwrap
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT
 from sklearn.datasets import load_iris, make_classification, make_regression
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.svm import LinearSVC
 
-from evaluate_model import diagnostics_figure, importance_figure, importances, save_png
+from snaketrain.evaluate_model import diagnostics_figure, importance_figure, importances, save_png
 
 
 def frame(X, prefix="x"):
@@ -109,13 +108,12 @@ def test_pngs_are_reproducible_and_carry_no_timestamp(binary, tmp_path):
 def test_plotting_never_imports_pyplot():
     """Jobs run as threads of one process: pyplot's global state must stay out of it."""
     code = textwrap.dedent(
-        f"""
+        """
         import sys
-        sys.path.insert(0, {str(ROOT / "scripts")!r})
         import pandas as pd
         from sklearn.datasets import make_classification
         from sklearn.linear_model import LogisticRegression
-        from evaluate_model import diagnostics_figure, importance_figure, importances, save_png
+        from snaketrain.evaluate_model import diagnostics_figure, importance_figure, importances, save_png
         X, y = make_classification(n_samples=100, n_features=4, random_state=0)
         X = pd.DataFrame(X, columns=list("abcd"))
         model = LogisticRegression().fit(X, y)

@@ -5,12 +5,11 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
 
-import model_registry as registry
-from metrics_history import diff, summary
+from snaketrain import model_registry as registry
+from snaketrain.metrics_history import diff, summary
 
-COMMAND = [sys.executable, str(ROOT / "scripts" / "metrics_history.py")]
+COMMAND = [sys.executable, "-m", "snaketrain.metrics_history"]
 
 
 def register(root, tmp_path, name, content, metrics, promote=True):

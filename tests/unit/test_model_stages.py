@@ -4,14 +4,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from build_features import fit_transform, transform
-from compare_models import rank, table_csv
-from estimators import build_estimator, check_spec, class_path, search_space
-from evaluate_model import evaluate
-from model_metrics import is_better_or_equal, selection_metric
-from stage_log import StageError
-from train_model import train
-from tune_model import tune
+from snaketrain.build_features import fit_transform, transform
+from snaketrain.compare_models import rank, table_csv
+from snaketrain.estimators import build_estimator, check_spec, class_path, search_space
+from snaketrain.evaluate_model import evaluate
+from snaketrain.model_metrics import is_better_or_equal, selection_metric
+from snaketrain.stage_log import StageError
+from snaketrain.train_model import train
+from snaketrain.tune_model import tune
 
 SETTINGS = {"drop": ["id"], "numeric_imputer": "median", "scale": True, "max_categories": 3}
 TUNING = {"method": "grid", "n_iter": 3, "cv": 3, "scoring": "auto", "seed": 0}

@@ -5,10 +5,10 @@ import os
 
 import pytest
 
-import model_registry as registry
-from quality_gate import decide, production_check, threshold_checks
-from raise_alert import build_alert
-from stage_log import StageError
+from snaketrain import model_registry as registry
+from snaketrain.quality_gate import decide, production_check, threshold_checks
+from snaketrain.raise_alert import build_alert
+from snaketrain.stage_log import StageError
 
 BEST = {"best_model": "rf", "metric": "f1", "metrics": {"accuracy": 0.95, "f1": 0.94}, "task": "binary"}
 

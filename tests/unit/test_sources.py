@@ -7,8 +7,8 @@ import threading
 import pandas as pd
 import pytest
 
-from acquire_data import acquire
-from estimators import build_estimator
+from snaketrain.acquire_data import acquire
+from snaketrain.estimators import build_estimator
 
 CSV = b"a,b,label\n1,2.5,x\n3,4.5,y\n5,6.5,x\n"
 

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from sklearn.datasets import make_classification
 
-import tune_model
+from snaketrain import tune_model
 
 SPEC = {
     "estimator": "logistic_regression",

@@ -94,8 +94,8 @@ def release_branch(src, dest):
     The registry is rebuilt with the run's second-best model in production, so that registering the
     best one creates a new version and the production pointer has something to protect.
     """
-    import model_registry as registry
-    from table_io import read_json
+    from snaketrain import model_registry as registry
+    from snaketrain.table_io import read_json
 
     workdir = clone_run(src, dest)
     old = read_json(workdir / "registry" / "production.json")["version"]

@@ -21,7 +21,7 @@ import pytest
 from conftest import clone_run, snakemake
 from small_runs import SMALL_ARGS, differences, is_leftover_temp, release_branch, small_project, small_run
 
-import model_registry as registry
+from snaketrain import model_registry as registry
 
 pytestmark = pytest.mark.workflow
 

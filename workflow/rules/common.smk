@@ -1,18 +1,12 @@
-import functools
-import hashlib
 import json
-import re
-import sys
 from pathlib import Path
 
 import time
 
 from snakemake.utils import validate
 
-# Stage modules live in scripts/; the run: blocks import them from there.
-sys.path.insert(0, str(Path(workflow.basedir).parent / "scripts"))
-
-from config_check import config_error
+from snaketrain.code_digest import module_digest
+from snaketrain.config_check import config_error
 
 # Validate before anything is planned: a wrong key or value stops here, naming the key and the fix.
 _config_problem = config_error(
@@ -65,29 +59,8 @@ def registered_config():
 
 
 def stage_code(module):
-    """A digest of a stage module and the project modules it imports, as a param: editing a module
-    reruns the rules that use it (Snakemake's code trigger sees only the run: block, not the imports).
-    """
-    return _module_digest(module)
-
-
-@functools.cache
-def _module_digest(module):
-    scripts = Path(workflow.basedir).parent / "scripts"
-    digest, seen, pending = hashlib.sha256(), set(), [module]
-    while pending:
-        name = pending.pop()
-        path = scripts / f"{name}.py"
-        if name in seen or not path.is_file():
-            continue
-        seen.add(name)
-        source = path.read_bytes()
-        digest.update(name.encode())
-        digest.update(source)
-        pending += re.findall(
-            r"^\s*(?:from|import) (\w+)", source.decode("utf-8"), re.M
-        )
-    return digest.hexdigest()[:16]
+    """A digest of a stage module and what it imports: editing it reruns the rules that use it."""
+    return module_digest(module)
 
 
 # ---- resources: memory grows with each retry of a job that ran out of it
@@ -146,7 +119,7 @@ def best_model_spec(wildcards):
 
 
 def predict_input(wildcards):
-    from stage_log import StageError
+    from snaketrain.stage_log import StageError
 
     if not config["predict"]["input"]:
         raise StageError(
@@ -160,7 +133,7 @@ def predict_input(wildcards):
 
 def production_pointer(wildcards):
     # explain a missing production model here, instead of Snakemake's generic "missing input"
-    from stage_log import StageError
+    from snaketrain.stage_log import StageError
 
     pointer = Path(REGISTRY) / "production.json"
     if not pointer.is_file():
@@ -238,8 +211,8 @@ def gate_labels(wildcards, input):
 
 def check_estimators():
     """Config errors in estimators surface before anything trains (imports scikit-learn, so only on real runs)."""
-    from estimators import check_spec
-    from stage_log import StageError
+    from snaketrain.estimators import check_spec
+    from snaketrain.stage_log import StageError
 
     task = config["data"]["task"]
     for name in MODELS:
@@ -297,13 +270,13 @@ def print_failure():
 
 def print_summary():
     """The last lines of a successful full run, after the HTML report is rebuilt."""
-    from run_summary import on_success
+    from snaketrain.terminal_summary import on_success
 
     on_success(workflow, REGISTRY)
 
 
 def alert_run_failed(log):
     """A failed run reaches people: logs/alerts/run_failed.json and the webhook, if configured."""
-    from raise_alert import notify_run_failed
+    from snaketrain.raise_alert import notify_run_failed
 
     notify_run_failed(log, config["alerts"]["webhook_env"], config["alerts"]["retries"])

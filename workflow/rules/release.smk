@@ -31,7 +31,7 @@ rule compare_models:
         code=stage_code("compare_models"),
         metric=config["selection"]["metric"],
     run:
-        from compare_models import run as compare_models
+        from snaketrain.compare_models import run as compare_models
 
         compare_models(input, output, params, log, threads)
 
@@ -56,7 +56,7 @@ checkpoint quality_gate:
         gate=config["gate"],
         registry=REGISTRY,
     run:
-        from quality_gate import run as quality_gate
+        from snaketrain.quality_gate import run as quality_gate
 
         quality_gate(input, output, params, log, threads)
 
@@ -86,7 +86,7 @@ rule register_model:
         config_sections=registered_config(),
         estimator=best_model_spec,
     run:
-        from register_model import run as register_model
+        from snaketrain.register_model import run as register_model
 
         register_model(input, output, params, log, threads)
 
@@ -108,7 +108,7 @@ rule deploy_model:
         code=stage_code("deploy_model"),
         registry=REGISTRY,
     run:
-        from deploy_model import run as deploy_model
+        from snaketrain.deploy_model import run as deploy_model
 
         deploy_model(input, output, params, log, threads)
 
@@ -131,7 +131,7 @@ rule raise_alert:
         webhook_env=config["alerts"]["webhook_env"],
         retries=config["alerts"]["retries"],
     run:
-        from raise_alert import run as raise_alert
+        from snaketrain.raise_alert import run as raise_alert
 
         raise_alert(input, output, params, log, threads)
 
@@ -188,7 +188,7 @@ rule summarize_run:
         code=stage_code("summarize_run"),
         registry=REGISTRY,
     run:
-        from summarize_run import run as summarize_run
+        from snaketrain.summarize_run import run as summarize_run
 
         summarize_run(input, output, params, log, threads)
 
@@ -214,6 +214,6 @@ rule predict:
         delimiter=config["data"]["delimiter"],
         encoding=config["data"]["encoding"],
     run:
-        from predict import run as predict
+        from snaketrain.predict import run as predict
 
         predict(input, output, params, log, threads)

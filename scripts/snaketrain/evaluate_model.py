@@ -7,9 +7,9 @@ and data give the same bytes.
 
 import time
 
-from model_metrics import score_model
-from stage_log import stage_logging
-from table_io import atomic_path, read_joblib, read_json, read_table, write_json
+from snaketrain.model_metrics import score_model
+from snaketrain.stage_log import stage_logging
+from snaketrain.table_io import atomic_path, read_joblib, read_json, read_table, write_json
 
 STAGE = "evaluate_model"
 # permutation importance costs n_repeats predictions per feature: bound both the rows and the bars shown

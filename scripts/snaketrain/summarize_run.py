@@ -8,11 +8,11 @@ import csv
 import html
 import io
 
-import model_registry as registry
-from metrics_history import diff, history_rows
-from model_metrics import higher_is_better
-from stage_log import stage_logging
-from table_io import read_json, write_bytes
+from snaketrain import model_registry as registry
+from snaketrain.metrics_history import diff, history_rows
+from snaketrain.model_metrics import higher_is_better
+from snaketrain.stage_log import stage_logging
+from snaketrain.table_io import read_json, write_bytes
 
 STAGE = "summarize_run"
 
@@ -253,7 +253,7 @@ def history_figure(versions, production_version, metric):
 
 
 def run(input, output, params, log, threads=1):
-    from evaluate_model import save_png
+    from snaketrain.evaluate_model import save_png
 
     with stage_logging(log[0], STAGE) as logger:
         validation = read_json(input.validation)

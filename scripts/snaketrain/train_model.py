@@ -1,8 +1,8 @@
 """Fit one model with its tuned parameters on the whole training split."""
 
-from estimators import build_estimator, without_threads
-from stage_log import stage_logging
-from table_io import read_json, read_table, write_joblib
+from snaketrain.estimators import build_estimator, without_threads
+from snaketrain.stage_log import stage_logging
+from snaketrain.table_io import read_json, read_table, write_joblib
 
 STAGE = "train_model"
 

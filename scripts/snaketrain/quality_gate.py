@@ -4,10 +4,10 @@ Light by design: pandas and scikit-learn are imported only when a production mod
 be scored on the current test split, so that the comparison is on the same data.
 """
 
-import model_registry as registry
-from model_metrics import higher_is_better, is_better_or_equal
-from stage_log import stage_logging
-from table_io import read_json, write_json
+from snaketrain import model_registry as registry
+from snaketrain.model_metrics import higher_is_better, is_better_or_equal
+from snaketrain.stage_log import stage_logging
+from snaketrain.table_io import read_json, write_json
 
 STAGE = "quality_gate"
 
@@ -70,9 +70,9 @@ def decide(best, checks):
 
 def score_production(registry_root, version, test_path, task, metric):
     """The production model's metric on the current test split, or None if it cannot read this data."""
-    from build_features import transform
-    from model_metrics import score_model
-    from table_io import read_joblib, read_table
+    from snaketrain.build_features import transform
+    from snaketrain.model_metrics import score_model
+    from snaketrain.table_io import read_joblib, read_table
 
     files = registry.verified_files(registry_root, version)
     schema = registry.metadata(registry_root, version)["input_schema"]

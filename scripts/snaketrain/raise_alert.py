@@ -10,8 +10,8 @@ import platform
 import re
 from pathlib import Path
 
-from stage_log import stage_logging
-from table_io import read_json, write_json
+from snaketrain.stage_log import stage_logging
+from snaketrain.table_io import read_json, write_json
 
 STAGE = "raise_alert"
 
@@ -39,7 +39,7 @@ def post_webhook(url, payload, attempts, timeout=10, logger=None, backoff=BACKOF
 
     The waits between attempts are backoff, 2 x backoff, 4 x backoff ... seconds (at most 5).
     """
-    from http_retry import request
+    from snaketrain.http_retry import request
 
     response = request("POST", url, attempts, backoff, timeout, logger=logger, what="webhook", json=payload)
     return response.status_code
@@ -154,7 +154,7 @@ def notify_run_failed(snakemake_log, webhook_env, attempts, workdir=".", out_dir
     """Called by onerror: write the alert next to the logs and send it; never raises."""
     import logging
 
-    from table_io import write_json
+    from snaketrain.table_io import write_json
 
     out = Path(out_dir)
     try:

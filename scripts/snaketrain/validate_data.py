@@ -2,8 +2,8 @@
 
 import difflib
 
-from stage_log import StageError, stage_logging
-from table_io import read_table, sha256_file, write_json
+from snaketrain.stage_log import StageError, stage_logging
+from snaketrain.table_io import read_table, sha256_file, write_json
 
 STAGE = "validate_data"
 MAX_CLASSES_FOR_INTEGER_TARGET = 20

@@ -3,9 +3,9 @@
 import time
 from contextlib import contextmanager
 
-from estimators import build_estimator, search_space
-from stage_log import StageError, stage_logging
-from table_io import read_json, read_table, write_csv, write_json
+from snaketrain.estimators import build_estimator, search_space
+from snaketrain.stage_log import StageError, stage_logging
+from snaketrain.table_io import read_json, read_table, write_csv, write_json
 
 STAGE = "tune_model"
 # columns of cv_results_ that hold timings: they differ from run to run, so they stay out of artifacts

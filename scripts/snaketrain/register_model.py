@@ -4,9 +4,9 @@ import platform
 import subprocess
 from importlib import metadata as package_metadata
 
-import model_registry as registry
-from stage_log import StageError, stage_logging
-from table_io import read_json, write_json
+from snaketrain import model_registry as registry
+from snaketrain.stage_log import StageError, stage_logging
+from snaketrain.table_io import read_json, write_json
 
 STAGE = "register_model"
 RECORDED_PACKAGES = ("scikit-learn", "pandas", "numpy", "pyarrow", "joblib", "snakemake")

@@ -1,7 +1,7 @@
 """Split the validated dataset into train and test parts."""
 
-from stage_log import stage_logging
-from table_io import read_json, read_table, write_table
+from snaketrain.stage_log import stage_logging
+from snaketrain.table_io import read_json, read_table, write_table
 
 STAGE = "split_data"
 

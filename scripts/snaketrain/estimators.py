@@ -4,7 +4,7 @@ import importlib
 import importlib.util
 import inspect
 
-from stage_log import StageError
+from snaketrain.stage_log import StageError
 
 # short name -> (classifier, regressor); None where the family has no such member
 SHORT_NAMES = {

@@ -7,7 +7,7 @@ checks the same schema first and turns every violation into one line naming the 
 import difflib
 from pathlib import Path
 
-from stage_log import ConfigError
+from snaketrain.stage_log import ConfigError
 
 SAFE_NAME_RULE = "letters, digits, '_' and '-', starting with a letter or digit, at most 64 characters"
 TYPE_NAMES = {

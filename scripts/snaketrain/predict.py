@@ -2,15 +2,15 @@
 
 from pathlib import Path
 
-import model_registry as registry
-from stage_log import StageError, stage_logging
-from table_io import read_joblib, write_table
+from snaketrain import model_registry as registry
+from snaketrain.stage_log import StageError, stage_logging
+from snaketrain.table_io import read_joblib, write_table
 
 STAGE = "predict"
 
 
 def read_input(path, delimiter=",", encoding="utf-8"):
-    from acquire_data import file_format, parse_table
+    from snaketrain.acquire_data import file_format, parse_table
 
     path = Path(path)
     if not path.is_file():
@@ -51,7 +51,7 @@ def check_columns(df, schema, where="predict.input"):
 
 
 def predict(model, preprocessor, df, schema):
-    from build_features import transform
+    from snaketrain.build_features import transform
 
     features = transform(preprocessor, df, schema)
     result = df.copy()

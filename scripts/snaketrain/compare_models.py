@@ -3,9 +3,9 @@
 import csv
 import io
 
-from model_metrics import higher_is_better, selection_metric
-from stage_log import StageError, stage_logging
-from table_io import read_json, write_bytes, write_json
+from snaketrain.model_metrics import higher_is_better, selection_metric
+from snaketrain.stage_log import StageError, stage_logging
+from snaketrain.table_io import read_json, write_bytes, write_json
 
 STAGE = "compare_models"
 

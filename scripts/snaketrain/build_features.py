@@ -1,7 +1,7 @@
 """Preprocess and engineer features: a ColumnTransformer fitted on the training split only."""
 
-from stage_log import StageError, stage_logging
-from table_io import read_json, read_table, write_joblib, write_json, write_table
+from snaketrain.stage_log import StageError, stage_logging
+from snaketrain.table_io import read_json, read_table, write_joblib, write_json, write_table
 
 STAGE = "build_features"
 

@@ -1,7 +1,7 @@
 """Print the registry's metrics history and the difference between the newest version and production.
 
-    python scripts/metrics_history.py                 # registry/ of the current directory
-    python scripts/metrics_history.py --registry /srv/models --json
+    snaketrain-history                                # registry/ of the current directory
+    snaketrain-history --registry /srv/models --json  # (also: python -m snaketrain.metrics_history)
 
 Like `dvc metrics diff`, the second table compares the newest registered version with the one in
 production, metric by metric. Standard library only, so it runs anywhere the registry is readable.
@@ -12,10 +12,8 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import model_registry as registry  # noqa: E402
-from model_metrics import higher_is_better  # noqa: E402
+from snaketrain import model_registry as registry
+from snaketrain.model_metrics import higher_is_better
 
 
 def metric_names(versions):

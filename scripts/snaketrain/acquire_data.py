@@ -5,8 +5,8 @@ import io
 import os
 from pathlib import Path
 
-from stage_log import StageError, stage_logging
-from table_io import write_table
+from snaketrain.stage_log import StageError, stage_logging
+from snaketrain.table_io import write_table
 
 STAGE = "acquire_data"
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -124,7 +124,8 @@ def read_file(path, fmt, delimiter, encoding):
 def download(url, attempts):
     """GET url, retrying connection errors and 5xx answers with exponential backoff."""
     import requests
-    from http_retry import request
+
+    from snaketrain.http_retry import request
 
     try:
         return request("GET", url, attempts, backoff=0.2, timeout=30, what="download").content

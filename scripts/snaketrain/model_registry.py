@@ -21,8 +21,8 @@ import shutil
 import uuid
 from pathlib import Path
 
-from stage_log import StageError, pause_point
-from table_io import read_json, sha256_file, write_bytes, write_json
+from snaketrain.stage_log import StageError, pause_point
+from snaketrain.table_io import read_json, sha256_file, write_bytes, write_json
 
 LOCK_TIMEOUT_S = 120
 METADATA = "metadata.json"

@@ -1,8 +1,8 @@
 """Promote the registered version to production with an atomic update of the production pointer."""
 
-import model_registry as registry
-from stage_log import stage_logging
-from table_io import read_json, write_json
+from snaketrain import model_registry as registry
+from snaketrain.stage_log import stage_logging
+from snaketrain.table_io import read_json, write_json
 
 STAGE = "deploy_model"
 
