@@ -1,5 +1,6 @@
 """Preprocess and engineer features: a ColumnTransformer fitted on the training split only."""
 
+from snaketrain.preprocessing import as_text, make_preprocessor
 from snaketrain.stage_log import StageError, stage_logging
 from snaketrain.table_io import read_json, read_table, write_joblib, write_json, write_table
 
@@ -38,40 +39,6 @@ def column_kinds(df, target, drop):
     return numeric, categorical
 
 
-def make_preprocessor(numeric, categorical, numeric_imputer, scale, max_categories):
-    from sklearn.compose import ColumnTransformer
-    from sklearn.impute import SimpleImputer
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
-
-    numeric_steps = [("impute", SimpleImputer(strategy=numeric_imputer, keep_empty_features=True))]
-    if scale:
-        numeric_steps.append(("scale", StandardScaler()))
-    categorical_steps = [
-        ("impute", SimpleImputer(strategy="most_frequent", keep_empty_features=True)),
-        (
-            "encode",
-            OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=max_categories, sparse_output=False),
-        ),
-    ]
-    transformer = ColumnTransformer(
-        [("numeric", Pipeline(numeric_steps), numeric), ("categorical", Pipeline(categorical_steps), categorical)],
-        verbose_feature_names_out=False,
-    )
-    return transformer.set_output(transform="pandas")
-
-
-def _as_object(df, categorical):
-    # one representation for categorical values whatever dtype the reader chose, so that
-    # imputation and encoding see the same thing at fit and at predict time
-    if not categorical:
-        return df
-    df = df.copy()
-    for column in categorical:
-        df[column] = df[column].astype(object).where(df[column].notna(), None).map(lambda v: v if v is None else str(v))
-    return df
-
-
 def fit_transform(train, test, target, settings):
     """Fit on train, transform both; returns (preprocessor, train_features, test_features, schema)."""
     numeric, categorical = column_kinds(train, target, settings["drop"])
@@ -79,8 +46,8 @@ def fit_transform(train, test, target, settings):
         numeric, categorical, settings["numeric_imputer"], settings["scale"], settings["max_categories"]
     )
     columns = numeric + categorical
-    train_x = preprocessor.fit_transform(_as_object(train[columns], categorical))
-    test_x = preprocessor.transform(_as_object(test[columns], categorical))
+    train_x = preprocessor.fit_transform(as_text(train[columns], categorical))
+    test_x = preprocessor.transform(as_text(test[columns], categorical))
     train_x[target] = train[target].to_numpy()
     test_x[target] = test[target].to_numpy()
     schema = {
@@ -90,13 +57,6 @@ def fit_transform(train, test, target, settings):
         "features_out": [str(c) for c in preprocessor.get_feature_names_out()],
     }
     return preprocessor, train_x, test_x, schema
-
-
-def transform(preprocessor, df, schema):
-    """Apply a fitted preprocessor to new rows with the input columns recorded in its schema."""
-    columns = list(schema["columns"])
-    categorical = [c for c, kind in schema["columns"].items() if kind == "categorical"]
-    return preprocessor.transform(_as_object(df[columns], categorical))
 
 
 def run(input, output, params, log, threads=1):

@@ -1,15 +1,14 @@
 """Evaluate one trained model on the test split: metrics JSON, diagnostic plots and permutation importances.
 
-Plots use matplotlib's object API only (Figure + savefig, never pyplot): jobs may run as threads of one
-process, and pyplot keeps global state. PNGs carry no timestamp or software metadata, so the same model
-and data give the same bytes.
+Plots are drawn on figures from snaketrain.figures (matplotlib's object API, no pyplot; byte-stable PNGs).
 """
 
 import time
 
+from snaketrain.figures import new_figure, save_png
 from snaketrain.model_metrics import score_model
 from snaketrain.stage_log import stage_logging
-from snaketrain.table_io import atomic_path, read_joblib, read_json, read_table, write_json
+from snaketrain.table_io import read_joblib, read_json, read_table, write_json
 
 STAGE = "evaluate_model"
 # permutation importance costs n_repeats predictions per feature: bound both the rows and the bars shown
@@ -22,12 +21,6 @@ MAX_CURVE_CLASSES = 10
 
 def evaluate(model, X, y, task):
     return score_model(model, X, y, task)
-
-
-def _figure(width, height):
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), dpi=100)
 
 
 def class_scores(model, X):
@@ -114,7 +107,7 @@ def diagnostics_figure(model, X, y, task, title):
     y = np.asarray(y)
     y_pred = np.asarray(model.predict(X))
     if task == "regression":
-        figure = _figure(10, 4.5)
+        figure = new_figure(10, 4.5)
         left, right = figure.subplots(1, 2)
         left.scatter(y, y_pred, s=10, alpha=0.6)
         low, high = float(min(y.min(), y_pred.min())), float(max(y.max(), y_pred.max()))
@@ -130,7 +123,7 @@ def diagnostics_figure(model, X, y, task, title):
         right.set_title("residuals")
     else:
         classes = list(model.classes_)
-        figure = _figure(15, 4.5)
+        figure = new_figure(15, 4.5)
         matrix_axes, roc_axes, pr_axes = figure.subplots(1, 3)
         draw_confusion_matrix(matrix_axes, y, y_pred, classes)
         scores = class_scores(model, X)
@@ -199,7 +192,7 @@ def importances(model, X, y, task, seed):
 
 def importance_figure(rows, scoring, title):
     top = rows[:IMPORTANCE_TOP][::-1]
-    figure = _figure(7, max(2.5, 0.35 * len(top) + 1.2))
+    figure = new_figure(7, max(2.5, 0.35 * len(top) + 1.2))
     axes = figure.add_subplot()
     positions = range(len(top))
     axes.barh(
@@ -216,12 +209,6 @@ def importance_figure(rows, scoring, title):
     axes.set_title(title)
     figure.tight_layout()
     return figure
-
-
-def save_png(figure, path):
-    with atomic_path(path) as tmp:
-        # no Software/date metadata, so that the same plot gives the same bytes
-        figure.savefig(tmp, format="png", metadata={"Software": None})
 
 
 def run(input, output, params, log, threads=1):

@@ -59,6 +59,13 @@ def regression_metrics(y_true, y_pred):
     return {name: round(float(value), 6) for name, value in result.items()}
 
 
+def prediction_metrics(y, prediction, task):
+    """All test metrics of an inference.Prediction against the true values y."""
+    if task == "regression":
+        return regression_metrics(y, prediction.labels)
+    return classification_metrics(y, prediction.labels, prediction.probabilities, classes=prediction.classes)
+
+
 def score_model(model, X, y, task):
     """All test metrics of a fitted model on (X, y)."""
     y_pred = model.predict(X)

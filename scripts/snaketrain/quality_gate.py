@@ -70,20 +70,19 @@ def decide(best, checks):
 
 def score_production(registry_root, version, test_path, task, metric):
     """The production model's metric on the current test split, or None if it cannot read this data."""
-    from snaketrain.build_features import transform
-    from snaketrain.model_metrics import score_model
-    from snaketrain.table_io import read_joblib, read_table
+    from snaketrain import inference
+    from snaketrain.model_metrics import prediction_metrics
+    from snaketrain.table_io import read_table
 
-    files = registry.verified_files(registry_root, version)
     schema = registry.metadata(registry_root, version)["input_schema"]
     test = read_table(test_path)
     if schema["target"] not in test.columns or not set(schema["columns"]) <= set(test.columns):
         return None
     if registry.metadata(registry_root, version)["task"] != task:
         return None
-    features = transform(read_joblib(files["preprocessor.joblib"]), test, schema)
-    scores = score_model(read_joblib(files["model.joblib"]), features, test[schema["target"]], task)
-    return scores.get(metric)
+    loaded = inference.load_version(registry_root, version)
+    prediction = inference.predict(loaded, test, STAGE, where=str(test_path))
+    return prediction_metrics(test[schema["target"]], prediction, task).get(metric)
 
 
 def run(input, output, params, log, threads=1):

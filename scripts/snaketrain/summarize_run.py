@@ -9,6 +9,7 @@ import html
 import io
 
 from snaketrain import model_registry as registry
+from snaketrain.figures import new_figure, save_png
 from snaketrain.metrics_history import diff, history_rows
 from snaketrain.model_metrics import higher_is_better
 from snaketrain.stage_log import stage_logging
@@ -220,9 +221,7 @@ def history_page(versions, production_version, metric):
 
 def history_figure(versions, production_version, metric):
     """The metric of every registered version, in registration order; production marked."""
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(8, 4.5), dpi=100)
+    figure = new_figure(8, 4.5)
     axes = figure.add_subplot()
     points = [(i, v) for i, v in enumerate(versions, start=1) if metric in v.get("metrics", {})]
     if not points:
@@ -253,8 +252,6 @@ def history_figure(versions, production_version, metric):
 
 
 def run(input, output, params, log, threads=1):
-    from snaketrain.evaluate_model import save_png
-
     with stage_logging(log[0], STAGE) as logger:
         validation = read_json(input.validation)
         best = read_json(input.best)

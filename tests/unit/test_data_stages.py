@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from snaketrain.acquire_data import acquire, file_format, parse_table
+from snaketrain.acquire_data import acquire
+from snaketrain.data_files import file_format, parse_table
 from snaketrain.split_data import split
 from snaketrain.stage_log import StageError
 from snaketrain.validate_data import infer_task, run_checks, validate

@@ -11,7 +11,8 @@ from sklearn.datasets import load_iris, make_classification, make_regression
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.svm import LinearSVC
 
-from snaketrain.evaluate_model import diagnostics_figure, importance_figure, importances, save_png
+from snaketrain.evaluate_model import diagnostics_figure, importance_figure, importances
+from snaketrain.figures import save_png
 
 
 def frame(X, prefix="x"):
@@ -113,7 +114,8 @@ def test_plotting_never_imports_pyplot():
         import pandas as pd
         from sklearn.datasets import make_classification
         from sklearn.linear_model import LogisticRegression
-        from snaketrain.evaluate_model import diagnostics_figure, importance_figure, importances, save_png
+        from snaketrain.evaluate_model import diagnostics_figure, importance_figure, importances
+        from snaketrain.figures import save_png
         X, y = make_classification(n_samples=100, n_features=4, random_state=0)
         X = pd.DataFrame(X, columns=list("abcd"))
         model = LogisticRegression().fit(X, y)

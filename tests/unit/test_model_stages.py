@@ -4,11 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from snaketrain.build_features import fit_transform, transform
+from snaketrain.build_features import fit_transform
 from snaketrain.compare_models import rank, table_csv
 from snaketrain.estimators import build_estimator, check_spec, class_path, search_space
 from snaketrain.evaluate_model import evaluate
 from snaketrain.model_metrics import is_better_or_equal, selection_metric
+from snaketrain.preprocessing import transform
 from snaketrain.stage_log import StageError
 from snaketrain.train_model import train
 from snaketrain.tune_model import tune
