@@ -117,9 +117,10 @@ def load_version(root, version):
     )
 
 
-def load_production(root, stage="predict"):
-    """The production version of the registry at root; a StageError naming the fix when there is none."""
-    current = registry.production(root)
+def load_production(root, name=None, stage="predict"):
+    """The production version (of the registered model name) in the registry at root; a StageError naming the
+    fix when there is none."""
+    current = registry.production(root, name)
     if not current:
         raise StageError(
             stage,

@@ -134,9 +134,17 @@ def read_index(root):
     return read_json(path) if path.is_file() else {"versions": {}}
 
 
-def production(root):
+def production_path(root, name=None):
+    """The file that points at the production version (of a registered model name, once names exist).
+
+    The model service watches this file to follow promotions and rollbacks.
+    """
+    return Path(root) / "production.json"
+
+
+def production(root, name=None):
     """The production pointer ({version, promoted_at, previous}) or None."""
-    path = Path(root) / "production.json"
+    path = production_path(root, name)
     return read_json(path) if path.is_file() else None
 
 

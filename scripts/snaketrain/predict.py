@@ -24,7 +24,7 @@ def scored_table(df, prediction):
 
 def run(input, output, params, log, threads=1):
     with stage_logging(log[0], STAGE) as logger:
-        loaded = inference.load_production(params.registry, STAGE)
+        loaded = inference.load_production(params.registry, stage=STAGE)
         df = read_input(input.data, params.delimiter, params.encoding)
         prediction = inference.predict(loaded, df, STAGE, where=f"predict.input ({input.data})")
         if prediction.extra_columns:
