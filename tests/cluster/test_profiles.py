@@ -3,8 +3,9 @@
 import re
 
 import pytest
-from cluster_helpers import bounded_snakemake
-from conftest import copy_project
+
+from tests.cluster.cluster_helpers import bounded_snakemake
+from tests.harness import copy_project
 
 pytestmark = pytest.mark.workflow
 

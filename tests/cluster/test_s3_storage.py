@@ -17,8 +17,9 @@ import urllib.request
 import boto3
 import pytest
 import yaml
-from cluster_helpers import bounded_snakemake
-from conftest import ROOT, copy_project
+
+from tests.cluster.cluster_helpers import bounded_snakemake
+from tests.harness import ROOT, copy_project
 
 BUCKET = "snaketrain-test"
 CREDENTIALS = {"SNAKEMAKE_STORAGE_S3_ACCESS_KEY": "testing", "SNAKEMAKE_STORAGE_S3_SECRET_KEY": "testing"}

@@ -10,7 +10,8 @@ from collections import Counter
 
 import pytest
 import yaml
-from cluster_helpers import (  # noqa: F401 (slurm: fixture)
+
+from tests.cluster.cluster_helpers import (  # noqa: F401 (slurm: fixture)
     bounded_snakemake,
     sacct_settled,
     sacct_steps,
@@ -18,7 +19,7 @@ from cluster_helpers import (  # noqa: F401 (slurm: fixture)
     submitted_group_jobs,
     submitted_jobs,
 )
-from conftest import ROOT, clone_run, copy_project
+from tests.harness import ROOT, clone_run, copy_project
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.usefixtures("slurm")]
 

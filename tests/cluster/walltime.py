@@ -4,8 +4,8 @@ Each round runs the full pipeline once locally (`--cores 2`) and once per given 
 copy of the project, alternating so that load from other processes hits all of them alike. Prints every
 run, the medians and the median of the per-round ratios (profile / local).
 
-    python tests/cluster/walltime.py --rounds 3 --profile profiles/slurm
-    python tests/cluster/walltime.py --rounds 3 --profile profiles/slurm --profile profiles/cluster-generic
+    python -m tests.cluster.walltime --rounds 3 --profile profiles/slurm
+    python -m tests.cluster.walltime --rounds 3 --profile profiles/slurm --profile profiles/cluster-generic
 
 Needs a running SLURM cluster for the cluster profiles (tests/cluster/start_slurm.sh).
 """
@@ -15,14 +15,11 @@ import json
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 from pathlib import Path
 
-# the test harness's project copy and SIGKILL-bounded snakemake call
-sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
-from cluster_helpers import bounded_snakemake  # noqa: E402
-from conftest import copy_project  # noqa: E402
+from tests.cluster.cluster_helpers import bounded_snakemake
+from tests.harness import copy_project
 
 
 def timed_run(workdir, args, timeout):

@@ -4,9 +4,9 @@ import json
 import logging
 
 import pytest
-from webhook_server import Webhook, closed_port_url
 
 from snaketrain.raise_alert import build_alert, build_run_failed_alert, deliver, failed_jobs, notify_run_failed, run
+from tests.webhook_server import Webhook, closed_port_url
 
 DECISION = {
     "passed": False,

@@ -7,7 +7,7 @@ tests that change things branch off a copy (conftest.clone_run), never the cache
 import shutil
 from pathlib import Path
 
-from conftest import clone_run, copy_project, snakemake
+from tests.harness import clone_run, copy_project, snakemake
 
 # Two fast models and three folds: the same stages and branches as the default config, in seconds.
 SMALL_CONFIG = """\

@@ -5,9 +5,9 @@ import re
 import shutil
 
 import pytest
-from webhook_server import Webhook, closed_port_url
+from tests.webhook_server import Webhook, closed_port_url
 
-from conftest import copy_project, snakemake
+from tests.harness import copy_project, snakemake
 
 pytestmark = pytest.mark.workflow
 STRICT_GATE = "gate:\n  thresholds:\n    f1: 0.999\n"

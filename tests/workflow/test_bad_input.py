@@ -13,7 +13,7 @@ import threading
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import clone_run, snakemake
+from tests.harness import clone_run, snakemake
 
 pytestmark = pytest.mark.workflow
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from tests.harness import ROOT
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 

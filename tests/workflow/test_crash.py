@@ -18,8 +18,8 @@ from pathlib import Path
 import joblib
 import pandas as pd
 import pytest
-from conftest import clone_run, snakemake
-from small_runs import SMALL_ARGS, differences, is_leftover_temp, release_branch, small_project, small_run
+from tests.harness import clone_run, snakemake
+from tests.workflow.small_runs import SMALL_ARGS, differences, is_leftover_temp, release_branch, small_project, small_run
 
 from snaketrain import model_registry as registry
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT, clone_run, copy_project, planned_jobs, snakemake
+from tests.harness import ROOT, clone_run, copy_project, planned_jobs, snakemake
 
 pytestmark = pytest.mark.workflow
 MODELS = ("logistic_regression", "random_forest", "hist_gradient_boosting")

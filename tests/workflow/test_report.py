@@ -5,9 +5,9 @@ import re
 
 import pytest
 import yaml
-from chromium import Browser, find_chromium
+from tests.workflow.chromium import Browser, find_chromium
 
-from conftest import ROOT, planned_jobs, snakemake
+from tests.harness import ROOT, planned_jobs, snakemake
 
 pytestmark = pytest.mark.workflow
 ARTIFACTS = ROOT / "test-artifacts"

@@ -4,8 +4,8 @@ every artifact except the few files that carry a timestamp; and the registry ref
 import json
 
 import pytest
-from conftest import clone_run, snakemake
-from small_runs import VOLATILE_FILES, artifacts, differences, small_project, small_run
+from tests.harness import clone_run, snakemake
+from tests.workflow.small_runs import VOLATILE_FILES, artifacts, differences, small_project, small_run
 
 pytestmark = pytest.mark.workflow
 

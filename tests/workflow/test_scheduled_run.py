@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import ROOT
+from tests.harness import ROOT
 
 pytestmark = pytest.mark.workflow
 WRAPPER = str(ROOT / "scripts" / "scheduled_run.sh")

@@ -10,8 +10,8 @@ import threading
 
 import pandas as pd
 import pytest
-from conftest import clone_run, snakemake
-from small_runs import SMALL_ARGS, small_run
+from tests.harness import clone_run, snakemake
+from tests.workflow.small_runs import SMALL_ARGS, small_run
 
 pytestmark = pytest.mark.workflow
 
@@ -123,7 +123,7 @@ def test_database_and_webhook_urls_never_reach_an_output(tmp_path_factory, tmp_p
 
 def test_no_rule_hands_config_values_to_a_shell():
     # every rule runs Python (run: blocks), so no config value is ever interpolated into a shell command
-    from conftest import ROOT
+    from tests.harness import ROOT
 
     rules = sorted((ROOT / "workflow").rglob("*.smk")) + [ROOT / "workflow" / "Snakefile"]
     assert len(rules) > 1
