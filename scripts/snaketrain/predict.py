@@ -1,8 +1,8 @@
 """Score a CSV or Parquet file with the production model, after checking it against the model's input schema."""
 
-from snaketrain import inference
+from snaketrain import inference, model_registry
 from snaketrain.data_files import read_file
-from snaketrain.stage_log import stage_logging
+from snaketrain.stage_log import StageError, stage_logging
 from snaketrain.table_io import write_table
 
 STAGE = "predict"
@@ -36,3 +36,30 @@ def run(input, output, params, log, threads=1):
         result = scored_table(df, prediction)
         logger.info("scored %d rows with production version %s", len(result), loaded.version)
         write_table(result, output.predictions)
+
+
+# ---- the rule's input functions: a missing input is explained before the job is planned
+
+
+def predict_input_path(configured):
+    if not configured:
+        raise StageError(
+            STAGE,
+            "no file to score",
+            "set predict.input in the config, e.g. --config predict='{input: new.csv}'",
+            "config key predict.input",
+        )
+    return configured
+
+
+def existing_production_path(registry_root, name=None):
+    pointer = model_registry.production_path(registry_root, name)
+    if not pointer.is_file():
+        raise StageError(
+            STAGE,
+            f"no model is in production in the registry '{registry_root}'",
+            "run the pipeline (snakemake --cores 4) until a model passes the quality gate, "
+            "or point registry.path at the registry that holds your production model",
+            str(pointer),
+        )
+    return str(pointer)

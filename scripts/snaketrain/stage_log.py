@@ -6,6 +6,7 @@ each job gets its own logger object with its own file handler; nothing is attach
 
 import logging
 import os
+import re
 import time
 from pathlib import Path
 
@@ -35,6 +36,34 @@ class ConfigError(StageError):
         super().__init__("config", problem, fix, where)
 
 
+# a stage log line: "2026-01-31 12:00:00,123 LEVEL message"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"
+LOG_LINE = re.compile(r"^\d{4}-\d{2}-\d{2} [\d:,]+ (\w+) (.*)$")
+
+
+def first_error(log_text):
+    """The first error a stage logged, as its lines: "[stage] problem" (or "<stage> failed unexpectedly")
+    and the indented where/fix lines under it; None if the log holds none.
+
+    The one reader of the format stage_logging writes: the failure summary and the run-failed alert use it.
+    """
+    lines = log_text.splitlines()
+    for index, line in enumerate(lines):
+        match = LOG_LINE.match(line)
+        if not match or match.group(1) not in ("ERROR", "CRITICAL"):
+            continue
+        message = match.group(2)
+        if not (message.startswith("[") or message.endswith("failed unexpectedly")):
+            continue  # other errors a stage logs (an undelivered webhook) are not why it failed
+        block = [message]
+        for follow in lines[index + 1 :]:
+            if not follow.startswith("  ") or follow.startswith("  File "):
+                break
+            block.append(follow)
+        return block
+    return None
+
+
 class stage_logging:  # noqa: N801 - used like the function it replaced: `with stage_logging(...) as logger`
     """Log to log_path for the duration of one job; record errors there before re-raising them.
 
@@ -52,7 +81,7 @@ class stage_logging:  # noqa: N801 - used like the function it replaced: `with s
         self.logger.setLevel(logging.INFO)
         self.logger.propagate = False
         self.handler = logging.FileHandler(self.log_path, mode="w", encoding="utf-8")
-        self.handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        self.handler.setFormatter(logging.Formatter(LOG_FORMAT))
         self.logger.addHandler(self.handler)
         self.started = time.perf_counter()
         pause_point(f"start:{self.stage}")

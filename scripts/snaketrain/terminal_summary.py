@@ -7,6 +7,8 @@ Called from the Snakefile's onsuccess hook, which Snakemake runs only after a re
 import json
 from pathlib import Path
 
+from snaketrain import model_registry
+
 REPORT_PATH = "report.html"
 
 
@@ -19,29 +21,35 @@ def _metrics_text(metrics):
     return ", ".join(f"{name} {value:.4g}" for name, value in sorted(metrics.items()))
 
 
-def summary_lines(registry_root, report_path=None, workdir="."):
-    """The summary of the last full run, from its result files; [] if the gate has not run."""
+def summary_lines(registry_root, paths, report_path=None, workdir="."):
+    """The summary of the last full run, from its result files; [] if the gate has not run.
+
+    paths: the rules' output files it reads ({decision, best, table, metrics, deploy, alert, alert_log}),
+    as the Snakefile's onsuccess hook passes them; "metrics" is the evaluate_model pattern with {model}.
+    """
     root = Path(workdir)
-    decision = _read(root / "results/gate/decision.json")
-    best = _read(root / "results/comparison/best.json")
+    decision = _read(root / paths["decision"])
+    best = _read(root / paths["best"])
     if decision is None or best is None:
         return []
-    pointer = _read(Path(root, registry_root) / "production.json")
+    registry = Path(root, registry_root)
+    pointer = model_registry.production(registry)
     model = decision["model"]
     lines = ["", "snaketrain summary"]
     lines.append(f"  best model:   {model} ({best['metric']} = {decision['value']})")
     lines.append(f"  its metrics:  {_metrics_text(best['metrics'])}")
-    lines.append(f"  metrics file: results/evaluation/{best['best_model']}/metrics.json")
-    lines.append(f"  all models:   results/comparison/metrics.csv ({len(best['ranking'])} models)")
-    deploy = _read(root / "results/deploy/receipt.json")
+    lines.append(f"  metrics file: {paths['metrics'].format(model=best['best_model'])}")
+    lines.append(f"  all models:   {paths['table']} ({len(best['ranking'])} models)")
+    deploy = _read(root / paths["deploy"])
     if decision["passed"] and deploy:
+        folder = model_registry.version_dir(registry_root, deploy["version"])
         lines.append("  quality gate: PASSED")
-        lines.append(f"  registered:   version {deploy['version']} in {registry_root}/versions/{deploy['version']}/")
-        lines.append(f"  model:        {registry_root}/versions/{deploy['version']}/model.joblib")
+        lines.append(f"  registered:   version {deploy['version']} in {folder}/")
+        lines.append(f"  model:        {folder / 'model.joblib'}")
     else:
         lines.append("  quality gate: FAILED - the model was NOT promoted; production is unchanged")
         lines.extend(f"    - {reason}" for reason in decision["reasons"])
-        lines.append("  alert:        results/alerts/alert.json (delivery: logs/raise_alert/raise_alert.log)")
+        lines.append(f"  alert:        {paths['alert']} (delivery: {paths['alert_log']})")
     if pointer:
         previous = pointer.get("previous")
         was = f" (was {previous})" if previous and previous != pointer["version"] else ""
@@ -52,7 +60,7 @@ def summary_lines(registry_root, report_path=None, workdir="."):
         lines.append(f"  report:       {report_path} (open it in a browser)")
     else:
         lines.append("  report:       not built; make it with: snakemake --report report.html")
-    lines.append(f"  history:      python scripts/metrics_history.py --registry {registry_root}")
+    lines.append(f"  history:      snaketrain-history --registry {registry_root}")
     return lines
 
 
@@ -82,8 +90,8 @@ def ran_full_pipeline(workflow):
     return any(job.rule.name == "all" for job in workflow.dag.jobs)
 
 
-def on_success(workflow, registry_root):
+def on_success(workflow, registry_root, paths):
     if not ran_full_pipeline(workflow):
         return
     report = build_report(workflow)
-    print("\n".join(summary_lines(registry_root, report)))
+    print("\n".join(summary_lines(registry_root, paths, report)))

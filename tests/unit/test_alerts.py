@@ -5,7 +5,9 @@ import logging
 
 import pytest
 
-from snaketrain.raise_alert import build_alert, build_run_failed_alert, deliver, failed_jobs, notify_run_failed, run
+from snaketrain.hooks import build_run_failed_alert, failed_jobs, notify_run_failed
+from snaketrain.raise_alert import build_alert, run
+from snaketrain.webhook import deliver
 from tests.webhook_server import Webhook, closed_port_url
 
 DECISION = {

@@ -1,17 +1,21 @@
+# Config loading and validation, params, resources and input functions. Hooks and report labels live in
+# the snaketrain package (snaketrain.hooks, snaketrain.report_labels), where they are unit tested.
 import json
-from pathlib import Path
-
 import time
+from pathlib import Path
 
 from snakemake.utils import validate
 
+from snaketrain import report_labels
 from snaketrain.code_digest import module_digest
 from snaketrain.config_check import config_error
+from snaketrain.job_resources import cpus_per_task, memory_mb
+from snaketrain.predict import existing_production_path, predict_input_path
 
 # Validate before anything is planned: a wrong key or value stops here, naming the key and the fix.
 _config_problem = config_error(
     config,
-    Path(workflow.basedir) / "schemas" / "config.schema.yaml",
+    Path(workflow.current_basedir) / ".." / "schemas" / "config.schema.yaml",
     workflow.configfiles,
 )
 if _config_problem:
@@ -22,8 +26,7 @@ validate(config, schema="../schemas/config.schema.yaml")
 DATASET = config["data"]["name"]
 MODELS = config["models"]
 REGISTRY = config["registry"]["path"]
-RAW_DATA = f"resources/data/{DATASET}.parquet"
-# stage logs written after this moment belong to this run (used by the error summary)
+# stage logs written after this moment belong to this run (read by the failure summary)
 RUN_STARTED = time.time()
 
 
@@ -63,14 +66,7 @@ def stage_code(module):
     return module_digest(module)
 
 
-# ---- resources: memory grows with each retry of a job that ran out of it
-
-
-def memory_mb(base):
-    def grow(wildcards, attempt):
-        return base * attempt
-
-    return grow
+# ---- resources (memory_mb and cpus_per_task come from snaketrain.job_resources)
 
 
 def model_gpus(wildcards):
@@ -80,12 +76,7 @@ def model_gpus(wildcards):
     return gpus or None
 
 
-def cpus_per_task(wildcards, threads):
-    # the CPUs a cluster job asks for (sbatch --cpus-per-task) follow the rule's threads
-    return threads
-
-
-# ---- input functions
+# ---- input functions (output paths are written once, in the rules; these refer to them)
 
 
 def acquire_inputs(wildcards):
@@ -103,15 +94,15 @@ def gate_decision():
 
 
 def best_model(wildcards):
-    return f"results/models/{gate_decision()['model']}.joblib"
+    return rules.train_model.output.model.format(model=gate_decision()["model"])
 
 
 def best_model_metrics(wildcards):
-    return f"results/evaluation/{gate_decision()['model']}/metrics.json"
+    return rules.evaluate_model.output.metrics.format(model=gate_decision()["model"])
 
 
 def best_model_params(wildcards):
-    return f"results/tuning/{gate_decision()['model']}/best_params.json"
+    return rules.tune_model.output.best_params.format(model=gate_decision()["model"])
 
 
 def best_model_spec(wildcards):
@@ -119,36 +110,12 @@ def best_model_spec(wildcards):
 
 
 def predict_input(wildcards):
-    from snaketrain.stage_log import StageError
-
-    if not config["predict"]["input"]:
-        raise StageError(
-            "predict",
-            "no file to score",
-            "set predict.input in the config, e.g. --config predict='{input: new.csv}'",
-            "config key predict.input",
-        )
-    return config["predict"]["input"]
+    # explained here, instead of Snakemake's generic "missing input"
+    return predict_input_path(config["predict"]["input"])
 
 
 def production_pointer(wildcards):
-    # explain a missing production model here, instead of Snakemake's generic "missing input"
-    from snaketrain.stage_log import StageError
-
-    pointer = Path(REGISTRY) / "production.json"
-    if not pointer.is_file():
-        raise StageError(
-            "predict",
-            f"no model is in production in the registry '{REGISTRY}'",
-            "run the pipeline (snakemake --cores 4) until a model passes the quality gate, "
-            "or point registry.path at the registry that holds your production model",
-            str(pointer),
-        )
-    return str(pointer)
-
-
-def registry_of_pointer(wildcards, input):
-    return str(Path(input.production).parent)
+    return existing_production_path(REGISTRY)
 
 
 def predictions_path():
@@ -162,121 +129,27 @@ def predictions_path():
 def gate_outcome(wildcards):
     """The last file of the branch the gate chose: the deploy receipt, or the alert."""
     if gate_decision()["passed"]:
-        return "results/deploy/receipt.json"
-    return "results/alerts/alert.json"
+        return rules.deploy_model.output.receipt
+    return rules.raise_alert.output.alert
 
 
 def final_targets(wildcards):
     """Everything a full run ends with: the comparison, one branch of the gate, the report pages."""
     return [
-        "results/comparison/metrics.csv",
+        rules.compare_models.output.table,
         gate_outcome(wildcards),
-        "results/report/gate.html",
+        rules.summarize_run.output.gate,
     ]
 
 
-# ---- report labels: read when `snakemake --report` runs, so the menu itself shows the outcome
-
-
-def validation_labels(wildcards, input):
-    summary = json.loads(Path(input.validation).read_text())
-    failed = sum(check["verdict"] != "pass" for check in summary["checks"])
+def summary_paths():
+    """The files the end-of-run summary reads, as the rules name them."""
     return {
-        "validation": f"{len(summary['checks'])} checks, {failed} not passed; {summary['rows']} rows"
+        "decision": rules.quality_gate.output.decision,
+        "best": rules.compare_models.output.best,
+        "table": rules.compare_models.output.table,
+        "metrics": rules.evaluate_model.output.metrics,
+        "deploy": rules.deploy_model.output.receipt,
+        "alert": rules.raise_alert.output.alert,
+        "alert_log": rules.raise_alert.log[0],
     }
-
-
-def comparison_labels(wildcards, input):
-    best = json.loads(Path(input.best).read_text())
-    metric = best["metric"]
-    return {
-        "table": f"ranking; best: {best['best_model']} ({metric} {best['metrics'][metric]})"
-    }
-
-
-def gate_labels(wildcards, input):
-    decision = json.loads(Path(input.decision).read_text())
-    if decision["passed"]:
-        version = json.loads(Path(input.outcome).read_text())["version"]
-        result = f"PASSED: {decision['model']} registered as {version}, in production"
-    else:
-        result = f"FAILED: {decision['model']} not promoted; " + "; ".join(
-            decision["reasons"]
-        )
-    return {"decision": result}
-
-
-# ---- hooks
-
-
-def check_estimators():
-    """Config errors in estimators surface before anything trains (imports scikit-learn, so only on real runs)."""
-    from snaketrain.estimators import check_spec
-    from snaketrain.stage_log import StageError
-
-    task = config["data"]["task"]
-    for name in MODELS:
-        # with task auto, check against the classifier or the regressor, whichever the family has
-        try:
-            try:
-                check_spec(
-                    name,
-                    config["estimators"][name],
-                    "regression" if task == "regression" else "binary",
-                )
-            except StageError as error:
-                if task != "auto" or "has no classification form" not in str(error):
-                    raise
-                check_spec(name, config["estimators"][name], "regression")
-        except StageError as error:
-            # the message names key and fix; the stack inside estimators.py would only bury it
-            raise error.with_traceback(None) from None
-
-
-def print_failure():
-    """The last lines of a failed run: each stage's explanation, read back from this run's logs."""
-    found = []
-    for path in sorted(Path("logs").glob("*/*.log")):
-        if path.stat().st_mtime < RUN_STARTED:
-            continue
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-        for number, line in enumerate(lines):
-            message = line.split(" ERROR ", 1)[-1]
-            if " ERROR " not in line or not (
-                message.startswith("[") or "failed unexpectedly" in message
-            ):
-                continue
-            block = [message]
-            for follow in lines[number + 1 :]:
-                if not follow.startswith("  ") or follow.startswith("  File "):
-                    break
-                block.append(follow)
-            if "failed unexpectedly" in message:
-                block.append(f"  (the Python traceback is in {path})")
-            found.append((path, block))
-            break
-    if not found:
-        return
-    lines = ["", "snaketrain: the run stopped. What went wrong:"]
-    for path, block in found:
-        lines.extend(f"  {line}" for line in block)
-        lines.append(f"  log: {path}")
-    lines.append(
-        "Steps that finished are kept and will not run again; production changes only when "
-        "deploy_model finishes. Fix the problem, then run the same command again."
-    )
-    print("\n".join(lines))
-
-
-def print_summary():
-    """The last lines of a successful full run, after the HTML report is rebuilt."""
-    from snaketrain.terminal_summary import on_success
-
-    on_success(workflow, REGISTRY)
-
-
-def alert_run_failed(log):
-    """A failed run reaches people: logs/alerts/run_failed.json and the webhook, if configured."""
-    from snaketrain.raise_alert import notify_run_failed
-
-    notify_run_failed(log, config["alerts"]["webhook_env"], config["alerts"]["retries"])

@@ -2,7 +2,7 @@ rule acquire_data:
     input:
         unpack(acquire_inputs),
     output:
-        data=RAW_DATA,
+        data=f"resources/data/{DATASET}.parquet",
     log:
         "logs/acquire_data/acquire_data.log",
     benchmark:
@@ -23,7 +23,7 @@ rule acquire_data:
 
 rule validate_data:
     input:
-        data=RAW_DATA,
+        data=rules.acquire_data.output.data,
     output:
         report="results/validation/report.json",
     log:
@@ -48,8 +48,8 @@ rule validate_data:
 
 rule split_data:
     input:
-        data=RAW_DATA,
-        report="results/validation/report.json",
+        data=rules.acquire_data.output.data,
+        report=rules.validate_data.output.report,
     output:
         train="results/split/train.parquet",
         test="results/split/test.parquet",

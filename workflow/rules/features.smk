@@ -1,8 +1,8 @@
 rule build_features:
     input:
-        train="results/split/train.parquet",
-        test="results/split/test.parquet",
-        report="results/validation/report.json",
+        train=rules.split_data.output.train,
+        test=rules.split_data.output.test,
+        report=rules.validate_data.output.report,
     output:
         preprocessor="results/features/preprocessor.joblib",
         train="results/features/train.parquet",

@@ -1,7 +1,7 @@
 rule tune_model:
     input:
-        train="results/features/train.parquet",
-        schema="results/features/schema.json",
+        train=rules.build_features.output.train,
+        schema=rules.build_features.output.schema,
     output:
         best_params="results/tuning/{model}/best_params.json",
         cv_results="results/tuning/{model}/cv_results.csv",
@@ -29,9 +29,9 @@ rule tune_model:
 
 rule train_model:
     input:
-        train="results/features/train.parquet",
-        schema="results/features/schema.json",
-        best_params="results/tuning/{model}/best_params.json",
+        train=rules.build_features.output.train,
+        schema=rules.build_features.output.schema,
+        best_params=rules.tune_model.output.best_params,
     output:
         model="results/models/{model}.joblib",
     log:
@@ -58,9 +58,9 @@ rule train_model:
 
 rule evaluate_model:
     input:
-        model="results/models/{model}.joblib",
-        test="results/features/test.parquet",
-        schema="results/features/schema.json",
+        model=rules.train_model.output.model,
+        test=rules.build_features.output.test,
+        schema=rules.build_features.output.schema,
     output:
         metrics="results/evaluation/{model}/metrics.json",
         plot=report(

@@ -10,7 +10,7 @@ localrules:
 
 rule compare_models:
     input:
-        metrics=expand("results/evaluation/{model}/metrics.json", model=MODELS),
+        metrics=expand(rules.evaluate_model.output.metrics, model=MODELS),
     output:
         table=report(
             "results/comparison/metrics.csv",
@@ -39,8 +39,8 @@ rule compare_models:
 # A checkpoint: which branch runs (register or alert) is decided from its output.
 checkpoint quality_gate:
     input:
-        best="results/comparison/best.json",
-        test="results/split/test.parquet",
+        best=rules.compare_models.output.best,
+        test=rules.split_data.output.test,
     output:
         decision="results/gate/decision.json",
     log:
@@ -63,13 +63,13 @@ checkpoint quality_gate:
 
 rule register_model:
     input:
-        decision="results/gate/decision.json",
+        decision=rules.quality_gate.output.decision,
         model=best_model,
         metrics=best_model_metrics,
         best_params=best_model_params,
-        preprocessor="results/features/preprocessor.joblib",
-        schema="results/features/schema.json",
-        validation="results/validation/report.json",
+        preprocessor=rules.build_features.output.preprocessor,
+        schema=rules.build_features.output.schema,
+        validation=rules.validate_data.output.report,
     output:
         receipt="results/registry/receipt.json",
     log:
@@ -93,7 +93,7 @@ rule register_model:
 
 rule deploy_model:
     input:
-        receipt="results/registry/receipt.json",
+        receipt=rules.register_model.output.receipt,
     output:
         receipt="results/deploy/receipt.json",
     log:
@@ -115,7 +115,7 @@ rule deploy_model:
 
 rule raise_alert:
     input:
-        decision="results/gate/decision.json",
+        decision=rules.quality_gate.output.decision,
     output:
         alert="results/alerts/alert.json",
     log:
@@ -140,29 +140,29 @@ rule raise_alert:
 # writes, so not declared as input) after the branch the gate chose has finished.
 rule summarize_run:
     input:
-        validation="results/validation/report.json",
-        table="results/comparison/metrics.csv",
-        best="results/comparison/best.json",
-        decision="results/gate/decision.json",
+        validation=rules.validate_data.output.report,
+        table=rules.compare_models.output.table,
+        best=rules.compare_models.output.best,
+        decision=rules.quality_gate.output.decision,
         outcome=gate_outcome,
     output:
         validation=report(
             "results/report/validation.html",
             caption="../report/validation.rst",
             category="1. Validation",
-            labels=validation_labels,
+            labels=report_labels.validation_labels,
         ),
         comparison=report(
             "results/report/comparison.html",
             caption="../report/comparison.rst",
             category="3. Comparison",
-            labels=comparison_labels,
+            labels=report_labels.comparison_labels,
         ),
         gate=report(
             "results/report/gate.html",
             caption="../report/gate.rst",
             category="4. Quality gate",
-            labels=gate_labels,
+            labels=report_labels.gate_labels,
         ),
         history_table=report(
             "results/report/history.html",
@@ -210,7 +210,7 @@ rule predict:
         runtime=30,
     params:
         code=stage_code("predict"),
-        registry=registry_of_pointer,
+        registry=REGISTRY,
         delimiter=config["data"]["delimiter"],
         encoding=config["data"]["encoding"],
     run:
