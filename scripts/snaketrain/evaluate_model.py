@@ -1,6 +1,6 @@
 """Evaluate one trained model on the test split: metrics JSON, diagnostic plots and permutation importances.
 
-Plots are drawn on figures from snaketrain.figures (matplotlib's object API, no pyplot; byte-stable PNGs).
+Plots are scikit-learn's Display objects drawn on axes of snaketrain.figures (never pyplot's figures; byte-stable PNGs).
 """
 
 import time
@@ -17,6 +17,7 @@ IMPORTANCE_MAX_ROWS = 2000
 IMPORTANCE_BATCH_ROWS = 50_000  # rows per predict call: bounds memory, amortises per-call overhead
 IMPORTANCE_TOP = 15
 MAX_CURVE_CLASSES = 10
+PLOT_MAX_POINTS = 2000  # points in the regression scatter plots
 
 
 def evaluate(model, X, y, task):
@@ -37,26 +38,14 @@ def class_scores(model, X):
 
 
 def draw_confusion_matrix(axes, y, y_pred, classes):
-    from sklearn.metrics import confusion_matrix
+    from sklearn.metrics import ConfusionMatrixDisplay
 
-    matrix = confusion_matrix(y, y_pred, labels=classes)
-    axes.imshow(matrix, cmap="Blues")
-    threshold = matrix.max() / 2 if matrix.size else 0
-    for (row, column), count in _cells(matrix):
-        colour = "white" if count > threshold else "black"
-        axes.text(column, row, str(count), ha="center", va="center", color=colour)
-    ticks = range(len(classes))
-    axes.set_xticks(ticks, [str(c) for c in classes])
-    axes.set_yticks(ticks, [str(c) for c in classes])
+    ConfusionMatrixDisplay.from_predictions(
+        y, y_pred, labels=classes, display_labels=[str(c) for c in classes], ax=axes, colorbar=False, cmap="Blues"
+    )
     axes.set_xlabel("predicted")
     axes.set_ylabel("actual")
     axes.set_title("confusion matrix")
-
-
-def _cells(matrix):
-    for row in range(matrix.shape[0]):
-        for column in range(matrix.shape[1]):
-            yield (row, column), int(matrix[row, column])
 
 
 def _curve_classes(classes):
@@ -67,12 +56,12 @@ def _curve_classes(classes):
 
 
 def draw_roc(axes, y, scores, classes):
-    from sklearn.metrics import auc, roc_curve
+    from sklearn.metrics import RocCurveDisplay
 
-    for index, label in _curve_classes(classes):
-        fpr, tpr, _ = roc_curve(y == label, scores[:, index])
-        axes.plot(fpr, tpr, label=f"{label} (AUC {auc(fpr, tpr):.3f})")
-    axes.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1)
+    curves = _curve_classes(classes)
+    for number, (index, label) in enumerate(curves):
+        last = number == len(curves) - 1
+        RocCurveDisplay.from_predictions(y == label, scores[:, index], ax=axes, name=str(label), plot_chance_level=last)
     axes.set_xlabel("false positive rate")
     axes.set_ylabel("true positive rate")
     axes.set_title("ROC curve")
@@ -80,13 +69,10 @@ def draw_roc(axes, y, scores, classes):
 
 
 def draw_precision_recall(axes, y, scores, classes):
-    from sklearn.metrics import average_precision_score, precision_recall_curve
+    from sklearn.metrics import PrecisionRecallDisplay
 
     for index, label in _curve_classes(classes):
-        positive = y == label
-        precision, recall, _ = precision_recall_curve(positive, scores[:, index])
-        ap = average_precision_score(positive, scores[:, index])
-        axes.plot(recall, precision, label=f"{label} (AP {ap:.3f})")
+        PrecisionRecallDisplay.from_predictions(y == label, scores[:, index], ax=axes, name=str(label))
     axes.set_xlabel("recall")
     axes.set_ylabel("precision")
     axes.set_ylim(0, 1.05)
@@ -107,19 +93,15 @@ def diagnostics_figure(model, X, y, task, title):
     y = np.asarray(y)
     y_pred = np.asarray(model.predict(X))
     if task == "regression":
+        from sklearn.metrics import PredictionErrorDisplay
+
         figure = new_figure(10, 4.5)
         left, right = figure.subplots(1, 2)
-        left.scatter(y, y_pred, s=10, alpha=0.6)
-        low, high = float(min(y.min(), y_pred.min())), float(max(y.max(), y_pred.max()))
-        left.plot([low, high], [low, high], color="black", linewidth=1, label="perfect prediction")
-        left.set_xlabel("actual")
-        left.set_ylabel("predicted")
+        # a fixed subsample seed keeps the plot's bytes the same from run to run
+        common = {"subsample": PLOT_MAX_POINTS, "random_state": 0, "scatter_kwargs": {"s": 10, "alpha": 0.6}}
+        PredictionErrorDisplay.from_predictions(y, y_pred, kind="actual_vs_predicted", ax=left, **common)
+        PredictionErrorDisplay.from_predictions(y, y_pred, kind="residual_vs_predicted", ax=right, **common)
         left.set_title("predicted vs actual")
-        left.legend(loc="upper left", fontsize="small")
-        right.scatter(y_pred, y - y_pred, s=10, alpha=0.6)
-        right.axhline(0, color="black", linewidth=1)
-        right.set_xlabel("predicted")
-        right.set_ylabel("residual (actual - predicted)")
         right.set_title("residuals")
     else:
         classes = list(model.classes_)
@@ -139,13 +121,9 @@ def diagnostics_figure(model, X, y, task, title):
 
 
 def _score(task, y, y_pred):
-    import numpy as np
+    from sklearn.metrics import accuracy_score, r2_score
 
-    y, y_pred = np.asarray(y), np.asarray(y_pred)
-    if task == "regression":
-        total = float(((y - y.mean()) ** 2).sum())
-        return 1.0 - float(((y - y_pred) ** 2).sum()) / total if total else 0.0
-    return float((y == y_pred).mean())
+    return float(r2_score(y, y_pred) if task == "regression" else accuracy_score(y, y_pred))
 
 
 def importances(model, X, y, task, seed):

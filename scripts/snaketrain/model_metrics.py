@@ -1,20 +1,53 @@
-"""Test metrics per task, and which direction is better for each."""
+"""Test metrics per task, which direction is better for each, and the one table of each task's defaults."""
+
+from typing import NamedTuple
 
 CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 REGRESSION_METRICS = ("rmse", "mae", "r2")
 LOWER_IS_BETTER = frozenset({"rmse", "mae"})
 
 
+class TaskDefaults(NamedTuple):
+    metrics: tuple  # the test metrics evaluate_model measures; the ones gate.thresholds can bound
+    selection: str  # the metric that ranks the models (selection.metric: auto) and the gate compares with production
+    tuning: str  # the scorer tuning optimises (tuning.scoring: auto): the selection metric, measured in CV
+
+
+# One definition of each default: tuning optimises what selection ranks on, so that the model picked by tuning is
+# scored on the metric it was tuned for. "f1" is binary F1 of the positive class (the larger label) on a binary task
+# and macro F1 on a multiclass one, in tuning and at test time alike (tests/unit/test_model_metrics.py checks).
+TASKS = {
+    "binary": TaskDefaults(CLASSIFICATION_METRICS, "f1", "f1"),
+    "multiclass": TaskDefaults(CLASSIFICATION_METRICS, "f1", "f1_macro"),
+    "regression": TaskDefaults(REGRESSION_METRICS, "rmse", "neg_root_mean_squared_error"),
+}
+
+
 def task_metrics(task):
-    return REGRESSION_METRICS if task == "regression" else CLASSIFICATION_METRICS
+    return TASKS[task].metrics
 
 
 def default_metric(task):
-    return "rmse" if task == "regression" else "f1"
+    return TASKS[task].selection
 
 
 def selection_metric(configured, task):
     return default_metric(task) if configured == "auto" else configured
+
+
+def tuning_scorer(configured, task, classes=None):
+    """(scorer for the search, its name): the configured scikit-learn scorer name, or the task's default.
+
+    Binary F1 needs the positive class, which scikit-learn's "f1" scorer fixes at 1: with labels such as
+    "no"/"yes" the scorer is made for the larger label, as the test metrics do.
+    """
+    name = TASKS[task].tuning if configured == "auto" else configured
+    if name == "f1" and task == "binary" and classes is not None:
+        from sklearn.metrics import f1_score, make_scorer
+
+        positive = sorted(classes)[1]
+        return make_scorer(f1_score, pos_label=positive, zero_division=0), f"f1 (positive class {positive})"
+    return name, name
 
 
 def higher_is_better(metric):

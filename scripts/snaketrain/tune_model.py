@@ -4,16 +4,13 @@ import time
 from contextlib import contextmanager
 
 from snaketrain.estimators import build_estimator, search_space
+from snaketrain.model_metrics import tuning_scorer
 from snaketrain.stage_log import StageError, stage_logging
 from snaketrain.table_io import read_json, read_table, write_csv, write_json
 
 STAGE = "tune_model"
 # columns of cv_results_ that hold timings: they differ from run to run, so they stay out of artifacts
 TIMING_COLUMNS = ("mean_fit_time", "std_fit_time", "mean_score_time", "std_score_time")
-
-
-def default_scoring(task):
-    return "neg_root_mean_squared_error" if task == "regression" else "f1_macro"
 
 
 # progress: the candidates are evaluated in about this many batches, with a log line after each
@@ -58,10 +55,10 @@ def _with_progress(search_class):
     return ProgressSearch
 
 
-def make_search(estimator, space, tuning, task, threads, progress=None):
+def make_search(estimator, space, tuning, task, threads, progress=None, classes=None):
     from sklearn.model_selection import GridSearchCV, KFold, RandomizedSearchCV, StratifiedKFold
 
-    scoring = default_scoring(task) if tuning["scoring"] == "auto" else tuning["scoring"]
+    scoring, _ = tuning_scorer(tuning["scoring"], task, classes)
     splitter = KFold if task == "regression" else StratifiedKFold
     folds = splitter(n_splits=tuning["cv"], shuffle=True, random_state=tuning["seed"])
     common = {"scoring": scoring, "cv": folds, "n_jobs": threads, "refit": False, "error_score": "raise"}
@@ -103,7 +100,8 @@ def tune(name, spec, tuning, task, X, y, threads=1, progress=None):
     estimator = build_estimator(name, spec, task, tuning["seed"], threads=1)
     if not space:
         return {}, None, None, pd.DataFrame()
-    search = make_search(estimator, space, tuning, task, threads, progress)
+    classes = None if task == "regression" else list(pd.unique(y))
+    search = make_search(estimator, space, tuning, task, threads, progress, classes)
     try:
         with parallel_fits(threads):
             search.fit(X, y)
@@ -118,7 +116,8 @@ def tune(name, spec, tuning, task, X, y, threads=1, progress=None):
     table["params"] = table["params"].map(lambda p: repr(sorted(p.items())))
     best_index = int(search.best_index_)
     best_params = {k: _plain(v) for k, v in search.cv_results_["params"][best_index].items()}
-    return best_params, float(search.best_score_), search.scoring, table
+    _, scoring_name = tuning_scorer(tuning["scoring"], task, classes)
+    return best_params, float(search.best_score_), scoring_name, table
 
 
 def _plain(value):

@@ -1,0 +1,73 @@
+"""snaketrain.model_metrics: the task table keeps tuning, selection and the gate on the same metric."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_diabetes, load_iris, make_classification
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.metrics import get_scorer
+
+from snaketrain.model_metrics import (
+    TASKS,
+    default_metric,
+    higher_is_better,
+    is_better_or_equal,
+    score_model,
+    selection_metric,
+    task_metrics,
+    tuning_scorer,
+)
+
+
+def binary_data(labels):
+    X, y = make_classification(n_samples=300, n_features=5, weights=[0.7], random_state=0)
+    return pd.DataFrame(X), pd.Series(np.asarray(labels)[y])
+
+
+def fitted(task, labels=(0, 1)):
+    if task == "binary":
+        X, y = binary_data(labels)
+        return LogisticRegression().fit(X, y), X, y
+    if task == "multiclass":
+        data = load_iris(as_frame=True)
+        return LogisticRegression(max_iter=500).fit(data.data, data.target), data.data, data.target
+    data = load_diabetes(as_frame=True)
+    return LinearRegression().fit(data.data, data.target), data.data, data.target
+
+
+@pytest.mark.parametrize(
+    ("task", "labels"),
+    [
+        ("binary", (0, 1)),
+        ("binary", ("no", "yes")),
+        ("binary", ("yes", "no")),
+        ("multiclass", None),
+        ("regression", None),
+    ],
+)
+def test_tuning_scores_the_metric_selection_ranks_on(task, labels):
+    """What tuning optimises in CV is, on the same predictions, exactly the test metric selection and the gate use."""
+    model, X, y = fitted(task, labels or (0, 1))
+    classes = None if task == "regression" else list(pd.unique(y))
+    scorer, name = tuning_scorer("auto", task, classes)
+    tuned = (get_scorer(scorer) if isinstance(scorer, str) else scorer)(model, X, y)
+    selected = score_model(model, X, y, task)[selection_metric("auto", task)]
+    sign = 1 if higher_is_better(selection_metric("auto", task)) else -1
+    assert sign * tuned == pytest.approx(selected, abs=1e-6)
+    assert name.startswith(TASKS[task].tuning)
+
+
+def test_every_task_selects_on_a_metric_it_measures_and_the_gate_can_bound():
+    for task, defaults in TASKS.items():
+        assert defaults.selection in defaults.metrics == task_metrics(task)
+        assert default_metric(task) == defaults.selection
+
+
+def test_a_configured_scorer_is_used_as_named():
+    assert tuning_scorer("accuracy", "binary", [0, 1]) == ("accuracy", "accuracy")
+    assert selection_metric("roc_auc", "binary") == "roc_auc"
+
+
+def test_direction_of_metrics():
+    assert is_better_or_equal(0.5, 0.6, "rmse") and not is_better_or_equal(0.7, 0.6, "rmse")
+    assert is_better_or_equal(0.59, 0.6, "f1", tolerance=0.01)
