@@ -26,8 +26,10 @@ def test_a_fresh_directory_runs_the_whole_pipeline_as_a_module(tmp_path):
     user = tmp_path / "my-project"
     (user / "config").mkdir(parents=True)
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    config.update(yaml.safe_load(SMALL_CONFIG))
-    config["estimators"]["random_forest"].update(yaml.safe_load(SMALL_CONFIG)["estimators"]["random_forest"])
+    small = yaml.safe_load(SMALL_CONFIG)  # the fast models of the small runs, merged key by key
+    config["models"] = small["models"]
+    config["tuning"].update(small["tuning"])
+    config["estimators"]["random_forest"].update(small["estimators"]["random_forest"])
     (user / "config" / "config.yaml").write_text(yaml.safe_dump(config))
     (user / "Snakefile").write_text(USER_SNAKEFILE)
 
