@@ -49,15 +49,7 @@ def model_spec(wildcards):
 
 def registered_config():
     """The config sections a registered model depends on, recorded in its metadata."""
-    sections = (
-        "data",
-        "validation",
-        "split",
-        "features",
-        "tuning",
-        "selection",
-        "gate",
-    )
+    sections = "data validation split features tuning selection gate".split()
     return {section: config[section] for section in sections}
 
 
@@ -93,16 +85,13 @@ def gate_decision():
         return json.load(fh)
 
 
-def best_model(wildcards):
-    return rules.train_model.output.model.format(model=gate_decision()["model"])
+def best_model_file(pattern):
+    """An input function giving the file of the model the gate chose, from a {model} output pattern."""
 
+    def of_best_model(wildcards):
+        return pattern.format(model=gate_decision()["model"])
 
-def best_model_metrics(wildcards):
-    return rules.evaluate_model.output.metrics.format(model=gate_decision()["model"])
-
-
-def best_model_params(wildcards):
-    return rules.tune_model.output.best_params.format(model=gate_decision()["model"])
+    return of_best_model
 
 
 def best_model_spec(wildcards):

@@ -64,9 +64,9 @@ checkpoint quality_gate:
 rule register_model:
     input:
         decision=rules.quality_gate.output.decision,
-        model=best_model,
-        metrics=best_model_metrics,
-        best_params=best_model_params,
+        model=best_model_file(rules.train_model.output.model),
+        metrics=best_model_file(rules.evaluate_model.output.metrics),
+        best_params=best_model_file(rules.tune_model.output.best_params),
         preprocessor=rules.build_features.output.preprocessor,
         schema=rules.build_features.output.schema,
         validation=rules.validate_data.output.report,
