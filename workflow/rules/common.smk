@@ -23,6 +23,11 @@ if _config_problem:
 # fills in the schema's defaults
 validate(config, schema="../schemas/config.schema.yaml")
 
+# {model} patterns that input functions fill in: plain strings, because with a default storage provider
+# rules.<name>.output carries storage flags, which expand() and str.format() cannot take
+MODEL_FILE = "results/models/{model}.joblib"
+MODEL_METRICS = "results/evaluation/{model}/metrics.json"
+MODEL_PARAMS = "results/tuning/{model}/best_params.json"
 DATASET = config["data"]["name"]
 MODELS = config["models"]
 REGISTRY = config["registry"]["path"]
@@ -137,7 +142,7 @@ def summary_paths():
         "decision": rules.quality_gate.output.decision,
         "best": rules.compare_models.output.best,
         "table": rules.compare_models.output.table,
-        "metrics": rules.evaluate_model.output.metrics,
+        "metrics": MODEL_METRICS,
         "deploy": rules.deploy_model.output.receipt,
         "alert": rules.raise_alert.output.alert,
         "alert_log": rules.raise_alert.log[0],

@@ -3,7 +3,7 @@ rule tune_model:
         train=rules.build_features.output.train,
         schema=rules.build_features.output.schema,
     output:
-        best_params="results/tuning/{model}/best_params.json",
+        best_params=MODEL_PARAMS,
         cv_results="results/tuning/{model}/cv_results.csv",
     log:
         "logs/tune_model/{model}.log",
@@ -33,7 +33,7 @@ rule train_model:
         schema=rules.build_features.output.schema,
         best_params=rules.tune_model.output.best_params,
     output:
-        model="results/models/{model}.joblib",
+        model=MODEL_FILE,
     log:
         "logs/train_model/{model}.log",
     benchmark:
@@ -62,7 +62,7 @@ rule evaluate_model:
         test=rules.build_features.output.test,
         schema=rules.build_features.output.schema,
     output:
-        metrics="results/evaluation/{model}/metrics.json",
+        metrics=MODEL_METRICS,
         plot=report(
             "results/evaluation/{model}/plot.png",
             caption="../report/evaluation.rst",

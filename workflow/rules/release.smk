@@ -10,7 +10,7 @@ localrules:
 
 rule compare_models:
     input:
-        metrics=expand(rules.evaluate_model.output.metrics, model=MODELS),
+        metrics=expand(MODEL_METRICS, model=MODELS),
     output:
         table=report(
             "results/comparison/metrics.csv",
@@ -64,9 +64,9 @@ checkpoint quality_gate:
 rule register_model:
     input:
         decision=rules.quality_gate.output.decision,
-        model=best_model_file(rules.train_model.output.model),
-        metrics=best_model_file(rules.evaluate_model.output.metrics),
-        best_params=best_model_file(rules.tune_model.output.best_params),
+        model=best_model_file(MODEL_FILE),
+        metrics=best_model_file(MODEL_METRICS),
+        best_params=best_model_file(MODEL_PARAMS),
         preprocessor=rules.build_features.output.preprocessor,
         schema=rules.build_features.output.schema,
         validation=rules.validate_data.output.report,
