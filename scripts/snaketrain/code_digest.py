@@ -10,13 +10,19 @@ import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
-# `from snaketrain.X import ...` and `from snaketrain import X [as Y]`, at any indentation
-IMPORT = re.compile(r"^\s*from snaketrain(?:\.(\w+) import| import (\w+))", re.M)
+# `from snaketrain.X import ...` and `from snaketrain import X [as Y], Z ...` (or in parentheses), at any indentation
+IMPORT = re.compile(r"^[ \t]*from snaketrain(?:\.(\w+) import| import (?:\(([^)]*)\)|([\w \t,]+)))", re.M)
 
 
 def imported_modules(source):
     """The snaketrain modules a module's source imports, in order of appearance."""
-    return [dotted or bare for dotted, bare in IMPORT.findall(source)]
+    found = []
+    for dotted, listed, bare in IMPORT.findall(source):
+        if dotted:
+            found.append(dotted)
+        else:  # every name of the list, without its `as` alias
+            found += [name.split()[0] for name in (listed or bare).split(",") if name.strip()]
+    return found
 
 
 @functools.cache

@@ -49,9 +49,10 @@ def check_input(df, input_schema, stage="predict", where=None):
         problems.append(f"the input lacks {len(missing)} column(s) the model needs: {', '.join(missing)}")
     df = df.copy()
     for column, kind in expected.items():
-        if column not in df.columns or kind != "numeric" or types.is_numeric_dtype(df[column]):
+        values = df.get(column)
+        # pandas counts true/false as numeric: they are not numbers a model was trained on
+        if values is None or kind != "numeric" or (types.is_numeric_dtype(values) and not types.is_bool_dtype(values)):
             continue
-        values = df[column]
         if types.is_bool_dtype(values):
             problems.append(f"column '{column}' must be numeric but holds true/false values")
             bad_columns.append(column)

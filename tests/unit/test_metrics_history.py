@@ -1,4 +1,4 @@
-"""The registry's metrics history (append-only) and the history/diff command."""
+"""The history/diff command (snaketrain-history): the registry's versions as a table, newest vs production."""
 
 import json
 import subprocess
@@ -19,39 +19,6 @@ def register(root, tmp_path, name, content, metrics, promote=True):
     if promote:
         registry.promote(root, version)
     return version
-
-
-def history_lines(root):
-    return (root / "history.jsonl").read_text().splitlines()
-
-
-def test_history_is_append_only_and_records_registrations_and_promotions(tmp_path):
-    root = tmp_path / "registry"
-    first = register(root, tmp_path, "logistic_regression", "a", {"f1": 0.90, "accuracy": 0.91})
-    before = history_lines(root)
-    second = register(root, tmp_path, "random_forest", "b", {"f1": 0.93, "accuracy": 0.92})
-    after = history_lines(root)
-    assert after[: len(before)] == before  # earlier lines are never rewritten
-    events = [json.loads(line) for line in after]
-    assert [(e["event"], e["version"]) for e in events] == [
-        ("registered", first),
-        ("promoted", first),
-        ("registered", second),
-        ("promoted", second),
-    ]
-    assert events[2]["metrics"] == {"f1": 0.93, "accuracy": 0.92}
-    assert events[3]["previous"] == first
-    # registering identical content again adds nothing: one entry per version
-    register(root, tmp_path, "random_forest", "b", {"f1": 0.93, "accuracy": 0.92}, promote=False)
-    assert history_lines(root) == after
-    assert not list(root.glob(".history.jsonl.*"))  # written through a temporary file, none left behind
-
-
-def test_history_of_an_older_registry_is_read_from_its_index(tmp_path):
-    root = tmp_path / "registry"
-    version = register(root, tmp_path, "ridge", "a", {"rmse": 3.0})
-    (root / "history.jsonl").unlink()
-    assert [v["version"] for v in registry.registered_versions(root)] == [version]
 
 
 def test_diff_compares_newest_with_production_and_knows_which_way_is_better():

@@ -71,3 +71,11 @@ def test_a_configured_scorer_is_used_as_named():
 def test_direction_of_metrics():
     assert is_better_or_equal(0.5, 0.6, "rmse") and not is_better_or_equal(0.7, 0.6, "rmse")
     assert is_better_or_equal(0.59, 0.6, "f1", tolerance=0.01)
+
+
+def test_selection_metric_and_tolerance():
+    assert selection_metric("auto", "regression") == "rmse"
+    assert selection_metric("auto", "multiclass") == "f1"
+    assert is_better_or_equal(0.895, 0.9, "f1", tolerance=0.01)
+    assert not is_better_or_equal(0.85, 0.9, "f1", tolerance=0.01)
+    assert is_better_or_equal(10.05, 10.0, "rmse", tolerance=0.1)

@@ -1,7 +1,7 @@
 """Small, finished runs shared by the crash, reproducibility and secrets tests (each made once per session).
 
 A run is cached by name in this module, so every test module that asks for it gets the same directory;
-tests that change things branch off a copy (conftest.clone_run), never the cached run itself.
+tests that change things branch off a copy (tests.harness.clone_run), never the cached run itself.
 """
 
 import shutil

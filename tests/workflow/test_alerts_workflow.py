@@ -5,11 +5,11 @@ import re
 import shutil
 
 import pytest
-from tests.webhook_server import Webhook, closed_port_url
-
 from tests.harness import copy_project, snakemake
+from tests.http_server import LoopbackServer, closed_port_url
 
 pytestmark = pytest.mark.workflow
+HOOK_PATH = "/hooks/snaketrain"
 STRICT_GATE = "gate:\n  thresholds:\n    f1: 0.999\n"
 AFTER_GATE = {"quality_gate", "register_model", "deploy_model", "raise_alert", "summarize_run", "all"}
 
@@ -31,8 +31,8 @@ def failing_gate_run(default_run, tmp_path, webhook_url):
 
 
 def test_failed_gate_alert_reaches_the_webhook_after_a_retry(default_run, tmp_path):
-    with Webhook(statuses=[503]) as hook:
-        workdir, out = failing_gate_run(default_run, tmp_path, hook.url)
+    with LoopbackServer(answers=[(503, "")]) as hook:
+        workdir, out = failing_gate_run(default_run, tmp_path, hook.url(HOOK_PATH))
     # only the gate and what follows it ran again
     assert "quality_gate" in executed_rules(out)
     assert executed_rules(out) <= AFTER_GATE, executed_rules(out)
@@ -50,7 +50,7 @@ def test_failed_gate_alert_reaches_the_webhook_after_a_retry(default_run, tmp_pa
 
 
 def test_unreachable_webhook_is_logged_and_the_run_still_succeeds(default_run, tmp_path):
-    workdir, out = failing_gate_run(default_run, tmp_path, closed_port_url())
+    workdir, out = failing_gate_run(default_run, tmp_path, closed_port_url(HOOK_PATH))
     log = (workdir / "logs/raise_alert/raise_alert.log").read_text()
     assert "could not deliver the alert to the webhook in SNAKETRAIN_WEBHOOK_URL: ConnectionError" in log
     assert (workdir / "results/alerts/alert.json").is_file()
@@ -60,14 +60,14 @@ def test_unreachable_webhook_is_logged_and_the_run_still_succeeds(default_run, t
 def test_failed_run_sends_a_run_failed_alert(tmp_path):
     project = copy_project(tmp_path / "project")
     (project / "strict.yaml").write_text("validation:\n  min_rows: 100000\n")
-    with Webhook() as hook:
+    with LoopbackServer() as hook:
         result = snakemake(
             project,
             "--cores",
             "2",
             "--configfile",
             "strict.yaml",
-            env={"SNAKETRAIN_WEBHOOK_URL": hook.url},
+            env={"SNAKETRAIN_WEBHOOK_URL": hook.url(HOOK_PATH)},
             check=False,
         )
     assert result.returncode != 0

@@ -5,15 +5,13 @@ Every case branches off the finished default run, so the registry holds a produc
 """
 
 import hashlib
-import http.server
-import socket
 import sqlite3
-import threading
 
 import numpy as np
 import pandas as pd
 import pytest
 from tests.harness import clone_run, snakemake
+from tests.http_server import LoopbackServer, closed_port_url
 
 pytestmark = pytest.mark.workflow
 
@@ -190,66 +188,26 @@ def test_bad_data_is_explained_and_nothing_is_lost(branch, writer, name, extra, 
     assert out.rindex(f"[{stage}] ") > out.rindex("Exiting because a job execution failed")
 
 
-class NotFound(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 - the name http.server calls
-        self.send_error(404)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def http_404():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/data.csv"
-    server.shutdown()
-    server.server_close()
-
-
-class Unavailable(http.server.BaseHTTPRequestHandler):
-    requests = 0
-
-    def do_GET(self):  # noqa: N802 - the name http.server calls
-        Unavailable.requests += 1
-        self.send_error(503)
-
-    def log_message(self, *args):
-        pass
-
-
 def test_url_that_answers_503_is_retried_then_explained(branch):
-    Unavailable.requests = 0
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Unavailable)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        out = run_failing(branch, url_overlay(f"http://127.0.0.1:{server.server_address[1]}/data.csv"))
-    finally:
-        server.shutdown()
-        server.server_close()
+    with LoopbackServer(default=(503, "")) as server:
+        out = run_failing(branch, url_overlay(server.url("/data.csv")))
     assert_explained(out, "acquire_data", "the server answered HTTP 503 for the data URL")
     # download_retries: 2 attempts per job, and Snakemake runs the job twice (retries: 1 in the rule)
-    assert Unavailable.requests == 4
-
-
-def closed_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    assert len(server.requests) == 4
 
 
 def url_overlay(url):
     return f"data:\n  name: userdata\n  source: url\n  url: {url}\n  download_retries: 2\n"
 
 
-def test_url_that_answers_404(branch, http_404):
-    out = run_failing(branch, url_overlay(http_404))
+def test_url_that_answers_404(branch):
+    with LoopbackServer(default=(404, "")) as server:
+        out = run_failing(branch, url_overlay(server.url("/data.csv")))
     assert_explained(out, "acquire_data", "the server answered HTTP 404 for the data URL", "check data.url")
 
 
 def test_url_that_refuses_connections(branch):
-    url = f"http://127.0.0.1:{closed_port()}/data.csv"
+    url = closed_port_url("/data.csv")
     out = run_failing(branch, url_overlay(url))
     assert_explained(out, "acquire_data", "could not reach the data URL after 2 attempts (ConnectionError)", url)
 

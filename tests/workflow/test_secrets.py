@@ -2,15 +2,13 @@
 URL carry recognisable tokens, and every file the runs leave behind (logs, receipts, registry metadata,
 alerts, Snakemake's own metadata) and everything printed is scanned for them."""
 
-import http.server
 import json
-import socket
 import sqlite3
-import threading
 
 import pandas as pd
 import pytest
 from tests.harness import clone_run, snakemake
+from tests.http_server import LoopbackServer, closed_port_url
 from tests.workflow.small_runs import SMALL_ARGS, small_run
 
 pytestmark = pytest.mark.workflow
@@ -19,33 +17,10 @@ DB_TOKEN = "dbpass-7f3a9c51"
 HOOK_TOKEN = "hooktoken-e4b8d2c0"
 
 
-class Recorder(http.server.BaseHTTPRequestHandler):
-    received = []
-
-    def do_POST(self):  # noqa: N802 - the name http.server calls
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        Recorder.received.append((self.path, json.loads(body)))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def webhook():
-    Recorder.received = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hooks/{HOOK_TOKEN}"
-    server.shutdown()
-    server.server_close()
-
-
-def closed_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    with LoopbackServer() as server:
+        yield server
 
 
 def leaks(workdir, outputs):
@@ -69,7 +44,7 @@ def test_database_and_webhook_urls_never_reach_an_output(tmp_path_factory, tmp_p
     rows = pd.read_parquet(workdir / "resources/data/breast_cancer.parquet")
     with sqlite3.connect(database) as connection:
         rows.to_sql("samples", connection, index=False)
-    env = {"SNAKETRAIN_DB_URL": f"sqlite:///{database}", "SNAKETRAIN_WEBHOOK_URL": webhook}
+    env = {"SNAKETRAIN_DB_URL": f"sqlite:///{database}", "SNAKETRAIN_WEBHOOK_URL": webhook.url(f"/hooks/{HOOK_TOKEN}")}
     # not every row, so that the model differs from the clone's and gets a registry version of its own
     sql = 'data:\n  name: fromdb\n  source: sql\n  sql_query: "SELECT * FROM samples WHERE rowid % 10 != 0"\n'
     (workdir / "config/sql.yaml").write_text(sql)
@@ -80,10 +55,9 @@ def test_database_and_webhook_urls_never_reach_an_output(tmp_path_factory, tmp_p
     # 1. data from the database; an unreachable gate, so the alert goes to the webhook
     run = snakemake(workdir, "--cores", "2", *SMALL_ARGS, "config/sql.yaml", "config/strict.yaml", env=env)
     outputs.append(run.stdout)
-    assert len(Recorder.received) == 1
-    path, payload = Recorder.received[0]
-    assert path == f"/hooks/{HOOK_TOKEN}"
-    assert payload["event"] == "quality_gate_failed"
+    assert len(webhook.requests) == 1
+    assert webhook.requests[0].path == f"/hooks/{HOOK_TOKEN}"
+    assert webhook.payloads[0]["event"] == "quality_gate_failed"
     assert "delivered to the webhook in SNAKETRAIN_WEBHOOK_URL" in (workdir / "logs/raise_alert/raise_alert.log").read_text()
 
     # 2. the normal gate: the model is registered, with its config, from the same database
@@ -95,7 +69,7 @@ def test_database_and_webhook_urls_never_reach_an_output(tmp_path_factory, tmp_p
     assert metadata["config"]["data"]["sql_url_env"] == "SNAKETRAIN_DB_URL"
 
     # 3. a webhook that cannot be reached: the failure is logged naming the variable, not the URL
-    unreachable = f"http://127.0.0.1:{closed_port()}/hooks/{HOOK_TOKEN}"
+    unreachable = closed_port_url(f"/hooks/{HOOK_TOKEN}")
     (workdir / "results/alerts/alert.json").unlink()
     run = snakemake(
         workdir,

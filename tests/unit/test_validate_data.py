@@ -1,12 +1,9 @@
-"""Unit tests of the data stages' pure functions: acquire, validate, split."""
+"""The validate_data stage: task inference and the data checks, each with value, threshold and verdict."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from snaketrain.acquire_data import acquire
-from snaketrain.data_files import file_format, parse_table
-from snaketrain.split_data import split
 from snaketrain.stage_log import StageError
 from snaketrain.validate_data import infer_task, run_checks, validate
 
@@ -23,57 +20,6 @@ def frame(n=40, seed=0):
             "label": np.tile(["yes", "no"], n // 2),
         }
     )
-
-
-@pytest.mark.parametrize("name, rows, classes", [("breast_cancer", 569, 2), ("iris", 150, 3), ("wine", 178, 3)])
-def test_builtin_datasets_have_a_target_column(name, rows, classes):
-    df = acquire({"source": "builtin", "builtin": name})
-    assert len(df) == rows
-    assert df["target"].nunique() == classes
-
-
-def test_builtin_diabetes_is_regression():
-    df = acquire({"source": "builtin", "builtin": "diabetes"})
-    assert infer_task(df["target"]) == "regression"
-
-
-def test_csv_with_other_delimiter_and_encoding_is_parsed():
-    raw = "a;b;ville\n1;2;Zürich\n3;4;Genève\n".encode("latin-1")
-    df = parse_table(raw, "csv", delimiter=";", encoding="latin-1")
-    assert list(df.columns) == ["a", "b", "ville"]
-    assert df["ville"].tolist() == ["Zürich", "Genève"]
-
-
-def test_parquet_round_trip(tmp_path):
-    path = tmp_path / "d.parquet"
-    frame().to_parquet(path)
-    df = acquire({"source": "file", "path": str(path), "format": "auto", "delimiter": ",", "encoding": "utf-8"})
-    pd.testing.assert_frame_equal(df, frame())
-
-
-def test_format_is_chosen_by_name_unless_configured():
-    assert file_format("data.PARQUET", "auto") == "parquet"
-    assert file_format("data.csv", "auto") == "csv"
-    assert file_format("data.bin", "parquet") == "parquet"
-
-
-def test_missing_file_names_the_key(tmp_path):
-    with pytest.raises(StageError, match="does not exist") as error:
-        acquire(
-            {
-                "source": "file",
-                "path": str(tmp_path / "nope.csv"),
-                "format": "auto",
-                "delimiter": ",",
-                "encoding": "utf-8",
-            }
-        )
-    assert "data.path" in str(error.value)
-
-
-def test_duplicate_column_names_are_refused():
-    with pytest.raises(StageError, match="duplicate column names: a"):
-        parse_table(b"a,b,a\n1,2,3\n", "csv")
 
 
 @pytest.mark.parametrize(
@@ -134,19 +80,3 @@ def test_declared_dtypes_are_checked():
     checks = run_checks(frame(), "label", "binary", {**RULES, "dtypes": {"x1": "numeric", "city": "numeric"}})
     verdicts = {c["column"]: c["verdict"] for c in checks if c["check"] == "dtype"}
     assert verdicts == {"x1": "pass", "city": "fail"}
-
-
-def test_split_is_stratified_and_seeded():
-    df = frame(n=100)
-    train, test = split(df, "label", "binary", test_size=0.2, seed=1, stratify=True)
-    assert len(train) == 80 and len(test) == 20
-    assert test["label"].value_counts().to_dict() == {"yes": 10, "no": 10}
-    again, _ = split(df, "label", "binary", test_size=0.2, seed=1, stratify=True)
-    pd.testing.assert_frame_equal(train, again)
-
-
-def test_split_drops_rows_without_target():
-    df = frame(n=100)
-    df.loc[:9, "label"] = None
-    train, test = split(df, "label", "binary", test_size=0.2, seed=1, stratify=True)
-    assert len(train) + len(test) == 90

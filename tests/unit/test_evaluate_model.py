@@ -1,4 +1,4 @@
-"""evaluate_model's plots and permutation importances, on real scikit-learn models."""
+"""The evaluate_model stage: test metrics, diagnostic plots and permutation importances, on real scikit-learn models."""
 
 import subprocess
 import sys
@@ -11,8 +11,9 @@ from sklearn.datasets import load_iris, make_classification, make_regression
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.svm import LinearSVC
 
-from snaketrain.evaluate_model import diagnostics_figure, importance_figure, importances
+from snaketrain.evaluate_model import diagnostics_figure, evaluate, importance_figure, importances
 from snaketrain.figures import save_png
+from snaketrain.train_model import train
 
 
 def frame(X, prefix="x"):
@@ -133,3 +134,18 @@ def test_plotting_creates_no_pyplot_figures():
     with tempfile.TemporaryDirectory() as folder:
         result = subprocess.run([sys.executable, "-c", code, folder], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "clean"
+
+
+def features_and_target(n=150):
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame(rng.normal(size=(n, 4)), columns=list("abcd"))
+    y = pd.Series((X["a"] + 0.3 * rng.normal(size=n) > 0).astype(int))
+    return X, y
+
+
+def test_regression_metrics():
+    X, _ = features_and_target()
+    y = 3 * X["a"] + 0.1
+    model = train("ridge", {"estimator": "ridge"}, {}, "regression", 0, X, y)
+    metrics = evaluate(model, X, y, "regression")
+    assert set(metrics) == {"rmse", "mae", "r2"} and metrics["r2"] > 0.99

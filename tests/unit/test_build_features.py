@@ -1,0 +1,51 @@
+"""The build_features stage: a preprocessor fitted on the train split only, capped one-hot columns, clear errors."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from snaketrain.build_features import fit_transform
+from snaketrain.stage_log import StageError
+
+SETTINGS = {"drop": ["id"], "numeric_imputer": "median", "scale": True, "max_categories": 3}
+
+
+def mixed_frame(n=120, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    df = pd.DataFrame(
+        {
+            "id": np.arange(n),
+            "x": x,
+            "noise": rng.normal(size=n),
+            "colour": rng.choice(["red", "green", "blue", "cyan", "pink"], size=n),
+            "y": np.where(x > 0, "pos", "neg"),
+        }
+    )
+    df.loc[::7, "x"] = np.nan
+    df.loc[::5, "colour"] = None
+    return df
+
+
+def test_features_are_fitted_on_train_only():
+    df = mixed_frame()
+    train_df, test_df = df.iloc[:80].reset_index(drop=True), df.iloc[80:].reset_index(drop=True)
+    test_df["x"] = test_df["x"] + 1000  # a shift in test must not leak into the scaler
+    pre, train_x, test_x, schema = fit_transform(train_df, test_df, "y", SETTINGS)
+    assert abs(train_x["x"].mean()) < 1e-9
+    assert test_x["x"].mean() > 100
+    assert "id" not in schema["columns"] and schema["columns"]["colour"] == "categorical"
+    assert not train_x.drop(columns="y").isna().any().any()
+
+
+def test_one_hot_columns_are_capped():
+    df = mixed_frame()
+    _, train_x, _, schema = fit_transform(df, df, "y", SETTINGS)
+    colour_columns = [c for c in schema["features_out"] if c.startswith("colour")]
+    assert len(colour_columns) == 3
+
+
+def test_drop_of_unknown_column_is_a_clear_error():
+    df = mixed_frame()
+    with pytest.raises(StageError, match="features.drop names columns that do not exist: nope"):
+        fit_transform(df, df, "y", {**SETTINGS, "drop": ["nope"]})

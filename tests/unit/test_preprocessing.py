@@ -1,0 +1,45 @@
+"""The fitted preprocessor applied to new rows, as inference does."""
+
+import numpy as np
+import pandas as pd
+
+from snaketrain.build_features import fit_transform
+from snaketrain.preprocessing import transform
+
+SETTINGS = {"drop": ["id"], "numeric_imputer": "median", "scale": True, "max_categories": 3}
+
+
+def mixed_frame(n=120, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    df = pd.DataFrame(
+        {
+            "id": np.arange(n),
+            "x": x,
+            "noise": rng.normal(size=n),
+            "colour": rng.choice(["red", "green", "blue", "cyan", "pink"], size=n),
+            "y": np.where(x > 0, "pos", "neg"),
+        }
+    )
+    df.loc[::7, "x"] = np.nan
+    df.loc[::5, "colour"] = None
+    return df
+
+
+def test_unseen_category_is_accepted_at_predict_time():
+    df = mixed_frame()
+    pre, _, _, schema = fit_transform(df, df, "y", SETTINGS)
+    new = df.head(3).copy()
+    new["colour"] = "ultraviolet"
+    assert len(transform(pre, new, schema)) == 3
+
+
+def test_categorical_values_reach_the_encoder_as_text_whatever_the_reader_chose():
+    from snaketrain.preprocessing import as_text
+
+    as_ints = pd.DataFrame({"zip": [75001, 75002, None], "x": [1.0, 2.0, 3.0]})
+    as_strings = pd.DataFrame({"zip": ["75001", "75002", None], "x": [1.0, 2.0, 3.0]})
+    for frame in (as_ints.astype({"zip": "Int64"}), as_strings):
+        values = as_text(frame, ["zip"])["zip"]
+        assert values.iloc[:2].tolist() == ["75001", "75002"] and values.isna().tolist() == [False, False, True]
+    assert as_text(as_ints, [])["x"].tolist() == [1.0, 2.0, 3.0]
