@@ -1,4 +1,5 @@
 import json
+import os
 from pathlib import Path
 
 import time
@@ -22,6 +23,8 @@ validate(config, schema="../schemas/config.schema.yaml")
 DATASET = config["data"]["name"]
 MODELS = config["models"]
 REGISTRY = config["registry"]["path"]
+# the registered model name (REGISTRY_API.md); the MLflow registered model and experiment share it
+MODEL_NAME = config["registry"]["model_name"] or DATASET
 RAW_DATA = f"resources/data/{DATASET}.parquet"
 # stage logs written after this moment belong to this run (used by the error summary)
 RUN_STARTED = time.time()
@@ -167,12 +170,39 @@ def gate_outcome(wildcards):
 
 
 def final_targets(wildcards):
-    """Everything a full run ends with: the comparison, one branch of the gate, the report pages."""
-    return [
+    """Everything a full run ends with: the comparison, one branch of the gate, the report pages, and the
+    MLflow mirror's receipt when tracking is on."""
+    targets = [
         "results/comparison/metrics.csv",
         gate_outcome(wildcards),
         "results/report/gate.html",
     ]
+    if mlflow_tracking():
+        targets.append("results/mlflow/receipt.json")
+    return targets
+
+
+# ---- MLflow (optional)
+
+
+def mlflow_tracking():
+    """Where MLflow is (tracking.mlflow_uri, else MLFLOW_TRACKING_URI), or None when tracking is off.
+
+    Handed to the mirror in its run: block, never as a param: the URI may hold a password, and params are
+    recorded in .snakemake/ (the mirror names the setting, never its value).
+    """
+    from snaketrain.mlflow_mirror import tracking_from
+
+    return tracking_from(config["tracking"]["mlflow_uri"], os.environ)
+
+
+def tracked_config():
+    """The config an MLflow run records as params: all of it but the tracking URI and what only predict reads."""
+    return {
+        key: value
+        for key, value in config.items()
+        if key not in ("tracking", "predict")
+    }
 
 
 # ---- report labels: read when `snakemake --report` runs, so the menu itself shows the outcome
