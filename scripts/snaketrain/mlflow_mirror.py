@@ -473,13 +473,16 @@ def pipeline_record(input, params, version_metadata):
     }
 
 
-def not_mirrored_text(receipt):
-    """One line for the end-of-run summary: what MLflow lacks and how to bring it level."""
-    missing = ", ".join(receipt["not_mirrored"])
-    return (
-        f"NOT mirrored to MLflow ({receipt['setting']}): {missing}; {receipt['error']}. "
-        f"Re-sync: {SYNC_COMMAND} (every version and the production alias), "
-        "snakemake --cores 1 --forcerun mirror_mlflow (this run too)"
+def not_mirrored_text(receipt, cause_max=300):
+    """The warning for the log and the end-of-run summary: what MLflow lacks, why, and how to bring it level."""
+    cause = receipt["error"] if len(receipt["error"]) <= cause_max else receipt["error"][:cause_max] + " ..."
+    return "\n".join(
+        [
+            f"NOT mirrored to MLflow ({receipt['setting']}): {', '.join(receipt['not_mirrored'])}",
+            f"  cause: {cause}",
+            f"  re-sync: {SYNC_COMMAND} (every registry version and the production alias MLflow lacks),",
+            "  or snakemake --cores 1 --forcerun mirror_mlflow (this run too)",
+        ]
     )
 
 
@@ -533,7 +536,8 @@ def run(input, output, params, log, threads=1, tracking=None):
                 not_mirrored=missing,
                 error=f"{stage}: {type(error).__name__}: {redact(error, tracking)}"[:2000],
             )
-            logger.warning("%s", not_mirrored_text(receipt))
+            receipt["warning"] = not_mirrored_text(receipt)
+            logger.warning("%s", receipt["warning"])
         receipt["mirrored_at"] = registry.now_utc()
         write_json(receipt, output.receipt)
 
