@@ -191,3 +191,14 @@ def test_a_refusing_mlflow_leaves_the_alias_message_naming_the_setting_not_the_u
     assert "was NOT moved (MLFLOW_TRACKING_URI" in message
     assert "sync_mlflow" in message
     assert SECRET not in message
+
+
+def test_importing_the_mirror_does_not_import_mlflow_or_the_scientific_stack():
+    # common.smk imports it at every Snakemake start (to know whether tracking is on)
+    import subprocess
+    import sys
+
+    heavy = "mlflow", "pandas", "sklearn", "numpy"
+    code = f"import sys, snaketrain.mlflow_mirror; print([m for m in {heavy!r} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
