@@ -201,3 +201,12 @@ def test_a_sqlite_uri_mirrors_and_mlflow_models_serve_answers_like_predict(tmp_p
         serving.stop()
     assert answer.status_code == 200, answer.text
     assert answer.json()["predictions"] == expected
+
+    # a failed gate is mirrored too (a run tagged failed); no version is added and the alias stays
+    (workdir / "config/strict.yaml").write_text("gate:\n  thresholds:\n    f1: 1.0\n")
+    snakemake(workdir, "--cores", "2", *SMALL_ARGS, "config/mlflow.yaml", "config/strict.yaml")
+    failed = read_json(workdir / "results/mlflow/receipt.json")
+    assert failed["mirrored"] is True and failed["registry_version"] is None
+    assert client.get_run(failed["run_id"]).data.tags["snaketrain.gate"] == "failed"
+    assert versions_by_tag(client) == {version: 1}
+    assert alias_version(client) == version
