@@ -24,6 +24,7 @@ import math
 import os
 import shutil
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -236,23 +237,28 @@ def write_mlflow_model(root, version, name, rows=None):
     types = column_types(meta["input_schema"])
     example = example.astype({c: "float64" for c, t in types.items() if t == "double"})
     inputs = Schema([ColSpec(kind, column) for column, kind in types.items()])
-    outputs = infer_signature(example, pipeline.predict(example)).outputs
+    with warnings.catch_warnings():
+        # MLflow's hint about integer columns concerns inferred inputs; ours come from the recorded schema
+        warnings.simplefilter("ignore")
+        outputs = infer_signature(example, pipeline.predict(example)).outputs
     # every type in the Pipeline is ours (built above): trust exactly those skops lists
     trusted = skops.io.get_untrusted_types(data=skops.io.dumps(pipeline))
     staging = final.parent / f".tmp-{MLFLOW_DIR}-{uuid.uuid4().hex[:8]}"
     staging.mkdir(parents=True)
     try:
-        mlflow.sklearn.save_model(
-            pipeline,
-            staging / MLFLOW_DIR,
-            serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
-            skops_trusted_types=trusted,
-            signature=ModelSignature(inputs=inputs, outputs=outputs),
-            input_example=example,
-            # listed, not inferred: inference loads the model in a subprocess (seconds)
-            pip_requirements=_requirements(),
-            metadata={VERSION_TAG: version, "registered_model": name},
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pandas deprecations inside MLflow's example writer
+            mlflow.sklearn.save_model(
+                pipeline,
+                staging / MLFLOW_DIR,
+                serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
+                skops_trusted_types=trusted,
+                signature=ModelSignature(inputs=inputs, outputs=outputs),
+                input_example=example,
+                # listed, not inferred: inference loads the model in a subprocess (seconds)
+                pip_requirements=_requirements(),
+                metadata={VERSION_TAG: version, "registered_model": name},
+            )
         try:
             os.rename(staging / MLFLOW_DIR, final)
         except OSError:
