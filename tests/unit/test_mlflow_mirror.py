@@ -130,8 +130,11 @@ def _publish(root, table, c, tmp_path):
     return registry.publish(root, files, meta)[0]
 
 
-def test_sync_mirrors_every_version_and_the_production_alias_once_and_the_model_dir_predicts_like_predict(tmp_path):
+def test_sync_mirrors_every_version_and_the_production_alias_once_and_the_model_dir_predicts_like_predict(
+    tmp_path, monkeypatch
+):
     pytest.importorskip("mlflow", reason="optional install: make setup-mlflow (make test installs it)")
+    monkeypatch.chdir(tmp_path)  # a sqlite store keeps artifacts in ./mlruns
     import logging
 
     import mlflow.pyfunc
