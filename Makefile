@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= 4
 
-.PHONY: setup run test lint format bench dag report history clean
+.PHONY: setup setup-mlflow run test lint format bench dag report history clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,10 +17,18 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 setup: $(STAMP)
 
+# Optional: the MLflow mirror (tracking.mlflow_uri); `make run` does not install it, `make test` does
+MLFLOW_STAMP := $(VENV)/.installed-mlflow
+$(MLFLOW_STAMP): $(STAMP) requirements-mlflow.txt
+	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-mlflow.txt
+	touch $(MLFLOW_STAMP)
+
+setup-mlflow: $(MLFLOW_STAMP)
+
 run: setup
 	$(BIN)/snakemake --cores $(CORES)
 
-test: setup
+test: setup setup-mlflow
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
 
 lint: setup

@@ -56,12 +56,27 @@ def summary_lines(registry_root, paths, report_path=None, workdir="."):
         lines.append(f"  production:   {pointer['version']}{was}")
     else:
         lines.append("  production:   none yet")
+    lines.extend(mlflow_lines(root / paths["mlflow"], root / paths["decision"]) if "mlflow" in paths else [])
     if report_path:
         lines.append(f"  report:       {report_path} (open it in a browser)")
     else:
         lines.append("  report:       not built; make it with: snakemake --report report.html")
     lines.append(f"  history:      snaketrain-history --registry {registry_root}")
     return lines
+
+
+def mlflow_lines(receipt_path, decision_path):
+    """What the MLflow mirror did in this run (a receipt older than the gate's decision is from an earlier run)."""
+    receipt = _read(receipt_path)
+    if receipt is None or Path(receipt_path).stat().st_mtime < Path(decision_path).stat().st_mtime:
+        return []
+    if not receipt["mirrored"]:
+        first, *rest = receipt["warning"].splitlines()
+        return [f"  mlflow:       WARNING: {first}", *(f"              {line}" for line in rest)]
+    line = f"  mlflow:       run {receipt['run_id']} in experiment {receipt['registered_model']}"
+    if receipt.get("production"):
+        line += f"; alias production -> {receipt['registered_model']} version {receipt['production']['model_version']}"
+    return [line]
 
 
 def build_report(workflow, path=REPORT_PATH):

@@ -1,6 +1,7 @@
 # Config loading and validation, params, resources and input functions. Hooks and report labels live in
 # the snaketrain package (snaketrain.hooks, snaketrain.report_labels), where they are unit tested.
 import json
+import os
 import time
 from pathlib import Path
 
@@ -28,9 +29,13 @@ validate(config, schema="../schemas/config.schema.yaml")
 MODEL_FILE = "results/models/{model}.joblib"
 MODEL_METRICS = "results/evaluation/{model}/metrics.json"
 MODEL_PARAMS = "results/tuning/{model}/best_params.json"
+MODEL_PLOT = "results/evaluation/{model}/plot.png"
+MODEL_IMPORTANCE = "results/evaluation/{model}/importance.png"
 DATASET = config["data"]["name"]
 MODELS = config["models"]
 REGISTRY = config["registry"]["path"]
+# the registered model name (REGISTRY_API.md); the MLflow registered model and experiment share it
+MODEL_NAME = config["registry"]["model_name"] or DATASET
 # stage logs written after this moment belong to this run (read by the failure summary)
 RUN_STARTED = time.time()
 
@@ -128,22 +133,13 @@ def gate_outcome(wildcards):
 
 
 def final_targets(wildcards):
-    """Everything a full run ends with: the comparison, one branch of the gate, the report pages."""
-    return [
+    """Everything a full run ends with: the comparison, one branch of the gate, the report pages, and the
+    MLflow mirror's receipt when tracking is on."""
+    targets = [
         rules.compare_models.output.table,
         gate_outcome(wildcards),
         rules.summarize_run.output.gate,
     ]
-
-
-def summary_paths():
-    """The files the end-of-run summary reads, as the rules name them."""
-    return {
-        "decision": rules.quality_gate.output.decision,
-        "best": rules.compare_models.output.best,
-        "table": rules.compare_models.output.table,
-        "metrics": MODEL_METRICS,
-        "deploy": rules.deploy_model.output.receipt,
-        "alert": rules.raise_alert.output.alert,
-        "alert_log": rules.raise_alert.log[0],
-    }
+    if mlflow_tracking():
+        targets.append(rules.mirror_mlflow.output.receipt)
+    return targets

@@ -64,14 +64,14 @@ rule evaluate_model:
     output:
         metrics=MODEL_METRICS,
         plot=report(
-            "results/evaluation/{model}/plot.png",
+            MODEL_PLOT,
             caption="../report/evaluation.rst",
             category="2. Models",
             subcategory="{model}",
             labels={"figure": "test diagnostics"},
         ),
         importance=report(
-            "results/evaluation/{model}/importance.png",
+            MODEL_IMPORTANCE,
             caption="../report/importance.rst",
             category="2. Models",
             subcategory="{model}",
