@@ -75,6 +75,11 @@ def tracking_from(configured, environ):
     return None
 
 
+def tracked_config(config):
+    """The config an MLflow run records as params: all of it but the tracking URI and what only predict reads."""
+    return {key: value for key, value in config.items() if key not in ("tracking", "predict")}
+
+
 def redact(text, tracking):
     """text with the tracking URI and any credential inside it replaced by the setting's name."""
     text = str(text)

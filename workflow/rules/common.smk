@@ -1,5 +1,4 @@
-# Config loading and validation, params, resources and input functions. Hooks and report labels live in
-# the snaketrain package (snaketrain.hooks, snaketrain.report_labels), where they are unit tested.
+# Config loading and validation, params and input functions (hooks and report labels: snaketrain.hooks, .report_labels).
 import json
 import os
 import time
@@ -11,6 +10,7 @@ from snaketrain import report_labels
 from snaketrain.code_digest import module_digest
 from snaketrain.config_check import config_error
 from snaketrain.job_resources import cpus_per_task, memory_mb
+from snaketrain.mlflow_mirror import tracked_config, tracking_from
 from snaketrain.predict import existing_production_path, predict_input_path
 
 # Validate before anything is planned: a wrong key or value stops here, naming the key and the fix.
@@ -143,3 +143,9 @@ def final_targets(wildcards):
     if mlflow_tracking():
         targets.append(rules.mirror_mlflow.output.receipt)
     return targets
+
+
+def mlflow_tracking():
+    # never a param: the URI may hold a password, and params are recorded in .snakemake/
+
+    return tracking_from(config["tracking"]["mlflow_uri"], os.environ)

@@ -1,26 +1,3 @@
-# ---- helpers of the MLflow rules (optional tracking)
-
-
-def mlflow_tracking():
-    """Where MLflow is (tracking.mlflow_uri, else MLFLOW_TRACKING_URI), or None when tracking is off.
-
-    Handed to the mirror in its run: block, never as a param: the URI may hold a password, and params are
-    recorded in .snakemake/ (the mirror names the setting, never its value).
-    """
-    from snaketrain.mlflow_mirror import tracking_from
-
-    return tracking_from(config["tracking"]["mlflow_uri"], os.environ)
-
-
-def tracked_config():
-    """The config an MLflow run records as params: all of it but the tracking URI and what only predict reads."""
-    return {
-        key: value
-        for key, value in config.items()
-        if key not in ("tracking", "predict")
-    }
-
-
 # The optional MLflow mirror (tracking.mlflow_uri or MLFLOW_TRACKING_URI): in the final targets only when
 # tracking is on. Our registry stays the source of truth; MLflow down never fails the run (the receipt says
 # what was not mirrored, sync_mlflow brings MLflow level).
@@ -56,7 +33,7 @@ rule mirror_mlflow:
         name=MODEL_NAME,
         models=MODELS,
         estimators={model: config["estimators"][model] for model in MODELS},
-        config=tracked_config(),
+        config=tracked_config(config),
     run:
         from snaketrain.mlflow_mirror import run as mirror_mlflow
 
