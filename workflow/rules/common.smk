@@ -91,8 +91,7 @@ def acquire_inputs(wildcards):
 
 
 def gate_decision():
-    with checkpoints.quality_gate.get().output.decision.open() as fh:
-        return json.load(fh)
+    return json.loads(Path(checkpoints.quality_gate.get().output.decision).read_text())
 
 
 def best_model_file(pattern):
@@ -147,5 +146,4 @@ def final_targets(wildcards):
 
 def mlflow_tracking():
     # never a param: the URI may hold a password, and params are recorded in .snakemake/
-
     return tracking_from(config["tracking"]["mlflow_uri"], os.environ)
