@@ -100,6 +100,8 @@ def test_container_image_installs_the_pinned_requirements():
     base = re.search(r"^FROM \S+python:(\d+\.\d+)", containerfile, re.MULTILINE)
     assert base and base.group(1) == "3.11", "the image's Python differs from environment.yml's"
     # the pods' snakemake reads and writes through the S3 storage plugin: the image holds the cluster extra too
-    assert "pip install -r /opt/snaketrain/requirements.txt -r /opt/snaketrain/requirements-cluster.txt" in containerfile
+    assert (
+        "pip install -r /opt/snaketrain/requirements.txt -r /opt/snaketrain/requirements-cluster.txt" in containerfile
+    )
     for source in re.findall(r"^COPY (\S+) ", containerfile, re.MULTILINE):
         assert (ROOT / source).exists(), f"Containerfile copies {source}, which does not exist"
