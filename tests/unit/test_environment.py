@@ -105,3 +105,16 @@ def test_container_image_installs_the_pinned_requirements():
     )
     for source in re.findall(r"^COPY (\S+) ", containerfile, re.MULTILINE):
         assert (ROOT / source).exists(), f"Containerfile copies {source}, which does not exist"
+
+
+def test_the_light_environment_can_build_the_report():
+    # report.html is built after every run that did work (snakemake --report): Snakemake's "reports" extra must
+    # be pinned in requirements.txt itself, not come along with a test tool (pygments came with pytest)
+    from importlib.metadata import requires
+
+    from packaging.requirements import Requirement
+
+    needed = [Requirement(line) for line in requires("snakemake") or []]
+    reports = {normalise(req.name) for req in needed if req.marker and req.marker.evaluate({"extra": "reports"})}
+    assert reports, "snakemake names no 'reports' extra"
+    assert reports <= set(pip_pins("requirements.txt"))
