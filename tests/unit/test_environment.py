@@ -118,3 +118,15 @@ def test_the_light_environment_can_build_the_report():
     reports = {normalise(req.name) for req in needed if req.marker and req.marker.evaluate({"extra": "reports"})}
     assert reports, "snakemake names no 'reports' extra"
     assert reports <= set(pip_pins("requirements.txt"))
+
+
+def test_package_extras_install_their_requirements_files():
+    # pip install -e '.[cluster]' installs what `make setup-cluster` does
+    import tomllib
+
+    dynamic = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["dynamic"]
+    extras = dynamic.get("optional-dependencies", {})
+    assert extras["cluster"] == {"file": ["requirements-cluster.txt"]}
+    for extra, source in extras.items():
+        for name in source["file"]:
+            assert (ROOT / name).is_file(), f"extra {extra}: {name} does not exist"
