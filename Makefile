@@ -1,21 +1,38 @@
-# Two commands on a fresh machine: `make run` and `make test`. Both create .venv when needed.
+# Two commands on a fresh machine: `make run` and `make test`. Both create .venv when needed: `make run` with what
+# a run on one machine needs, `make test` with everything (dev tools, cluster plugins, every optional extra).
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= 4
 
-.PHONY: setup setup-mlflow run test lint format bench dag report history clean
+.PHONY: setup setup-cluster setup-mlflow setup-dev run test lint format bench dag report history clean
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+# The light environment: what a run on one machine needs (requirements.txt) and the stage code as an
+# editable package (scripts/snaketrain), importable by rules, tests and bench.
+$(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt
-	# the stage code as an editable package (scripts/snaketrain), importable by rules, tests and bench
+	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# Extras, each with its own requirements file: cluster and cloud execution (the profiles' executor and storage
+# plugins). Snakemake imports every installed plugin at every start, so a laptop is faster without them.
+setup-cluster: $(STAMP)
+	$(BIN)/python -m pip install --quiet -r requirements-cluster.txt
+
+# Tests and lint (requirements-dev.txt), plus every extra (requirements-*.txt but the benchmark's own), so that
+# the tests of the cluster profiles, S3 storage and the other extras run.
+EXTRAS := $(filter-out requirements-dev.txt requirements-bench%,$(wildcard requirements-*.txt))
+DEV_STAMP := $(VENV)/.installed-dev
+$(DEV_STAMP): $(STAMP) requirements-dev.txt $(EXTRAS)
+	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt $(addprefix -r ,$(EXTRAS))
+	touch $(DEV_STAMP)
+
+setup-dev: $(DEV_STAMP)
 
 # Optional: the MLflow mirror (tracking.mlflow_uri); `make run` does not install it, `make test` does
 MLFLOW_STAMP := $(VENV)/.installed-mlflow
@@ -28,16 +45,16 @@ setup-mlflow: $(MLFLOW_STAMP)
 run: setup
 	$(BIN)/snakemake --cores $(CORES)
 
-test: setup setup-mlflow
+test: setup-dev
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
 
-lint: setup
+lint: setup-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/snakefmt --check workflow
 	$(BIN)/snakemake --lint
 
-format: setup
+format: setup-dev
 	$(BIN)/ruff format .
 	$(BIN)/snakefmt workflow
 
@@ -48,9 +65,13 @@ history: setup
 	$(BIN)/snaketrain-history
 
 # The benchmark (bench/README.md): 10,000 and 1,000,000 rows, 3 repetitions; BENCH_ARGS="--sizes 10000" etc.
+# It measures the light environment a `make run` user has, in a venv of its own under bench/work/ (git-ignored),
+# so that the extras installed in .venv by `make test` do not weigh on its figures.
 BENCH_ARGS ?=
-bench: setup
-	$(BIN)/python bench/run.py $(BENCH_ARGS)
+BENCH_VENV := bench/work/venv
+bench:
+	$(MAKE) setup VENV=$(BENCH_VENV)
+	$(BENCH_VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
 dag: setup
 	$(BIN)/snakemake --rulegraph | dot -Tsvg > docs/rulegraph.svg

@@ -3,7 +3,9 @@
 For each size it generates synthetic classification data (make_classification: 20 features, 10 informative, fixed
 seed), then per repetition, on a fresh copy of the project:
 
-  version      `snakemake --version`: the floor of any Snakemake call
+  floor        `snakemake --version` in a venv holding only Snakemake at the pinned version (built once, cached
+               under bench/work/): the floor of any Snakemake call
+  version      `snakemake --version` in the project's environment (the floor plus what that environment adds)
   dry run      `snakemake -n` on the fresh copy (plans the whole DAG)
   full run     `snakemake --cores N` from scratch, paired with bench/baseline.py (same stage functions, one
                process); the order alternates between repetitions so that load drift hits both alike
@@ -42,24 +44,30 @@ CHEAP_PAIRS = 3  # alternating (no-op rerun, --version) pairs per repetition
 DATA_PATH = "data/bench.parquet"  # where bench/config.yaml points data.path
 PACKAGES = ("snakemake", "scikit-learn", "pandas", "numpy", "pyarrow", "joblib", "scipy", "psutil")
 
-# figure -> (unit, reference figure, target ratio per size; None = no target)
+# figure -> target ratio to its first reference (per size, or for every size)
 TARGETS = {
-    "full_run_s": {10_000: 1.5, 1_000_000: 0.9},
+    "full_run_s": {10_000: 1.25, 1_000_000: 0.8},
     "peak_rss_mb": {1_000_000: 1.0},
     "noop_rerun_s": 1.3,
-    "incremental_s": {10_000: 0.5},
+    "dry_run_s": 1.3,
+    "incremental_s": {10_000: 0.4},
 }
+FLOOR = "the floor (bare `snakemake --version`)"
+VERSION = "`snakemake --version`"
 FIGURES = (
-    # key, label, unit, reference key, reference label
-    ("full_run_s", "full run from scratch", "s", "baseline_s", "baseline"),
-    ("baseline_s", "baseline (one process)", "s", None, None),
-    ("peak_rss_mb", "peak RSS, largest process", "MB", "baseline_rss_mb", "baseline"),
-    ("baseline_rss_mb", "baseline peak RSS", "MB", None, None),
-    ("noop_rerun_s", "no-op rerun", "s", "version_s", "`snakemake --version`"),
-    ("dry_run_s", "dry run (fresh copy)", "s", "version_s", "`snakemake --version`"),
-    ("incremental_s", "incremental rerun (one model's params)", "s", "full_run_s", "full run"),
-    ("version_s", "`snakemake --version`", "s", None, None),
+    # key, label, unit, references: (key, label), the first one the target's
+    ("full_run_s", "full run from scratch", "s", [("baseline_s", "baseline")]),
+    ("baseline_s", "baseline (one process)", "s", []),
+    ("peak_rss_mb", "peak RSS, largest process", "MB", [("baseline_rss_mb", "baseline")]),
+    ("baseline_rss_mb", "baseline peak RSS", "MB", []),
+    ("noop_rerun_s", "no-op rerun", "s", [("floor_s", FLOOR), ("version_s", VERSION)]),
+    ("dry_run_s", "dry run (fresh copy)", "s", [("floor_s", FLOOR), ("version_s", VERSION)]),
+    ("incremental_s", "incremental rerun (one model's params)", "s", [("full_run_s", "full run")]),
+    ("version_s", "`snakemake --version`, project's environment", "s", [("floor_s", FLOOR)]),
+    ("floor_s", "`snakemake --version`, Snakemake alone (the floor)", "s", []),
 )
+# where the floor's venv is built once and kept (git-ignored)
+FLOOR_HOME = ROOT / "bench" / "work"
 
 
 # ---- running and measuring commands
@@ -151,8 +159,38 @@ def measure(cmd, cwd, log_path, poll_s=0.2):
     return {"wall_s": round(wall, 4), "peak_rss_mb": round(peak / 2**20, 1)}
 
 
-def snakemake_cmd(*args):
-    return [sys.executable, "-m", "snakemake", *args]
+def snakemake_cmd(*args, python=None):
+    return [python or sys.executable, "-m", "snakemake", *args]
+
+
+def pinned_version(package, requirements=ROOT / "requirements.txt"):
+    for line in requirements.read_text().splitlines():
+        name, _, version = line.split("#", 1)[0].strip().partition("==")
+        if name == package:
+            return version
+    raise ValueError(f"{package} is not pinned in {requirements}")
+
+
+def floor_python(home=FLOOR_HOME):
+    """The python of a venv that holds only Snakemake at the pinned version: built once, then reused."""
+    version = pinned_version("snakemake")
+    venv = home / f"floor-snakemake-{version}"
+    python = venv / "bin" / "python"
+    done = venv / ".complete"
+    if not done.is_file():
+        print(f"building the floor's venv (snakemake=={version} alone) in {venv}", file=sys.stderr, flush=True)
+        shutil.rmtree(venv, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        subprocess.run([*pip, f"snakemake=={version}"], check=True)
+        done.write_text(f"snakemake=={version}\n")
+    return python
+
+
+def snakemake_plugins():
+    """The Snakemake plugins installed in this environment, each imported at every Snakemake start."""
+    names = {dist.metadata["Name"] for dist in metadata.distributions()}
+    return sorted(name for name in names if name and name.startswith("snakemake-") and "-plugin-" in name)
 
 
 def jobs_run(log_path):
@@ -209,7 +247,7 @@ def baseline_dir(dest, data_file):
 # ---- one repetition
 
 
-def repetition(size, index, data_file, scratch, cores, incremental):
+def repetition(size, index, data_file, scratch, cores, incremental, floor):
     """All figures of one repetition on fresh copies; returns {figure: value} and details."""
     here = scratch / f"rows{size}" / f"rep{index}"
     if here.exists():
@@ -229,9 +267,11 @@ def repetition(size, index, data_file, scratch, cores, incremental):
         details[name] = {**result, "jobs": jobs_run(logs / f"{name}.log")}
         return result
 
-    # the dry run plans everything on the fresh copy; --version beside it
+    # the dry run plans everything on the fresh copy; --version of both environments beside it
+    floors = [timed("floor", snakemake_cmd("--version", python=floor), project)["wall_s"]]
     figures["version_s"] = timed("version", snakemake_cmd("--version"), project)["wall_s"]
     figures["dry_run_s"] = timed("dry_run", [*run, "-n"], project)["wall_s"]
+    floors.append(timed("floor1", snakemake_cmd("--version", python=floor), project)["wall_s"])
 
     # full run from scratch, paired with the baseline; alternate who goes first
     order = ("baseline", "full_run") if index % 2 == 0 else ("full_run", "baseline")
@@ -240,13 +280,15 @@ def repetition(size, index, data_file, scratch, cores, incremental):
         prefix = "baseline" if name == "baseline" else "full_run"
         figures[f"{prefix}_s"] = result["wall_s"]
         figures["baseline_rss_mb" if name == "baseline" else "peak_rss_mb"] = result["peak_rss_mb"]
-    # the cheap figures get several alternating pairs per repetition: no-op rerun and --version
+    # the cheap figures get several alternating rounds per repetition: no-op rerun, --version, the floor
     noops, versions = [], [figures["version_s"]]
     for pair in range(CHEAP_PAIRS):
         noops.append(timed(f"noop_rerun{pair}", run, project)["wall_s"])
         versions.append(timed(f"version{pair + 1}", snakemake_cmd("--version"), project)["wall_s"])
+        floors.append(timed(f"floor{pair + 2}", snakemake_cmd("--version", python=floor), project)["wall_s"])
     figures["noop_rerun_s"] = statistics.median(noops)
     figures["version_s"] = statistics.median(versions)
+    figures["floor_s"] = statistics.median(floors)
     details["noop_rerun"] = details["noop_rerun0"]
     details["same_metrics"] = same_metrics(project / "results", base / "results")
     if incremental:
@@ -284,9 +326,9 @@ def target_for(key, size):
 
 
 def summarise(size, reps):
-    """Per figure: values, median, min, max, and the median of the per-repetition ratios to its reference."""
+    """Per figure: values, median, min, max, and the median of the per-repetition ratios to each reference."""
     rows = []
-    for key, label, unit, ref_key, ref_label in FIGURES:
+    for key, label, unit, references in FIGURES:
         values = [r[key] for r in reps if key in r]
         if not values:
             continue
@@ -299,15 +341,21 @@ def summarise(size, reps):
             "median": round(statistics.median(values), 4),
             "min": round(min(values), 4),
             "max": round(max(values), 4),
+            "ratios_to": [],
         }
-        if ref_key:
-            ratios = []
-            for r in reps:
-                if key in r:
-                    ratios.append(r[key] / r[ref_key])
-            row["reference"] = ref_label
-            row["ratio"] = round(statistics.median(ratios), 3)
-            row["ratios"] = [round(x, 3) for x in ratios]
+        for ref_key, ref_label in references:
+            ratios = [r[key] / r[ref_key] for r in reps if key in r and ref_key in r]
+            if ratios:
+                row["ratios_to"].append(
+                    {
+                        "reference": ref_label,
+                        "ratio": round(statistics.median(ratios), 3),
+                        "ratios": [round(x, 3) for x in ratios],
+                    }
+                )
+        if row["ratios_to"]:
+            # the first reference is the one the target is set against
+            row.update(row["ratios_to"][0])
             target = target_for(key, size)
             if target is not None:
                 row["target"] = target
@@ -320,6 +368,7 @@ def markdown(rows, machine):
     lines = [
         f"{machine['cores']} cores, {machine['platform']}, Python {machine['python']}; "
         + ", ".join(f"{k} {v}" for k, v in machine["packages"].items()),
+        f"Snakemake plugins installed: {', '.join(machine['snakemake_plugins']) or 'none'}",
         f"load average before/after: {machine['load_before']} / {machine['load_after']}",
         "",
         "| rows | figure | median | min | max | ratio (median of pairs) | target |",
@@ -327,7 +376,7 @@ def markdown(rows, machine):
     ]
     for row in rows:
         unit = row["unit"]
-        ratio = f"{row['ratio']:.2f}x {row['reference']}" if "ratio" in row else ""
+        ratio = "; ".join(f"{r['ratio']:.2f}x {r['reference']}" for r in row["ratios_to"])
         target = ""
         if "target" in row:
             target = f"<= {row['target']}x: {'met' if row['met'] else 'NOT met'}"
@@ -350,6 +399,7 @@ def machine_info():
         "platform": platform.platform(terse=True),
         "python": platform.python_version(),
         "packages": versions,
+        "snakemake_plugins": snakemake_plugins(),
         "load_before": [round(x, 2) for x in os.getloadavg()],
     }
 
@@ -376,6 +426,12 @@ def main(argv=None):
         help="do not stub `scontrol` (see STUB_DIR): measure what the SLURM plugin's import-time probe costs here",
     )
     parser.add_argument("--scratch", type=Path, help="work folder (default: a temporary folder, removed after)")
+    parser.add_argument(
+        "--floor-home",
+        type=Path,
+        default=FLOOR_HOME,
+        help="where the venv holding only Snakemake is built once and kept (default bench/work)",
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results.json", help="results JSON")
     args = parser.parse_args(argv)
 
@@ -392,13 +448,15 @@ def main(argv=None):
     command = " ".join(["python bench/run.py", *(argv if argv is not None else sys.argv[1:])])
     results = {"command": command, "machine": machine, "repetitions": args.repetitions, "cores": args.cores}
     results["sizes"], rows = {}, []
+    floor = floor_python(args.floor_home)
+    machine["floor_python"] = str(floor)
     try:
         for size in args.sizes:
             data_file = generate_data(size, scratch / "data" / f"rows{size}.parquet")
             reps, details = [], []
             for index in range(args.repetitions):
                 figures, detail = repetition(
-                    size, index, data_file, scratch, args.cores, size <= args.incremental_max_rows
+                    size, index, data_file, scratch, args.cores, size <= args.incremental_max_rows, floor
                 )
                 reps.append(figures)
                 details.append(detail)

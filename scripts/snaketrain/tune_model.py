@@ -1,7 +1,8 @@
-"""Tune one model's hyperparameters by cross-validated grid or random search on the training features."""
+"""Tune one model's hyperparameters by cross-validated grid, random or successive-halving search on the training features."""
 
 import time
 from contextlib import contextmanager
+from math import floor, log
 
 from snaketrain.estimators import build_estimator, search_space
 from snaketrain.model_metrics import tuning_scorer
@@ -55,6 +56,36 @@ def _with_progress(search_class):
     return ProgressSearch
 
 
+def _with_round_progress(search_class):
+    """A successive-halving search_class reporting (rounds done, rounds) after each round.
+
+    Successive halving evaluates all candidates on a small part of the data, keeps the best 1/factor of them
+    for the next round on factor times as much data, and so on: its stock _run_search is kept, and each of
+    its calls to evaluate_candidates (one per round) is followed by a progress report.
+    """
+
+    class RoundProgressSearch(search_class):
+        progress = None
+
+        def planned_rounds(self):
+            """The rounds scikit-learn plans (n_iterations_, which it sets only after the last round)."""
+            required = 1 + floor(log(self.n_candidates_[0], self.factor))
+            possible = 1 + floor(log(self.max_resources_ // self.min_resources_, self.factor))
+            return required if self.aggressive_elimination else min(possible, required)
+
+        def _run_search(self, evaluate_candidates, *, callback_ctx=None):
+            def evaluate_round(candidate_params, cv=None, more_results=None, **context):
+                results = evaluate_candidates(candidate_params, cv, more_results=more_results, **context)
+                if self.progress is not None:
+                    self.progress(len(self.n_candidates_), self.planned_rounds())
+                return results
+
+            super()._run_search(evaluate_round, callback_ctx=callback_ctx)
+
+    RoundProgressSearch.__name__ = search_class.__name__
+    return RoundProgressSearch
+
+
 def make_search(estimator, space, tuning, task, threads, progress=None, classes=None):
     from sklearn.model_selection import GridSearchCV, KFold, RandomizedSearchCV, StratifiedKFold
 
@@ -62,7 +93,19 @@ def make_search(estimator, space, tuning, task, threads, progress=None, classes=
     splitter = KFold if task == "regression" else StratifiedKFold
     folds = splitter(n_splits=tuning["cv"], shuffle=True, random_state=tuning["seed"])
     common = {"scoring": scoring, "cv": folds, "n_jobs": threads, "refit": False, "error_score": "raise"}
-    if tuning["method"] == "random":
+    if tuning["method"] == "halving":
+        # experimental in scikit-learn: the halving searches exist once this module is imported
+        from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+        from sklearn.model_selection import HalvingGridSearchCV, HalvingRandomSearchCV
+
+        halving = {"factor": tuning["halving_factor"], "random_state": tuning["seed"], **common}
+        if any(hasattr(values, "rvs") for values in space.values()):
+            search = _with_round_progress(HalvingRandomSearchCV)(
+                estimator, space, n_candidates=tuning["n_iter"], **halving
+            )
+        else:
+            search = _with_round_progress(HalvingGridSearchCV)(estimator, space, **halving)
+    elif tuning["method"] == "random":
         search = _with_progress(RandomizedSearchCV)(
             estimator, space, n_iter=tuning["n_iter"], random_state=tuning["seed"], **common
         )
@@ -140,12 +183,16 @@ def run(input, output, params, log, threads=1):
         )
         started = time.perf_counter()
 
+        # successive halving reports its rounds (each on more data, with fewer candidates), the others candidates
+        unit = "halving rounds" if params.tuning["method"] == "halving" else "candidates"
+
         def progress(done, total):
             logger.info(
-                "tuning %s: %d of %d candidates done (%d folds each), %.1f s",
+                "tuning %s: %d of %d %s done (%d folds each), %.1f s",
                 params.model,
                 done,
                 total,
+                unit,
                 params.tuning["cv"],
                 time.perf_counter() - started,
             )

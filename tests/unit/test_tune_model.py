@@ -41,3 +41,34 @@ def test_progress_counts_up_to_every_candidate_and_results_match_one_batch(data,
 )
 def test_batches_fill_every_worker(total, folds, workers, expected):
     assert tune_model.batch_size(total, folds, workers) == expected
+
+
+def test_halving_reports_each_round_and_keeps_the_best_of_the_last_round():
+    X, y = make_classification(n_samples=600, n_features=5, random_state=0)
+    X = pd.DataFrame(X, columns=list("abcde"))
+    spec = {**SPEC, "search_space": {"C": [0.001, 0.01, 0.1, 1.0, 10.0, 100.0, 1000.0, 0.3, 3.0]}}
+    tuning = {"method": "halving", "n_iter": 4, "cv": 3, "scoring": "auto", "seed": 7, "halving_factor": 3}
+    seen = []
+    best, score, scoring, table = tune_model.tune(
+        "lr", spec, tuning, "binary", X, pd.Series(y), threads=2, progress=lambda d, t: seen.append((d, t))
+    )
+    rounds = seen[-1][1]
+    assert rounds >= 2
+    assert seen == [(done, rounds) for done in range(1, rounds + 1)]
+    # every candidate in the first round, a third of them in the next, each round on more rows
+    first, last = table[table["iter"] == 0], table[table["iter"] == rounds - 1]
+    assert len(first) == 9 and len(last) < len(first)
+    assert last["n_resources"].iloc[0] > first["n_resources"].iloc[0]
+    assert best["C"] in spec["search_space"]["C"]
+    assert score == last["mean_test_score"].max()
+    assert scoring == "f1_macro"
+
+
+def test_halving_over_a_distribution_samples_n_iter_candidates():
+    X, y = make_classification(n_samples=600, n_features=5, random_state=0)
+    X = pd.DataFrame(X, columns=list("abcde"))
+    spec = {**SPEC, "search_space": {"C": {"distribution": "loguniform", "low": 0.001, "high": 100.0}}}
+    tuning = {"method": "halving", "n_iter": 6, "cv": 3, "scoring": "auto", "seed": 7, "halving_factor": 2}
+    best, _, _, table = tune_model.tune("lr", spec, tuning, "binary", X, pd.Series(y))
+    assert (table["iter"] == 0).sum() == 6
+    assert 0.001 <= best["C"] <= 100.0

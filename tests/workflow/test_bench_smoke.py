@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -44,6 +45,7 @@ def test_every_figure_is_measured_with_its_ratio(bench_results):
         "dry_run_s",
         "incremental_s",
         "version_s",
+        "floor_s",
     }
     assert expected <= set(rows)
     for key in expected:
@@ -52,9 +54,24 @@ def test_every_figure_is_measured_with_its_ratio(bench_results):
         assert len(row["values"]) == 1
         assert row["min"] <= row["median"] <= row["max"]
         assert row["median"] > 0
-    for key, reference in (("full_run_s", "baseline"), ("noop_rerun_s", "`snakemake --version`")):
+    floor = "the floor (bare `snakemake --version`)"
+    for key, reference in (("full_run_s", "baseline"), ("noop_rerun_s", floor), ("dry_run_s", floor)):
         assert rows[key]["reference"] == reference
         assert rows[key]["ratio"] > 0
+    # no-op and dry run are also shown against the project's own --version, which is itself shown against the floor
+    for key in ("noop_rerun_s", "dry_run_s"):
+        assert [r["reference"] for r in rows[key]["ratios_to"]] == [floor, "`snakemake --version`"]
+    assert rows["version_s"]["reference"] == floor
+
+
+def test_the_floor_is_snakemake_alone_at_the_pinned_version(bench_results):
+    results, _, _ = bench_results
+    floor = Path(results["machine"]["floor_python"])
+    listed = subprocess.run([str(floor), "-m", "pip", "list", "--format=json"], capture_output=True, text=True)
+    installed = {package["name"].lower(): package["version"] for package in json.loads(listed.stdout)}
+    assert installed["snakemake"] == results["machine"]["packages"]["snakemake"]
+    assert not [name for name in installed if "-plugin-" in name]
+    assert "scikit-learn" not in installed and "pandas" not in installed
 
 
 def test_the_runs_did_what_they_claim(bench_results):
