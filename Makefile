@@ -37,7 +37,7 @@ report: setup
 	$(BIN)/snakemake --report report.html
 
 history: setup
-	$(BIN)/snaketrain-history
+	$(BIN)/snaketrain-history $(ARGS)
 
 # The benchmark (bench/README.md): 10,000 and 1,000,000 rows, 3 repetitions; BENCH_ARGS="--sizes 10000" etc.
 BENCH_ARGS ?=

@@ -1,6 +1,7 @@
 """Score a CSV or Parquet file with the production model, after checking it against the model's input schema."""
 
 from snaketrain import inference
+from snaketrain import model_registry as registry
 from snaketrain.data_files import read_file
 from snaketrain.stage_log import stage_logging
 from snaketrain.table_io import write_table
@@ -24,7 +25,10 @@ def scored_table(df, prediction):
 
 def run(input, output, params, log, threads=1):
     with stage_logging(log[0], STAGE) as logger:
-        loaded = inference.load_production(params.registry, stage=STAGE)
+        migrated = registry.migrate(params.registry, params.name)
+        if migrated:
+            logger.warning("%s", migrated)
+        loaded = inference.load_production(params.registry, params.name, stage=STAGE)
         df = read_input(input.data, params.delimiter, params.encoding)
         prediction = inference.predict(loaded, df, STAGE, where=f"predict.input ({input.data})")
         if prediction.extra_columns:
@@ -34,5 +38,5 @@ def run(input, output, params, log, threads=1):
                 ", ".join(prediction.extra_columns),
             )
         result = scored_table(df, prediction)
-        logger.info("scored %d rows with production version %s", len(result), loaded.version)
+        logger.info("scored %d rows with production version %s of %s", len(result), loaded.version, params.name)
         write_table(result, output.predictions)

@@ -19,16 +19,36 @@ def _metrics_text(metrics):
     return ", ".join(f"{name} {value:.4g}" for name, value in sorted(metrics.items()))
 
 
-def summary_lines(registry_root, report_path=None, workdir="."):
+def schema_lines(decision):
+    """The gate's input check against production, when the input changed: what changed, one line each."""
+    check = next((c for c in decision["checks"] if c["check"] == "input schema vs production"), None)
+    changes = (check or {}).get("changes")
+    if not changes:
+        return []
+    verdict = "FAILS the gate" if check["verdict"] == "fail" else "allowed by gate.allow_schema_change"
+    lines = [f"  input check:  the input differs from production {check['production_version']} ({verdict})"]
+    for key, label in (("columns_added", "added"), ("columns_removed", "removed"), ("columns_retyped", "retyped")):
+        if key in changes:
+            lines.append(f"    - columns {label}: {', '.join(changes[key])}")
+    for key in ("target", "task"):
+        if key in changes:
+            lines.append(f"    - {key}: {changes[key]['production']} -> {changes[key]['candidate']}")
+    return lines
+
+
+def summary_lines(registry_root, report_path=None, workdir=".", name=None):
     """The summary of the last full run, from its result files; [] if the gate has not run."""
     root = Path(workdir)
     decision = _read(root / "results/gate/decision.json")
     best = _read(root / "results/comparison/best.json")
     if decision is None or best is None:
         return []
-    pointer = _read(Path(root, registry_root) / "production.json")
+    name = name or decision.get("name")
+    models = Path(registry_root, "models", name)
+    pointer = _read(Path(root, models) / "production.json")
     model = decision["model"]
     lines = ["", "snaketrain summary"]
+    lines.append(f"  model name:   {name} (registry.model_name)")
     lines.append(f"  best model:   {model} ({best['metric']} = {decision['value']})")
     lines.append(f"  its metrics:  {_metrics_text(best['metrics'])}")
     lines.append(f"  metrics file: results/evaluation/{best['best_model']}/metrics.json")
@@ -36,11 +56,13 @@ def summary_lines(registry_root, report_path=None, workdir="."):
     deploy = _read(root / "results/deploy/receipt.json")
     if decision["passed"] and deploy:
         lines.append("  quality gate: PASSED")
-        lines.append(f"  registered:   version {deploy['version']} in {registry_root}/versions/{deploy['version']}/")
-        lines.append(f"  model:        {registry_root}/versions/{deploy['version']}/model.joblib")
+        lines.extend(schema_lines(decision))
+        lines.append(f"  registered:   version {deploy['version']} in {models}/versions/{deploy['version']}/")
+        lines.append(f"  model:        {models}/versions/{deploy['version']}/pipeline.skops (scikit-learn Pipeline)")
     else:
         lines.append("  quality gate: FAILED - the model was NOT promoted; production is unchanged")
         lines.extend(f"    - {reason}" for reason in decision["reasons"])
+        lines.extend(schema_lines(decision))
         lines.append("  alert:        results/alerts/alert.json (delivery: logs/raise_alert/raise_alert.log)")
     if pointer:
         previous = pointer.get("previous")
@@ -52,7 +74,8 @@ def summary_lines(registry_root, report_path=None, workdir="."):
         lines.append(f"  report:       {report_path} (open it in a browser)")
     else:
         lines.append("  report:       not built; make it with: snakemake --report report.html")
-    lines.append(f"  history:      python scripts/metrics_history.py --registry {registry_root}")
+    lines.append(f"  history:      snaketrain-history --registry {registry_root} --name {name}")
+    lines.append(f"  rollback:     snaketrain-rollback --registry {registry_root} --name {name}")
     return lines
 
 
@@ -82,8 +105,8 @@ def ran_full_pipeline(workflow):
     return any(job.rule.name == "all" for job in workflow.dag.jobs)
 
 
-def on_success(workflow, registry_root):
+def on_success(workflow, registry_root, name=None):
     if not ran_full_pipeline(workflow):
         return
     report = build_report(workflow)
-    print("\n".join(summary_lines(registry_root, report)))
+    print("\n".join(summary_lines(registry_root, report, name=name)))

@@ -22,6 +22,8 @@ validate(config, schema="../schemas/config.schema.yaml")
 DATASET = config["data"]["name"]
 MODELS = config["models"]
 REGISTRY = config["registry"]["path"]
+# the registered model name every registry step works on
+MODEL_NAME = config["registry"]["model_name"] or DATASET
 RAW_DATA = f"resources/data/{DATASET}.parquet"
 # stage logs written after this moment belong to this run (used by the error summary)
 RUN_STARTED = time.time()
@@ -133,22 +135,22 @@ def predict_input(wildcards):
 
 def production_pointer(wildcards):
     # explain a missing production model here, instead of Snakemake's generic "missing input"
+    from snaketrain import model_registry
     from snaketrain.stage_log import StageError
 
-    pointer = Path(REGISTRY) / "production.json"
-    if not pointer.is_file():
-        raise StageError(
-            "predict",
-            f"no model is in production in the registry '{REGISTRY}'",
-            "run the pipeline (snakemake --cores 4) until a model passes the quality gate, "
-            "or point registry.path at the registry that holds your production model",
-            str(pointer),
-        )
-    return str(pointer)
-
-
-def registry_of_pointer(wildcards, input):
-    return str(Path(input.production).parent)
+    pointer = model_registry.production_path(REGISTRY, MODEL_NAME)
+    if pointer.is_file():
+        return str(pointer)
+    flat = Path(REGISTRY) / "production.json"
+    if flat.is_file():
+        return str(flat)  # a registry in the flat layout: predict moves it under its names first
+    raise StageError(
+        "predict",
+        f"no model is in production in the registry '{REGISTRY}' for the name '{MODEL_NAME}'",
+        "run the pipeline (snakemake --cores 4) until a model passes the quality gate, "
+        "or point registry.path (and registry.model_name) at the registry and name of your production model",
+        str(pointer),
+    )
 
 
 def predictions_path():
@@ -272,7 +274,7 @@ def print_summary():
     """The last lines of a successful full run, after the HTML report is rebuilt."""
     from snaketrain.terminal_summary import on_success
 
-    on_success(workflow, REGISTRY)
+    on_success(workflow, REGISTRY, MODEL_NAME)
 
 
 def alert_run_failed(log):
