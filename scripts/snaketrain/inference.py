@@ -250,7 +250,7 @@ def read_pipeline(path, stage="predict"):
 
 def load_version(root, version, name, stage="predict"):
     """The version's Pipeline (safely loaded), after checking every file against its recorded sha256."""
-    files = registry.verified_files(root, version, name, stage=stage)
+    files = registry.verified_files(root, version, name)
     if PIPELINE_FILE not in files:
         raise StageError(
             stage,

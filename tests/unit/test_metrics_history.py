@@ -10,19 +10,22 @@ from snaketrain import model_registry as registry
 from snaketrain.metrics_history import diff, summary
 
 COMMAND = [sys.executable, "-m", "snaketrain.metrics_history"]
+NAME = "churn"
 
 
-def register(root, tmp_path, name, content, metrics, promote=True):
+def register(root, tmp_path, name, content, metrics, promote=True, model_name=NAME):
     model = tmp_path / f"{name}-{content}.bin"
     model.write_text(content)
-    version, _ = registry.publish(root, {"model.joblib": model}, {"model": name, "task": "binary", "metrics": metrics})
+    version, _ = registry.publish(
+        root, {"model.joblib": model}, {"model": name, "task": "binary", "metrics": metrics}, model_name
+    )
     if promote:
-        registry.promote(root, version)
+        registry.promote(root, version, model_name)
     return version
 
 
-def history_lines(root):
-    return (root / "history.jsonl").read_text().splitlines()
+def history_lines(root, name=NAME):
+    return (registry.model_dir(root, name) / "history.jsonl").read_text().splitlines()
 
 
 def test_history_is_append_only_and_records_registrations_and_promotions(tmp_path):
@@ -44,14 +47,16 @@ def test_history_is_append_only_and_records_registrations_and_promotions(tmp_pat
     # registering identical content again adds nothing: one entry per version
     register(root, tmp_path, "random_forest", "b", {"f1": 0.93, "accuracy": 0.92}, promote=False)
     assert history_lines(root) == after
-    assert not list(root.glob(".history.jsonl.*"))  # written through a temporary file, none left behind
+    assert not list(
+        registry.model_dir(root, NAME).glob(".history.jsonl.*")
+    )  # written through a temporary file, none left behind
 
 
 def test_history_of_an_older_registry_is_read_from_its_index(tmp_path):
     root = tmp_path / "registry"
     version = register(root, tmp_path, "ridge", "a", {"rmse": 3.0})
-    (root / "history.jsonl").unlink()
-    assert [v["version"] for v in registry.registered_versions(root)] == [version]
+    (registry.model_dir(root, NAME) / "history.jsonl").unlink()
+    assert [v["version"] for v in registry.registered_versions(root, NAME)] == [version]
 
 
 def test_diff_compares_newest_with_production_and_knows_which_way_is_better():
@@ -69,6 +74,7 @@ def test_command_prints_the_history_table_and_the_diff(tmp_path):
     new = register(root, tmp_path, "random_forest", "b", {"f1": 0.95, "accuracy": 0.90}, promote=False)
     result = subprocess.run([*COMMAND, "--registry", str(root)], capture_output=True, text=True, check=True)
     out = result.stdout
+    assert out.startswith(f"Metrics history of {NAME} in {root}")
     table = out.split("\n\n")[1].splitlines()
     assert table[0].split() == ["#", "version", "model", "registered_at", "accuracy", "f1", "status"]
     assert table[1].split()[:3] == ["1", old, "logistic_regression"]
@@ -79,10 +85,12 @@ def test_command_prints_the_history_table_and_the_diff(tmp_path):
     assert diff_lines["f1"][1:] == ["0.9", "0.95", "+0.05", "better"]
     assert diff_lines["accuracy"][1:] == ["0.91", "0.9", "-0.01", "worse"]
     as_json = json.loads(
-        subprocess.run([*COMMAND, "--registry", str(root), "--json"], capture_output=True, text=True, check=True).stdout
+        subprocess.run(
+            [*COMMAND, "--registry", str(root), "--name", NAME, "--json"], capture_output=True, text=True, check=True
+        ).stdout
     )
     assert as_json["newest"] == new and as_json["production"] == old
-    assert summary(root)["diff"] == as_json["diff"]
+    assert summary(root, NAME)["diff"] == as_json["diff"]
 
 
 def test_command_says_when_newest_is_production_and_fails_on_an_empty_registry(tmp_path):

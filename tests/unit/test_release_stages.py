@@ -41,35 +41,35 @@ def make_files(tmp_path, model=b"model-bytes", pre=b"pre-bytes"):
 def test_same_bytes_give_the_same_version(tmp_path):
     root = tmp_path / "registry"
     files = make_files(tmp_path)
-    first, created = registry.publish(root, files, {"model": "rf", "metrics": {"f1": 0.9}})
-    again, created_again = registry.publish(root, files, {"model": "rf", "metrics": {"f1": 0.9}})
+    first, created = registry.publish(root, files, {"model": "rf", "metrics": {"f1": 0.9}}, "iris")
+    again, created_again = registry.publish(root, files, {"model": "rf", "metrics": {"f1": 0.9}}, "iris")
     assert first == again and created and not created_again
-    other, _ = registry.publish(root, make_files(tmp_path, model=b"other"), {"model": "rf"})
+    other, _ = registry.publish(root, make_files(tmp_path, model=b"other"), {"model": "rf"}, "iris")
     assert other != first
-    assert set(registry.read_index(root)["versions"]) == {first, other}
-    assert not [p for p in (root / "versions").iterdir() if p.name.startswith(".tmp")]
+    assert set(registry.read_index(root, "iris")["versions"]) == {first, other}
+    assert not [p for p in (registry.model_dir(root, "iris") / "versions").iterdir() if p.name.startswith(".tmp")]
 
 
 def test_promote_moves_the_pointer_and_remembers_the_previous(tmp_path):
     root = tmp_path / "registry"
-    v1, _ = registry.publish(root, make_files(tmp_path), {"model": "a"})
-    v2, _ = registry.publish(root, make_files(tmp_path, model=b"2"), {"model": "b"})
-    assert registry.promote(root, v1) is None
-    assert registry.promote(root, v2) == v1
-    assert registry.production(root)["version"] == v2
+    v1, _ = registry.publish(root, make_files(tmp_path), {"model": "a"}, "iris")
+    v2, _ = registry.publish(root, make_files(tmp_path, model=b"2"), {"model": "b"}, "iris")
+    assert registry.promote(root, v1, "iris") is None
+    assert registry.promote(root, v2, "iris") == v1
+    assert registry.production(root, "iris")["version"] == v2
 
 
 def test_a_changed_file_is_refused(tmp_path):
     root = tmp_path / "registry"
-    version, _ = registry.publish(root, make_files(tmp_path), {"model": "a"})
-    path = root / "versions" / version / "model.joblib"
+    version, _ = registry.publish(root, make_files(tmp_path), {"model": "a"}, "iris")
+    path = registry.version_dir(root, version, "iris") / "model.joblib"
     os.chmod(path, 0o644)
     path.write_bytes(b"tampered")
     with pytest.raises(StageError, match="sha256 mismatch"):
-        registry.verified_files(root, version)
+        registry.verified_files(root, version, "iris")
     with pytest.raises(StageError):
-        registry.promote(root, version)
-    assert registry.production(root) is None
+        registry.promote(root, version, "iris")
+    assert registry.production(root, "iris") is None
 
 
 def test_alert_has_slack_text_and_details():

@@ -143,7 +143,9 @@ def production_pointer(wildcards):
         return str(pointer)
     flat = Path(REGISTRY) / "production.json"
     if flat.is_file():
-        return str(flat)  # a registry in the flat layout: predict moves it under its names first
+        return str(
+            flat
+        )  # a registry in the flat layout: predict moves it under its names first
     raise StageError(
         "predict",
         f"no model is in production in the registry '{REGISTRY}' for the name '{MODEL_NAME}'",
