@@ -285,7 +285,8 @@ def load_production(root, name, stage="predict"):
 def predict(loaded, df, stage="predict", where=None):
     """Check df against the version's input schema and predict with its Pipeline; raises InputError on bad rows."""
     checked, extra = check_input(df, loaded.input_schema, stage, where)
-    rows = checked[list(loaded.input_schema["columns"])]
+    # in the order the Pipeline was fitted with (the recorded schema's JSON keys are sorted)
+    rows = checked[list(loaded.pipeline.feature_names_in_)]
     labels = loaded.pipeline.predict(rows)
     probabilities = None
     if loaded.task != "regression" and hasattr(loaded.pipeline, "predict_proba"):

@@ -214,9 +214,14 @@ def promote(root, version, name):
 
 def rollback_target(history, current):
     """The version a rollback without a named target goes back to: the newest version promoted before the
-    current one that no rollback has moved away from; None when there is none."""
+    current one that no rollback has moved away from (unless it was put back later); None when there is none."""
     promoted = [event["version"] for event in history if event["event"] == "promoted"]
-    abandoned = {event["previous"] for event in history if event["event"] == "rolled_back"}
+    abandoned = set()  # rolled back from, and not put back since
+    for event in history:
+        if event["event"] == "rolled_back":
+            abandoned.add(event["previous"])
+        if event["event"] in ("promoted", "rolled_back"):
+            abandoned.discard(event["version"])
     if current not in promoted:
         return None
     earlier = promoted[: len(promoted) - 1 - promoted[::-1].index(current)]

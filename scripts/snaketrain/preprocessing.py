@@ -45,4 +45,6 @@ def as_text(df, categorical):
 
 def transform(preprocessor, df, schema):
     """Apply a fitted preprocessor to new rows with the input columns recorded in its schema."""
-    return preprocessor.transform(df[list(schema["columns"])])
+    # in the order it was fitted with: the recorded schema's JSON keys are sorted, and the column selection of
+    # a fitted ColumnTransformer is positional
+    return preprocessor.transform(df[list(preprocessor.feature_names_in_)])

@@ -6,7 +6,7 @@ import os
 import pytest
 
 from snaketrain import model_registry as registry
-from snaketrain.quality_gate import decide, production_check, threshold_checks
+from snaketrain.quality_gate import decide, production_check, schema_check, threshold_checks
 from snaketrain.raise_alert import build_alert
 from snaketrain.stage_log import StageError
 
@@ -78,3 +78,44 @@ def test_alert_has_slack_text_and_details():
     assert "NOT promoted" in alert["text"] and "f1 0.94 misses >= 0.99" in alert["text"]
     assert alert["decision"] == decision
     json.dumps(alert)
+
+
+PRODUCTION_META = {
+    "task": "binary",
+    "input_schema": {"target": "species", "columns": {"bill": "numeric", "island": "categorical", "mass": "numeric"}},
+}
+
+
+def test_the_same_input_as_production_passes_the_schema_check():
+    candidate = {
+        "target": "species",
+        "task": "binary",
+        "columns": {"island": "categorical", "bill": "numeric", "mass": "numeric"},
+    }
+    check = schema_check(candidate, PRODUCTION_META, "v1", "penguins", allow=False)
+    assert check["verdict"] == "pass" and check["changes"] == {}
+
+
+def test_other_columns_target_or_task_fail_the_gate_naming_what_changed():
+    candidate = {
+        "target": "sex",
+        "task": "multiclass",
+        "columns": {"bill": "categorical", "mass": "numeric", "year": "numeric"},
+    }
+    check = schema_check(candidate, PRODUCTION_META, "v1", "penguins", allow=False)
+    assert check["verdict"] == "fail"
+    assert check["changes"] == {
+        "columns_added": ["year"],
+        "columns_removed": ["island"],
+        "columns_retyped": ["bill (numeric -> categorical)"],
+        "target": {"production": "species", "candidate": "sex"},
+        "task": {"production": "binary", "candidate": "multiclass"},
+    }
+    assert "columns added: year; columns removed: island" in check["reason"]
+    assert "target species -> sex; task binary -> multiclass" in check["reason"]
+    assert "gate.allow_schema_change" in check["reason"]
+    decision = decide(BEST, [check])
+    assert not decision["passed"] and decision["reasons"] == [check["reason"]]
+    allowed = schema_check(candidate, PRODUCTION_META, "v1", "penguins", allow=True)
+    assert allowed["verdict"] == "pass" and "allowed by gate.allow_schema_change" in allowed["reason"]
+    assert decide(BEST, [allowed])["passed"]
