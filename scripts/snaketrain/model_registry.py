@@ -262,7 +262,14 @@ def rollback(root, name, to=None):
                 "name another version (snaketrain-history --name " + name + " lists them)",
                 str(production_path(root, name)),
             )
-        verified_files(root, to, name, stage="rollback_model")
+        if "pipeline.skops" not in verified_files(root, to, name, stage="rollback_model"):
+            raise StageError(
+                "rollback_model",
+                f"version {to} of model '{name}' was registered before models were stored safely (joblib files only), "
+                "so nothing could load it",
+                "name a version registered since (snaketrain-history --name " + name + " lists them)",
+                str(version_dir(root, to, name)),
+            )
         at = now_utc()
         write_json({"version": to, "previous": current["version"], "promoted_at": at}, production_path(root, name))
         _append_history(root, name, {"event": "rolled_back", "version": to, "previous": current["version"], "at": at})

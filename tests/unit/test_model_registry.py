@@ -18,7 +18,7 @@ ROLLBACK = [sys.executable, "-m", "snaketrain.rollback_model"]
 def publish(root, tmp_path, name, content, model="rf"):
     path = tmp_path / f"{name}-{content}.bin"
     path.write_text(content)
-    version, _ = registry.publish(root, {"model.joblib": path}, {"model": model, "metrics": {"f1": 0.9}}, name)
+    version, _ = registry.publish(root, {"pipeline.skops": path}, {"model": model, "metrics": {"f1": 0.9}}, name)
     return version
 
 
@@ -43,7 +43,7 @@ def test_the_same_content_under_two_names_is_two_entries(tmp_path):
     first = publish(root, tmp_path, "iris", "same")
     (tmp_path / "copy.bin").write_text("same")
     second, created = registry.publish(
-        root, {"model.joblib": tmp_path / "copy.bin"}, {"model": "rf", "metrics": {}}, "flowers"
+        root, {"pipeline.skops": tmp_path / "copy.bin"}, {"model": "rf", "metrics": {}}, "flowers"
     )
     assert first == second and created
     assert registry.verified_files(root, first, "iris") and registry.verified_files(root, first, "flowers")
@@ -91,7 +91,7 @@ def test_rollback_refuses_without_production_an_unknown_or_a_damaged_version(tmp
     with pytest.raises(StageError, match="version 0123456789abcdef of model 'iris' is not in the registry"):
         registry.rollback(root, "iris", to="0123456789abcdef")
     b = publish(root, tmp_path, "iris", "b")
-    (registry.version_dir(root, b, "iris") / "model.joblib").write_text("changed")
+    (registry.version_dir(root, b, "iris") / "pipeline.skops").write_text("changed")
     before = registry.production_path(root, "iris").read_bytes()
     with pytest.raises(StageError, match="sha256 mismatch"):
         registry.rollback(root, "iris", to=b)
@@ -137,8 +137,9 @@ def test_a_flat_registry_is_moved_under_its_name_without_losing_a_version(tmp_pa
     assert registry.migrate(root, "breast_cancer") is None
     assert registry.names(root) == ["breast_cancer"]
     assert capsys.readouterr().err == ""
-    # and the moved history goes on: a rollback goes back to the first version
-    assert registry.rollback(root, "breast_cancer") == (flat_versions[1], flat_versions[0])
+    # the moved history goes on; a version stored before safe storage is not put back in production
+    with pytest.raises(StageError, match="registered before models were stored safely"):
+        registry.rollback(root, "breast_cancer")
 
 
 def test_an_interrupted_migration_is_finished_by_the_next_call(tmp_path):
