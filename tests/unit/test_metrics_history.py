@@ -101,3 +101,31 @@ def test_command_says_when_newest_is_production_and_fails_on_an_empty_registry(t
     version = register(root, tmp_path, "ridge", "a", {"f1": 0.9})
     out = subprocess.run([*COMMAND, "--registry", str(root)], capture_output=True, text=True, check=True).stdout
     assert f"The newest version {version} is in production: no difference." in out
+
+
+def test_command_lists_every_name_and_diffs_any_two_versions_of_one(tmp_path):
+    root = tmp_path / "registry"
+    first = register(root, tmp_path, "ridge", "a", {"rmse": 3.0, "r2": 0.5}, model_name="houses")
+    second = register(root, tmp_path, "random_forest", "b", {"rmse": 2.5, "r2": 0.6}, model_name="houses")
+    register(root, tmp_path, "logistic_regression", "c", {"f1": 0.9}, model_name="churn")
+    listed = subprocess.run([*COMMAND, "--registry", str(root)], capture_output=True, text=True, check=True).stdout
+    assert f"Metrics history of churn in {root} (1 registered version(s)" in listed
+    assert f"Metrics history of houses in {root} (2 registered version(s)" in listed
+    out = subprocess.run(
+        [*COMMAND, "--registry", str(root), "--name", "houses", "--diff", first, second],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert out.startswith(f"Version {second} vs {first} of houses")
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[2:]}
+    assert rows["rmse"] == ["3", "2.5", "-0.5", "better"]
+    assert rows["r2"] == ["0.5", "0.6", "+0.1", "better"]
+    unknown = subprocess.run(
+        [*COMMAND, "--registry", str(root), "--name", "houses", "--diff", first, "0123456789abcdef"],
+        capture_output=True,
+        text=True,
+    )
+    assert unknown.returncode == 1 and "model 'houses' has no version 0123456789abcdef" in unknown.stderr
+    missing = subprocess.run([*COMMAND, "--registry", str(root), "--name", "nope"], capture_output=True, text=True)
+    assert missing.returncode == 1 and "names there: churn, houses" in missing.stderr
