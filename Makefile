@@ -62,7 +62,7 @@ report: setup
 	$(BIN)/snakemake --report report.html
 
 history: setup
-	$(BIN)/snaketrain-history
+	$(BIN)/snaketrain-history $(ARGS)
 
 # The benchmark (bench/README.md): 10,000 and 1,000,000 rows, 3 repetitions; BENCH_ARGS="--sizes 10000" etc.
 # It measures the light environment a `make run` user has, in a venv of its own under bench/work/ (git-ignored),

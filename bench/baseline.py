@@ -22,11 +22,12 @@ from snaketrain.acquire_data import acquire
 from snaketrain.build_features import fit_transform
 from snaketrain.compare_models import rank, table_csv
 from snaketrain.evaluate_model import diagnostics_figure, evaluate, importance_figure, importances, save_png
+from snaketrain.inference import make_pipeline, save_pipeline
 from snaketrain.model_metrics import selection_metric
-from snaketrain.quality_gate import decide, production_check, score_production, threshold_checks
+from snaketrain.quality_gate import decide, production_check, schema_check, score_production, threshold_checks
 from snaketrain.register_model import build_metadata
 from snaketrain.split_data import split
-from snaketrain.table_io import sha256_file, write_bytes, write_csv, write_joblib, write_json
+from snaketrain.table_io import read_joblib, sha256_file, write_bytes, write_csv, write_joblib, write_json
 from snaketrain.train_model import train
 from snaketrain.tune_model import tune
 from snaketrain.validate_data import validate
@@ -143,21 +144,26 @@ def run_pipeline(config, out, threads=1):
     lap("compare_models")
 
     registry_root = config["registry"]["path"]
+    model_name = config["registry"].get("model_name") or config["data"]["name"]
     checks = threshold_checks(best["metrics"], config["gate"]["thresholds"])
-    current = registry.production(registry_root)
+    current = registry.production(registry_root, model_name)
     if current:
-        # the workflow's gate reads the test split from its file; the baseline keeps it in memory
-        split_file = out / "gate" / "test.parquet"
-        from snaketrain.table_io import write_table
+        production_meta = registry.metadata(registry_root, current["version"], model_name)
+        allow = config["gate"].get("allow_schema_change", False)
+        checks.append(schema_check({**schema, "task": task}, production_meta, current["version"], model_name, allow))
+        if not checks[-1]["changes"] and "pipeline.skops" in production_meta["files"]:
+            # the workflow's gate reads the test split from its file; the baseline keeps it in memory
+            split_file = out / "gate" / "test.parquet"
+            from snaketrain.table_io import write_table
 
-        write_table(test_set, split_file)
-        champion = score_production(registry_root, current["version"], split_file, task, metric)
-        if champion is not None:
-            checks.append(
-                production_check(
-                    metric, best["metrics"][metric], champion, config["gate"]["tolerance"], current["version"]
+            write_table(test_set, split_file)
+            champion = score_production(registry_root, current["version"], model_name, split_file, metric)
+            if champion is not None:
+                checks.append(
+                    production_check(
+                        metric, best["metrics"][metric], champion, config["gate"]["tolerance"], current["version"]
+                    )
                 )
-            )
     decision = decide(best, checks)
     write_json(decision, out / "gate" / "decision.json")
     lap("quality_gate")
@@ -177,10 +183,15 @@ def run_pipeline(config, out, threads=1):
         files = {
             "model.joblib": out / "models" / f"{name}.joblib",
             "preprocessor.joblib": out / "features" / "preprocessor.joblib",
+            "pipeline.skops": out / "registry" / "pipeline.skops",
         }
-        version, _ = registry.publish(registry_root, files, meta)
+        save_pipeline(
+            make_pipeline(read_joblib(files["preprocessor.joblib"]), read_joblib(files["model.joblib"])),
+            files["pipeline.skops"],
+        )
+        version, _ = registry.publish(registry_root, files, meta, model_name)
         lap("register_model")
-        registry.promote(registry_root, version)
+        registry.promote(registry_root, version, model_name)
         lap("deploy_model")
     return timings
 

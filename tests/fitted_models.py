@@ -5,10 +5,10 @@ model_registry.publish and the metadata register_model records."""
 import numpy as np
 import pandas as pd
 
-from snaketrain import model_registry
+from snaketrain import inference, model_registry
 from snaketrain.build_features import fit_transform
-from snaketrain.table_io import write_joblib
 
+NAME = "toy"  # the registered model name the versions belong to
 SETTINGS = {"drop": [], "numeric_imputer": "median", "scale": True, "max_categories": 5}
 
 
@@ -23,22 +23,21 @@ def rows(n=60, task="binary", seed=0):
     return frame
 
 
-def publish_fitted(root, folder, task="binary"):
-    """Fit, train and publish one version in the registry at root; returns (version, training rows)."""
+def publish_fitted(root, folder, task="binary", name=NAME):
+    """Fit, train and publish one version of name in the registry at root; returns (version, training rows)."""
     from sklearn.linear_model import LinearRegression, LogisticRegression
 
     train = rows(task=task)
     preprocessor, features, _, schema = fit_transform(train, train, "y", SETTINGS)
     model = LogisticRegression() if task == "binary" else LinearRegression()
     model.fit(features.drop(columns="y"), train["y"])
-    files = {"model.joblib": folder / f"{task}-model.joblib", "preprocessor.joblib": folder / f"{task}-pre.joblib"}
-    write_joblib(model, files["model.joblib"])
-    write_joblib(preprocessor, files["preprocessor.joblib"])
+    path = folder / f"{task}-pipeline.skops"
+    inference.save_pipeline(inference.make_pipeline(preprocessor, model), path)
     metadata = {
         "model": "logistic_regression" if task == "binary" else "linear",
         "task": task,
         "metrics": {},
         "input_schema": {key: schema[key] for key in ("target", "columns", "dtypes")},
     }
-    version, _ = model_registry.publish(root, files, metadata)
+    version, _ = model_registry.publish(root, {"pipeline.skops": path}, metadata, name)
     return version, train

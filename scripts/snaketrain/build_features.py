@@ -1,6 +1,6 @@
 """Preprocess and engineer features: a ColumnTransformer fitted on the training split only."""
 
-from snaketrain.preprocessing import as_text, make_preprocessor
+from snaketrain.preprocessing import make_preprocessor
 from snaketrain.stage_log import StageError, stage_logging
 from snaketrain.table_io import read_json, read_table, write_joblib, write_json, write_table
 
@@ -46,8 +46,8 @@ def fit_transform(train, test, target, settings):
         numeric, categorical, settings["numeric_imputer"], settings["scale"], settings["max_categories"]
     )
     columns = numeric + categorical
-    train_x = preprocessor.fit_transform(as_text(train[columns], categorical))
-    test_x = preprocessor.transform(as_text(test[columns], categorical))
+    train_x = preprocessor.fit_transform(train[columns])
+    test_x = preprocessor.transform(test[columns])
     train_x[target] = train[target].to_numpy()
     test_x[target] = test[target].to_numpy()
     schema = {

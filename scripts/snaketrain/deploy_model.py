@@ -1,4 +1,4 @@
-"""Promote the registered version to production with an atomic update of the production pointer."""
+"""Promote the registered version to production of its name with an atomic update of the name's pointer."""
 
 from snaketrain import model_registry as registry
 from snaketrain.stage_log import stage_logging
@@ -10,9 +10,15 @@ STAGE = "deploy_model"
 def run(input, output, params, log, threads=1):
     with stage_logging(log[0], STAGE) as logger:
         version = read_json(input.receipt)["version"]
-        previous = registry.promote(params.registry, version)
-        logger.info("production: %s (was %s)", version, previous)
+        previous = registry.promote(params.registry, version, params.name)
+        logger.info("production of %s: %s (was %s)", params.name, version, previous)
         write_json(
-            {"version": version, "previous": previous, "registry": params.registry, "promoted_at": registry.now_utc()},
+            {
+                "name": params.name,
+                "version": version,
+                "previous": previous,
+                "registry": params.registry,
+                "promoted_at": registry.now_utc(),
+            },
             output.receipt,
         )

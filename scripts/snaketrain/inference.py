@@ -1,20 +1,42 @@
 """One inference path: load a registered version (sha256-verified), check rows against its recorded input
-schema, transform them with its preprocessor, predict (and give class probabilities for classifiers).
+schema, predict with its fitted Pipeline (preprocessor + estimator; class probabilities for classifiers).
+
+Loading never runs code from a file: a version's Pipeline is stored with skops (save_pipeline) and loaded with
+an explicit list of trusted types (TRUSTED_TYPES, on top of the types skops trusts by default: scikit-learn's
+estimators, numpy and scipy containers). A file that is not a skops file (a pickle, say) or holds any other type
+is refused before anything in it is built. The joblib files a version also holds are never loaded here.
 
 predict (batch scoring), quality_gate (scoring the production model on the current test split) and the model
 service all go through load_version / load_production and predict. The input check reports every problem at
 once, one clear sentence each, so that a user (or an HTTP client) can fix them all in one go.
 """
 
+import io
+import json
+import zipfile
 from dataclasses import dataclass
 
 from snaketrain import model_registry as registry
-from snaketrain.preprocessing import transform
 from snaketrain.stage_log import StageError
-from snaketrain.table_io import read_joblib
+from snaketrain.table_io import write_bytes
 
 # how many offending values an input problem quotes
 EXAMPLES = 1
+PIPELINE_FILE = "pipeline.skops"
+# Types a registered Pipeline may hold beyond skops' defaults: the fitted parts of the built-in estimator
+# families (trees, histogram-boosting predictors, neighbour search structures) and our text conversion step.
+# Loading refuses any other type, so a file written by someone else cannot make us build anything else.
+TRUSTED_TYPES = (
+    "numpy.dtype",
+    "sklearn.tree._tree.Tree",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.neighbors._kd_tree.KDTree",
+    "sklearn.neighbors._ball_tree.BallTree",
+    "sklearn.metrics._dist_metrics.EuclideanDistance64",
+    "sklearn.metrics._dist_metrics.ManhattanDistance64",
+    "sklearn.metrics._dist_metrics.MinkowskiDistance64",
+    "snaketrain.preprocessing.as_text",
+)
 
 
 class InputError(StageError):
@@ -77,12 +99,23 @@ def check_input(df, input_schema, stage="predict", where=None):
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A verified registry version, ready to predict."""
+    """A verified registry version, ready to predict: .pipeline predicts from the raw input columns."""
 
     version: str
     metadata: dict
-    model: object
-    preprocessor: object
+    pipeline: object
+
+    @property
+    def name(self):
+        return self.metadata.get("name")
+
+    @property
+    def model(self):
+        return self.pipeline.named_steps["model"]
+
+    @property
+    def preprocessor(self):
+        return self.pipeline.named_steps["preprocess"]
 
     @property
     def task(self):
@@ -107,37 +140,156 @@ class Prediction:
     extra_columns: tuple = ()
 
 
-def load_version(root, version):
-    """The version's model and preprocessor, after checking every file against its recorded sha256."""
-    files = registry.verified_files(root, version)
+def make_pipeline(preprocessor, model):
+    """The one-file form of a model: its fitted preprocessor and estimator as a scikit-learn Pipeline."""
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline([("preprocess", preprocessor), ("model", model)])
+
+
+def pipeline_bytes(pipeline):
+    """The Pipeline as skops bytes, the same bytes for the same fitted Pipeline (see _canonical_skops)."""
+    import skops.io
+
+    data = _canonical_skops(skops.io.dumps(pipeline))
+    unknown = sorted(set(skops.io.get_untrusted_types(data=data)) - set(TRUSTED_TYPES))
+    if unknown:
+        raise StageError(
+            "register_model",
+            f"the model holds types that snaketrain does not load from a registry: {', '.join(unknown)}",
+            "use one of the built-in estimator families (estimators.<model>.estimator), or add the types to "
+            "inference.TRUSTED_TYPES after checking they cannot run code when built",
+            "estimators",
+        )
+    return data
+
+
+def save_pipeline(pipeline, path):
+    write_bytes(pipeline_bytes(pipeline), path)
+
+
+def _canonical_skops(data):
+    """skops' zip with deterministic bytes: member names and object ids numbered in the order they appear
+    (skops uses memory addresses), padding bytes of structured arrays zeroed (a tree's node table carries
+    uninitialised padding), fixed timestamps, sorted members, deflate-compressed."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    members = {}
+    count = 0
+
+    def walk(node):
+        nonlocal count
+        if isinstance(node, list):
+            return [walk(value) for value in node]
+        if not isinstance(node, dict):
+            return node
+        out = {}
+        for key in sorted(node):
+            value = node[key]
+            if key == "__id__":
+                count += 1
+                out[key] = count
+            elif key == "file" and isinstance(value, str):
+                count += 1
+                name = f"{count}{value[value.rfind('.') :]}"
+                content = source.read(value)
+                members[name] = _without_padding(content) if name.endswith(".npy") else content
+                out[key] = name
+            else:
+                out[key] = walk(value)
+        return out
+
+    schema = walk(json.loads(source.read("schema.json")))
+    members["schema.json"] = json.dumps(schema, sort_keys=True, separators=(",", ":")).encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as target:
+        for name in sorted(members):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(info, members[name], compresslevel=6)
+    return buffer.getvalue()
+
+
+def _without_padding(npy):
+    import numpy as np
+
+    array = np.load(io.BytesIO(npy), allow_pickle=False)
+    if array.dtype.names is None:
+        return npy
+    clean = np.zeros(array.shape, array.dtype)
+    for field in array.dtype.names:
+        clean[field] = array[field]
+    buffer = io.BytesIO()
+    np.save(buffer, clean, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def read_pipeline(path, stage="predict"):
+    """The Pipeline stored at path by save_pipeline; refuses (StageError) anything that is not a skops file of
+    trusted types, before building any object from it."""
+    import skops.io
+
+    try:
+        untrusted = skops.io.get_untrusted_types(file=path)
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, json.JSONDecodeError) as error:
+        raise StageError(
+            stage,
+            f"{path} is not a model file in the safe (skops) format: refused without loading it "
+            f"({type(error).__name__})",
+            "register the model again by rerunning the pipeline; never copy pickle or joblib files into a registry",
+            str(path),
+        ) from None
+    unknown = sorted(set(untrusted) - set(TRUSTED_TYPES))
+    if unknown:
+        raise StageError(
+            stage,
+            f"{path} holds types that are not trusted: {', '.join(unknown)}; refused without loading it",
+            "register the model again by rerunning the pipeline",
+            str(path),
+        )
+    return skops.io.load(path, trusted=list(TRUSTED_TYPES))
+
+
+def load_version(root, version, name, stage="predict"):
+    """The version's Pipeline (safely loaded), after checking every file against its recorded sha256."""
+    files = registry.verified_files(root, version, name)
+    if PIPELINE_FILE not in files:
+        raise StageError(
+            stage,
+            f"version {version} of model '{name}' was registered before models were stored safely: it holds only "
+            "joblib files, which can run code when loaded, so snaketrain does not load it",
+            "rerun the pipeline to register a new version of this model (the old one stays in the registry)",
+            str(registry.version_dir(root, version, name)),
+        )
     return LoadedModel(
         version=version,
-        metadata=registry.metadata(root, version),
-        model=read_joblib(files["model.joblib"]),
-        preprocessor=read_joblib(files["preprocessor.joblib"]),
+        metadata=registry.metadata(root, version, name),
+        pipeline=read_pipeline(files[PIPELINE_FILE], stage),
     )
 
 
-def load_production(root, name=None, stage="predict"):
-    """The production version (of the registered model name) in the registry at root; a StageError naming the
+def load_production(root, name, stage="predict"):
+    """The production version of the registered model name in the registry at root; a StageError naming the
     fix when there is none."""
     current = registry.production(root, name)
     if not current:
+        others = [other for other in registry.names(root) if other != name]
         raise StageError(
             stage,
-            f"no model is in production in {root}",
-            "run the pipeline until a model passes the gate",
+            f"model '{name}' has no version in production in {root}",
+            "run the pipeline until a model passes the gate"
+            + (f"; names with models in this registry: {', '.join(others)}" if others else ""),
             str(root),
         )
-    return load_version(root, current["version"])
+    return load_version(root, current["version"], name, stage)
 
 
 def predict(loaded, df, stage="predict", where=None):
-    """Check df against the version's input schema, transform it, predict; raises InputError on bad rows."""
+    """Check df against the version's input schema and predict with its Pipeline; raises InputError on bad rows."""
     checked, extra = check_input(df, loaded.input_schema, stage, where)
-    features = transform(loaded.preprocessor, checked, loaded.input_schema)
-    labels = loaded.model.predict(features)
+    # in the order the Pipeline was fitted with (the recorded schema's JSON keys are sorted)
+    rows = checked[list(loaded.pipeline.feature_names_in_)]
+    labels = loaded.pipeline.predict(rows)
     probabilities = None
-    if loaded.task != "regression" and hasattr(loaded.model, "predict_proba"):
-        probabilities = loaded.model.predict_proba(features)
+    if loaded.task != "regression" and hasattr(loaded.pipeline, "predict_proba"):
+        probabilities = loaded.pipeline.predict_proba(rows)
     return Prediction(labels, probabilities, loaded.classes, tuple(extra))

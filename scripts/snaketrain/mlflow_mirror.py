@@ -32,7 +32,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from snaketrain import model_registry as registry
 from snaketrain.preprocessing import as_text
 from snaketrain.stage_log import StageError, stage_logging
-from snaketrain.table_io import read_joblib, read_json, write_json
+from snaketrain.table_io import read_json, write_json
 
 STAGE = "mirror_mlflow"
 ALIAS = "production"
@@ -173,43 +173,23 @@ def git_commit():
 # ---- the registry, as the named-registry contract gives it (REGISTRY_API.md)
 
 
-def _named(function, *args, name):
-    """Call a registry function with the registered model name.
-
-    MERGE(issue 11): the named registry takes the name as its last argument; today's single-slot registry has
-    none. When the named registry lands, this becomes `function(*args, name)`.
-    """
-    import inspect
-
-    if "name" in inspect.signature(function).parameters:
-        return function(*args, name)
-    return function(*args)
-
-
 def sklearn_pipeline(root, version, name):
-    """The version's fitted scikit-learn Pipeline, predicting from the raw input columns.
-
-    MERGE(issue 11): the named registry stores this Pipeline as one file per version; then this function is
-    `inference.load_version(root, version, name).pipeline`. Until then it is built from the version's
-    preprocessor.joblib and model.joblib, with preprocessing.as_text as its first step.
-    """
+    """The version's fitted scikit-learn Pipeline (loaded safely, sha256-verified), behind a first step that
+    hands it the input columns in the order it was trained with, whatever order a client sends them in."""
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import FunctionTransformer
 
-    files = _named(registry.verified_files, root, version, name=name)
-    schema = _named(registry.metadata, root, version, name=name)["input_schema"]
-    columns = list(schema["columns"])
-    categorical = [c for c, kind in schema["columns"].items() if kind == "categorical"]
-    select = FunctionTransformer(
-        input_columns_as_text, kw_args={"columns": columns, "categorical": categorical}, validate=False
-    )
-    return Pipeline(
-        [
-            ("input", select),
-            ("preprocess", read_joblib(files["preprocessor.joblib"])),
-            ("model", read_joblib(files["model.joblib"])),
-        ]
-    )
+    from snaketrain import inference
+
+    loaded = inference.load_version(root, version, name)
+    columns = list(getattr(loaded.pipeline, "feature_names_in_", [])) or list(loaded.input_schema["columns"])
+    select = FunctionTransformer(select_columns, kw_args={"columns": columns}, validate=False)
+    return Pipeline([("input", select), ("model", loaded.pipeline)])
+
+
+def select_columns(df, columns):
+    """The input columns a model was trained with, in its order (extra columns dropped)."""
+    return df[columns]
 
 
 def input_columns_as_text(df, columns, categorical):
@@ -221,7 +201,7 @@ def input_columns_as_text(df, columns, categorical):
 
 
 def mlflow_model_dir(root, version, name):
-    return Path(_named(registry.version_dir, root, version, name=name)) / MLFLOW_DIR
+    return Path(registry.version_dir(root, version, name)) / MLFLOW_DIR
 
 
 def write_mlflow_model(root, version, name, rows=None):
@@ -237,7 +217,7 @@ def write_mlflow_model(root, version, name, rows=None):
     from mlflow.types import ColSpec, Schema
 
     pipeline = sklearn_pipeline(root, version, name)
-    meta = _named(registry.metadata, root, version, name=name)
+    meta = registry.metadata(root, version, name)
     example = example_rows(rows, meta["input_schema"])
     types = column_types(meta["input_schema"])
     example = example.astype({c: "float64" for c, t in types.items() if t == "double"})
@@ -417,19 +397,19 @@ def sync(client, root, name, logger, rows=None, owner=None):
     experiment = experiment_id(client, name)
     numbers = mirrored_versions(client, name)
     created = []
-    entries = _named(registry.registered_versions, root, name=name)
+    entries = registry.registered_versions(root, name)
     for entry in entries:
         version = entry["version"]
         if version in numbers:
             continue
         model_dir = write_mlflow_model(root, version, name, rows)
-        meta = _named(registry.metadata, root, version, name=name)
+        meta = registry.metadata(root, version, name)
         # the pipeline run that registered this version holds its model; an older version gets a run of its own
         run_id = owner[1] if owner and owner[0] == version else version_run(client, experiment, meta, name)
         numbers[version] = register_version(client, name, version, run_id, model_dir)
         created.append(version)
         logger.info("MLflow: registered %s version %d for registry version %s", name, numbers[version], version)
-    current = _named(registry.production, root, name=name)
+    current = registry.production(root, name)
     alias = None
     if current and current["version"] in numbers:
         alias = {"registry_version": current["version"], "model_version": numbers[current["version"]]}
@@ -512,7 +492,7 @@ def run(input, output, params, log, threads=1, tracking=None):
         decision = read_json(input.decision)
         root, name = params.registry, params.name
         version = read_json(input.outcome)["version"] if decision["passed"] else None
-        meta = _named(registry.metadata, root, version, name=name) if version else None
+        meta = registry.metadata(root, version, name) if version else None
         rows = pd.read_parquet(input.test) if version else None
         receipt = {"setting": tracking.setting, "registered_model": name, "registry_version": version}
         if version:

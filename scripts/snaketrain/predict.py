@@ -1,6 +1,9 @@
 """Score a CSV or Parquet file with the production model, after checking it against the model's input schema."""
 
-from snaketrain import inference, model_registry
+from pathlib import Path
+
+from snaketrain import inference
+from snaketrain import model_registry as registry
 from snaketrain.data_files import read_file
 from snaketrain.stage_log import StageError, stage_logging
 from snaketrain.table_io import write_table
@@ -24,7 +27,10 @@ def scored_table(df, prediction):
 
 def run(input, output, params, log, threads=1):
     with stage_logging(log[0], STAGE) as logger:
-        loaded = inference.load_production(params.registry, stage=STAGE)
+        migrated = registry.migrate(params.registry, params.name)
+        if migrated:
+            logger.warning("%s", migrated)
+        loaded = inference.load_production(params.registry, params.name, stage=STAGE)
         df = read_input(input.data, params.delimiter, params.encoding)
         prediction = inference.predict(loaded, df, STAGE, where=f"predict.input ({input.data})")
         if prediction.extra_columns:
@@ -34,7 +40,7 @@ def run(input, output, params, log, threads=1):
                 ", ".join(prediction.extra_columns),
             )
         result = scored_table(df, prediction)
-        logger.info("scored %d rows with production version %s", len(result), loaded.version)
+        logger.info("scored %d rows with production version %s of %s", len(result), loaded.version, params.name)
         write_table(result, output.predictions)
 
 
@@ -52,14 +58,17 @@ def predict_input_path(configured):
     return configured
 
 
-def existing_production_path(registry_root, name=None):
-    pointer = model_registry.production_path(registry_root, name)
-    if not pointer.is_file():
-        raise StageError(
-            STAGE,
-            f"no model is in production in the registry '{registry_root}'",
-            "run the pipeline (snakemake --cores 4) until a model passes the quality gate, "
-            "or point registry.path at the registry that holds your production model",
-            str(pointer),
-        )
-    return str(pointer)
+def existing_production_path(registry_root, name):
+    pointer = registry.production_path(registry_root, name)
+    if pointer.is_file():
+        return str(pointer)
+    flat = Path(registry_root) / "production.json"
+    if flat.is_file():
+        return str(flat)  # a registry in the flat layout: predict moves it under its names first
+    raise StageError(
+        STAGE,
+        f"no model is in production in the registry '{registry_root}' for the name '{name}'",
+        "run the pipeline (snakemake --cores 4) until a model passes the quality gate, "
+        "or point registry.path (and registry.model_name) at the registry and name of your production model",
+        str(pointer),
+    )

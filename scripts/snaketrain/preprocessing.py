@@ -1,7 +1,10 @@
 """The feature preprocessor: how it is built (build_features fits it) and how it is applied to new rows.
 
-Categorical values are turned into text first, whatever dtype the reader chose, so that training (build_features)
-and inference (predict, the gate, the service) hand the preprocessor the same representation.
+Its first step turns categorical values into text, whatever dtype the reader chose, so that training
+(build_features) and inference (predict, the gate, the service, any tool that loads the registered Pipeline) hand
+the encoders the same representation. The step is a FunctionTransformer of the module-level function as_text, so
+that the registered Pipeline predicts from the raw input columns and is stored with skops (which loads a function
+only when it is named in a trusted list: inference.TRUSTED_TYPES).
 """
 
 
@@ -9,7 +12,7 @@ def make_preprocessor(numeric, categorical, numeric_imputer, scale, max_categori
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
     numeric_steps = [("impute", SimpleImputer(strategy=numeric_imputer, keep_empty_features=True))]
     if scale:
@@ -21,16 +24,17 @@ def make_preprocessor(numeric, categorical, numeric_imputer, scale, max_categori
             OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=max_categories, sparse_output=False),
         ),
     ]
-    transformer = ColumnTransformer(
+    columns = ColumnTransformer(
         [("numeric", Pipeline(numeric_steps), numeric), ("categorical", Pipeline(categorical_steps), categorical)],
         verbose_feature_names_out=False,
     )
-    return transformer.set_output(transform="pandas")
+    text = FunctionTransformer(as_text, kw_args={"categorical": list(categorical)}, feature_names_out="one-to-one")
+    return Pipeline([("as_text", text), ("columns", columns)]).set_output(transform="pandas")
 
 
 def as_text(df, categorical):
-    # one representation for categorical values whatever dtype the reader chose, so that
-    # imputation and encoding see the same thing at fit and at predict time
+    """The rows with each categorical column as text (missing values stay missing), so that imputation and
+    encoding see the same thing at fit and at predict time."""
     if not categorical:
         return df
     df = df.copy()
@@ -41,6 +45,6 @@ def as_text(df, categorical):
 
 def transform(preprocessor, df, schema):
     """Apply a fitted preprocessor to new rows with the input columns recorded in its schema."""
-    columns = list(schema["columns"])
-    categorical = [c for c, kind in schema["columns"].items() if kind == "categorical"]
-    return preprocessor.transform(as_text(df[columns], categorical))
+    # in the order it was fitted with: the recorded schema's JSON keys are sorted, and the column selection of
+    # a fitted ColumnTransformer is positional
+    return preprocessor.transform(df[list(preprocessor.feature_names_in_)])

@@ -1,15 +1,17 @@
-"""Register the gated best model: a content-addressed registry version and a receipt in results/."""
+"""Register the gated best model as a version of its registered model name: the fitted Pipeline (skops, safe to
+load) plus the model and preprocessor files, metadata, and a receipt in results/."""
 
 import platform
 import subprocess
 from importlib import metadata as package_metadata
 
 from snaketrain import model_registry as registry
+from snaketrain.inference import PIPELINE_FILE, make_pipeline, save_pipeline
 from snaketrain.stage_log import StageError, stage_logging
-from snaketrain.table_io import read_json, write_json
+from snaketrain.table_io import read_joblib, read_json, write_json
 
 STAGE = "register_model"
-RECORDED_PACKAGES = ("scikit-learn", "pandas", "numpy", "pyarrow", "joblib", "snakemake")
+RECORDED_PACKAGES = ("scikit-learn", "skops", "pandas", "numpy", "pyarrow", "joblib", "snakemake")
 
 
 def package_versions(names=RECORDED_PACKAGES):
@@ -68,17 +70,21 @@ def run(input, output, params, log, threads=1):
             params.config_sections,
             params.estimator,
         )
-        files = {"model.joblib": input.model, "preprocessor.joblib": input.preprocessor}
-        version, created = registry.publish(params.registry, files, meta)
+        # results/ holds this run's own intermediate files; the registry gets the form that loads safely
+        save_pipeline(make_pipeline(read_joblib(input.preprocessor), read_joblib(input.model)), output.pipeline)
+        files = {PIPELINE_FILE: output.pipeline, "model.joblib": input.model, "preprocessor.joblib": input.preprocessor}
+        version, created = registry.publish(params.registry, files, meta, params.name)
         logger.info(
-            "%s version %s of model %s in %s",
+            "%s version %s of %s (model %s) in %s",
             "registered" if created else "already had",
             version,
+            params.name,
             decision["model"],
             params.registry,
         )
         write_json(
             {
+                "name": params.name,
                 "version": version,
                 "model": decision["model"],
                 "created": created,

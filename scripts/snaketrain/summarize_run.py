@@ -143,7 +143,11 @@ def gate_page(decision, outcome, version_meta, production):
             f"({html.escape(decision['metric'])} = {decision['value']}) was <b>not</b> promoted; production is "
             f"unchanged (<code>{html.escape(current)}</code>).</div>"
         )
-    body = [banner, "<h2>Checks</h2>"]
+    body = [banner]
+    schema = next((c for c in decision["checks"] if c["check"] == "input schema vs production"), None)
+    if schema:
+        body.append(schema_section(schema, decision.get("name")))
+    body.append("<h2>Checks</h2>")
     rows = [
         [cell(c["check"]), cell(c["value"]), cell(c["bound"]), verdict_cell(c["verdict"]), cell(c["reason"])]
         for c in decision["checks"]
@@ -159,10 +163,35 @@ def gate_page(decision, outcome, version_meta, production):
     return page("Quality gate and registry", "\n".join(body))
 
 
+def schema_section(check, name):
+    """The input check against production, spelled out: which columns were added or removed, target, task."""
+    changes = check.get("changes") or {}
+    title = f"Input vs production {check['production_version']}" + (f" of {name}" if name else "")
+    if not changes:
+        return f"<h2>{html.escape(title)}</h2><p class='pass'>Same input columns, target and task.</p>"
+    rows = []
+    for key, label in (
+        ("columns_added", "columns added"),
+        ("columns_removed", "columns removed"),
+        ("columns_retyped", "columns of another kind"),
+    ):
+        if key in changes:
+            rows.append([f"<th>{label}</th>", cell(", ".join(changes[key]))])
+    for key in ("target", "task"):
+        if key in changes:
+            rows.append([f"<th>{key}</th>", cell(f"{changes[key]['production']} -> {changes[key]['candidate']}")])
+    css = "fail" if check["verdict"] == "fail" else "warn"
+    verdict = "the gate fails on it" if check["verdict"] == "fail" else "allowed by gate.allow_schema_change"
+    return f"<h2>{html.escape(title)}</h2><p class='{css}'>The input changed: {html.escape(verdict)}.</p>" + table(
+        ["what changed", "details"], rows
+    )
+
+
 def metadata_table(meta, production):
     pointer = production or {}
     schema = meta.get("input_schema", {})
     items = [
+        ("name", meta.get("name")),
         ("version", meta.get("version")),
         ("model", meta.get("model")),
         ("estimator", _compact(meta.get("estimator"))),
@@ -193,9 +222,10 @@ def _compact(value):
     return str(value)
 
 
-def history_page(versions, production_version, metric):
+def history_page(versions, production_version, metric, name=None):
+    title = f"Registry history of {name}" if name else "Registry history"
     if not versions:
-        return page("Registry history", "<p>No version has been registered yet.</p>")
+        return page(title, "<p>No version has been registered yet.</p>")
     header, rows = history_rows(versions, production_version)
     classes = ["best" if row[-1] == "production" else "" for row in rows]
     html_rows = [[cell(value) for value in row] for row in rows]
@@ -216,7 +246,7 @@ def history_page(versions, production_version, metric):
                 [cell(row["metric"]), cell(row["production"]), cell(row["newest"]), f"<td class='{css}'>{change}</td>"]
             )
         body.append(table(["metric", "production", "newest", "change"], diff_rows))
-    return page("Registry history", "\n".join(body))
+    return page(title, "\n".join(body))
 
 
 def history_figure(versions, production_version, metric):
@@ -259,11 +289,11 @@ def run(input, output, params, log, threads=1):
         outcome = read_json(input.outcome)
         with open(input.table, encoding="utf-8") as fh:
             comparison = fh.read()
-        versions = registry.registered_versions(params.registry)
-        production = registry.production(params.registry)
+        versions = registry.registered_versions(params.registry, params.name)
+        production = registry.production(params.registry, params.name)
         production_version = production["version"] if production else None
         meta_version = outcome["version"] if decision["passed"] else production_version
-        version_meta = registry.metadata(params.registry, meta_version) if meta_version else None
+        version_meta = registry.metadata(params.registry, meta_version, params.name) if meta_version else None
         logger.info(
             "read validation (%d checks), comparison of %d models, gate %s, %d registered versions",
             len(validation["checks"]),
@@ -274,6 +304,8 @@ def run(input, output, params, log, threads=1):
         write_bytes(validation_page(validation).encode(), output.validation)
         write_bytes(comparison_page(comparison, best).encode(), output.comparison)
         write_bytes(gate_page(decision, outcome, version_meta, production).encode(), output.gate)
-        write_bytes(history_page(versions, production_version, best["metric"]).encode(), output.history_table)
+        write_bytes(
+            history_page(versions, production_version, best["metric"], params.name).encode(), output.history_table
+        )
         save_png(history_figure(versions, production_version, best["metric"]), output.history_plot)
         logger.info("wrote the report pages to %s", ", ".join(str(path) for path in output))

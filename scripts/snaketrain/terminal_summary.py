@@ -21,10 +21,27 @@ def _metrics_text(metrics):
     return ", ".join(f"{name} {value:.4g}" for name, value in sorted(metrics.items()))
 
 
-def summary_lines(registry_root, paths, report_path=None, workdir="."):
+def schema_lines(decision):
+    """The gate's input check against production, when the input changed: what changed, one line each."""
+    check = next((c for c in decision["checks"] if c["check"] == "input schema vs production"), None)
+    changes = (check or {}).get("changes")
+    if not changes:
+        return []
+    verdict = "FAILS the gate" if check["verdict"] == "fail" else "allowed by gate.allow_schema_change"
+    lines = [f"  input check:  the input differs from production {check['production_version']} ({verdict})"]
+    for key, label in (("columns_added", "added"), ("columns_removed", "removed"), ("columns_retyped", "retyped")):
+        if key in changes:
+            lines.append(f"    - columns {label}: {', '.join(changes[key])}")
+    for key in ("target", "task"):
+        if key in changes:
+            lines.append(f"    - {key}: {changes[key]['production']} -> {changes[key]['candidate']}")
+    return lines
+
+
+def summary_lines(registry_root, paths, report_path=None, workdir=".", name=None):
     """The summary of the last full run, from its result files; [] if the gate has not run.
 
-    paths: the rules' output files it reads ({decision, best, table, metrics, deploy, alert, alert_log}),
+    paths: the rules' output files it reads ({decision, best, table, metrics, deploy, alert, alert_log, mlflow}),
     as the Snakefile's onsuccess hook passes them; "metrics" is the evaluate_model pattern with {model}.
     """
     root = Path(workdir)
@@ -32,23 +49,26 @@ def summary_lines(registry_root, paths, report_path=None, workdir="."):
     best = _read(root / paths["best"])
     if decision is None or best is None:
         return []
-    registry = Path(root, registry_root)
-    pointer = model_registry.production(registry)
+    name = name or decision.get("name")
+    pointer = model_registry.production(Path(root, registry_root), name)
     model = decision["model"]
     lines = ["", "snaketrain summary"]
+    lines.append(f"  model name:   {name} (registry.model_name)")
     lines.append(f"  best model:   {model} ({best['metric']} = {decision['value']})")
     lines.append(f"  its metrics:  {_metrics_text(best['metrics'])}")
     lines.append(f"  metrics file: {paths['metrics'].format(model=best['best_model'])}")
     lines.append(f"  all models:   {paths['table']} ({len(best['ranking'])} models)")
     deploy = _read(root / paths["deploy"])
     if decision["passed"] and deploy:
-        folder = model_registry.version_dir(registry_root, deploy["version"])
+        folder = model_registry.version_dir(registry_root, deploy["version"], name)
         lines.append("  quality gate: PASSED")
+        lines.extend(schema_lines(decision))
         lines.append(f"  registered:   version {deploy['version']} in {folder}/")
-        lines.append(f"  model:        {folder / 'model.joblib'}")
+        lines.append(f"  model:        {folder / 'pipeline.skops'} (scikit-learn Pipeline)")
     else:
         lines.append("  quality gate: FAILED - the model was NOT promoted; production is unchanged")
         lines.extend(f"    - {reason}" for reason in decision["reasons"])
+        lines.extend(schema_lines(decision))
         lines.append(f"  alert:        {paths['alert']} (delivery: {paths['alert_log']})")
     if pointer:
         previous = pointer.get("previous")
@@ -61,7 +81,8 @@ def summary_lines(registry_root, paths, report_path=None, workdir="."):
         lines.append(f"  report:       {report_path} (open it in a browser)")
     else:
         lines.append("  report:       not built; make it with: snakemake --report report.html")
-    lines.append(f"  history:      snaketrain-history --registry {registry_root}")
+    lines.append(f"  history:      snaketrain-history --registry {registry_root} --name {name}")
+    lines.append(f"  rollback:     snaketrain-rollback --registry {registry_root} --name {name}")
     return lines
 
 
@@ -105,8 +126,8 @@ def ran_full_pipeline(workflow):
     return any(job.rule.name == "all" for job in workflow.dag.jobs)
 
 
-def on_success(workflow, registry_root, paths):
+def on_success(workflow, registry_root, paths, name=None):
     if not ran_full_pipeline(workflow):
         return
     report = build_report(workflow)
-    print("\n".join(summary_lines(registry_root, paths, report)))
+    print("\n".join(summary_lines(registry_root, paths, report, name=name)))

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import boto3
 import pytest
@@ -120,9 +121,10 @@ def test_full_pipeline_through_s3_matches_local_run(s3_endpoint, default_run, tm
 
     # the registry is a side effect of the localrules, which run where snakemake was started: it stays
     # on this machine (registry.path), with the same content-addressed version as the local run's
-    version = json.loads((project / "registry" / "production.json").read_text())["version"]
-    assert version == json.loads((default_run / "registry" / "production.json").read_text())["version"]
-    assert (project / "registry" / "versions" / version / "model.joblib").is_file()
+    pointer = Path("registry") / "models" / "breast_cancer" / "production.json"
+    version = json.loads((project / pointer).read_text())["version"]
+    assert version == json.loads((default_run / pointer).read_text())["version"]
+    assert (project / "registry" / "models" / "breast_cancer" / "versions" / version / "pipeline.skops").is_file()
     assert not any(key.startswith("runs/s3-test/registry/") for key in keys)
 
 

@@ -163,7 +163,7 @@ def assert_same_results(project, references):
         for path in ("results/comparison/metrics.csv", "results/gate/decision.json"):
             assert (project / path).read_bytes() == (ref / path).read_bytes(), path
         # the same content-addressed version went to production (promoted_at differs, naturally)
-        production = "registry/production.json"
+        production = "registry/models/breast_cancer/production.json"
         assert (
             json.loads((project / production).read_text())["version"]
             == json.loads((ref / production).read_text())["version"]

@@ -46,8 +46,8 @@ def test_the_shipped_config_is_valid(default_config):
             "tuning",
             "method",
             "bayes",
-            "tuning.method is 'bayes', which is not one of the allowed values: grid, random",
-            "set tuning.method to one of: grid, random",
+            "tuning.method is 'bayes', which is not one of the allowed values: grid, random, halving",
+            "set tuning.method to one of: grid, random, halving",
         ),
         (
             "data",

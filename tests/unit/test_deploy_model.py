@@ -19,7 +19,7 @@ def deploy(tmp_path, version):
     run(
         Job(receipt=str(tmp_path / "registered.json")),
         Job(receipt=str(tmp_path / "deployed.json")),
-        Job(registry=str(tmp_path / "registry")),
+        Job(registry=str(tmp_path / "registry"), name="toy"),
         [str(tmp_path / "deploy_model.log")],
     )
     return json.loads((tmp_path / "deployed.json").read_text())
@@ -30,10 +30,12 @@ def test_deploying_moves_production_and_records_the_previous_version(tmp_path):
     versions = []
     for content in ("first", "second"):
         (tmp_path / "model.bin").write_text(content)
-        versions.append(model_registry.publish(root, {"model.joblib": tmp_path / "model.bin"}, {"model": "m"})[0])
+        versions.append(
+            model_registry.publish(root, {"model.joblib": tmp_path / "model.bin"}, {"model": "m"}, "toy")[0]
+        )
     first = deploy(tmp_path, versions[0])
     assert first["version"] == versions[0] and first["previous"] is None
     second = deploy(tmp_path, versions[1])
     assert second["previous"] == versions[0] and second["promoted_at"]
-    assert model_registry.production(root)["version"] == versions[1]
-    assert f"production: {versions[1]} (was {versions[0]})" in (tmp_path / "deploy_model.log").read_text()
+    assert model_registry.production(root, "toy")["version"] == versions[1]
+    assert f"production of toy: {versions[1]} (was {versions[0]})" in (tmp_path / "deploy_model.log").read_text()

@@ -109,15 +109,14 @@ def _publish(root, table, c, tmp_path):
     """A registry version like register_model writes: preprocessor, model, metadata with the input schema."""
     from sklearn.linear_model import LogisticRegression
 
-    from snaketrain.preprocessing import as_text, make_preprocessor
-    from snaketrain.table_io import write_joblib
+    from snaketrain.build_features import fit_transform
 
-    preprocessor = make_preprocessor(["age", "income"], ["city"], "median", True, 10)
-    features = preprocessor.fit_transform(as_text(table[["age", "city", "income"]], ["city"]))
-    model = LogisticRegression(C=c).fit(features, table["y"])
-    write_joblib(preprocessor, tmp_path / f"pre{c}.joblib")
-    write_joblib(model, tmp_path / f"model{c}.joblib")
-    files = {"model.joblib": tmp_path / f"model{c}.joblib", "preprocessor.joblib": tmp_path / f"pre{c}.joblib"}
+    settings = {"drop": [], "numeric_imputer": "median", "scale": True, "max_categories": 10}
+    preprocessor, features, _, _ = fit_transform(table, table, "y", settings)
+    model = LogisticRegression(C=c).fit(features.drop(columns="y"), table["y"])
+    path = tmp_path / f"pipeline{c}.skops"
+    inference.save_pipeline(inference.make_pipeline(preprocessor, model), path)
+    files = {"pipeline.skops": path}
     meta = {
         "model": "logistic_regression",
         "task": "binary",
@@ -127,7 +126,7 @@ def _publish(root, table, c, tmp_path):
         "dataset_sha256": "ab" * 32,
         "git_commit": None,
     }
-    return registry.publish(root, files, meta)[0]
+    return registry.publish(root, files, meta, "people")[0]
 
 
 def test_sync_mirrors_every_version_and_the_production_alias_once_and_the_model_dir_predicts_like_predict(
@@ -144,7 +143,7 @@ def test_sync_mirrors_every_version_and_the_production_alias_once_and_the_model_
     table = _table(0)
     first = _publish(root, table, 1.0, tmp_path)
     second = _publish(root, table, 0.01, tmp_path)
-    registry.promote(root, first)
+    registry.promote(root, first, name)
     tracking = Tracking("tracking.mlflow_uri", f"sqlite:///{tmp_path / 'mlflow.db'}")
     client = MlflowClient(tracking.uri, registry_uri=tracking.uri)
     logger = logging.getLogger("test_mlflow_mirror")
@@ -165,7 +164,7 @@ def test_sync_mirrors_every_version_and_the_production_alias_once_and_the_model_
     assert len(client.search_model_versions(f"name='{name}'")) == 2
 
     # production moves (deploy or rollback): the alias follows
-    registry.promote(root, second)
+    registry.promote(root, second, name)
     assert production_alias_command(root, name, tracking) == f"MLflow alias {ALIAS} of {name} -> version 2"
     assert client.get_model_version_by_alias(name, ALIAS).tags[VERSION_TAG] == second
 
@@ -174,7 +173,7 @@ def test_sync_mirrors_every_version_and_the_production_alias_once_and_the_model_
     assert (model_dir / "MLmodel").is_file()
     rows = _table(1, 30).drop(columns="y")
     served = mlflow.pyfunc.load_model(str(model_dir)).predict(rows)
-    expected = inference.predict(inference.load_version(root, second), rows).labels
+    expected = inference.predict(inference.load_version(root, second, name), rows).labels
     assert list(np.asarray(served)) == list(expected)
     signature = mlflow.models.get_model_info(str(model_dir)).signature
     assert {c.name: c.type.name for c in signature.inputs.inputs} == {
@@ -188,7 +187,7 @@ def test_a_refusing_mlflow_leaves_the_alias_message_naming_the_setting_not_the_u
     pytest.importorskip("mlflow", reason="optional install: make setup-mlflow (make test installs it)")
     root = tmp_path / "registry"
     version = _publish(root, _table(0), 1.0, tmp_path)
-    registry.promote(root, version)
+    registry.promote(root, version, "people")
     tracking = Tracking("MLFLOW_TRACKING_URI", f"http://user:{SECRET}@127.0.0.1:9/")
     message = production_alias_command(root, "people", tracking)
     assert "was NOT moved (MLFLOW_TRACKING_URI" in message

@@ -8,7 +8,7 @@ from snaketrain import model_registry
 from snaketrain.inference import Prediction
 from snaketrain.predict import existing_production_path, predict_input_path, run, scored_table
 from snaketrain.stage_log import StageError
-from tests.fitted_models import publish_fitted, rows
+from tests.fitted_models import NAME, publish_fitted, rows
 
 
 class Job:
@@ -35,7 +35,7 @@ def test_scored_table_of_a_regressor_has_no_probabilities():
 def test_the_stage_scores_a_csv_with_the_production_model(tmp_path):
     root = tmp_path / "registry"
     version, _ = publish_fitted(root, tmp_path, "binary")
-    model_registry.promote(root, version)
+    model_registry.promote(root, version, NAME)
     new = rows(12, seed=9).drop(columns="y")
     new["id"] = range(12)
     new.to_csv(tmp_path / "new.csv", index=False)
@@ -43,7 +43,7 @@ def test_the_stage_scores_a_csv_with_the_production_model(tmp_path):
     run(
         Job(data=str(tmp_path / "new.csv")),
         Job(predictions=str(tmp_path / "scored.parquet")),
-        Job(registry=str(root), delimiter=",", encoding="utf-8"),
+        Job(registry=str(root), name=NAME, delimiter=",", encoding="utf-8"),
         [str(log)],
     )
     scored = pd.read_parquet(tmp_path / "scored.parquet")
@@ -52,13 +52,13 @@ def test_the_stage_scores_a_csv_with_the_production_model(tmp_path):
     np.testing.assert_allclose(scored["proba_no"] + scored["proba_yes"], 1.0)
     text = log.read_text()
     assert "ignoring 1 column(s) the model does not use: id" in text
-    assert f"scored 12 rows with production version {version}" in text
+    assert f"scored 12 rows with production version {version} of {NAME}" in text
 
 
 def test_rows_that_do_not_fit_the_schema_name_the_file_and_column(tmp_path):
     root = tmp_path / "registry"
     version, _ = publish_fitted(root, tmp_path, "binary")
-    model_registry.promote(root, version)
+    model_registry.promote(root, version, NAME)
     new = rows(3).drop(columns="y")
     new["x"] = ["1.5", "lots", "2"]
     new.to_csv(tmp_path / "new.csv", index=False)
@@ -66,7 +66,7 @@ def test_rows_that_do_not_fit_the_schema_name_the_file_and_column(tmp_path):
         run(
             Job(data=str(tmp_path / "new.csv")),
             Job(predictions=str(tmp_path / "scored.parquet")),
-            Job(registry=str(root), delimiter=",", encoding="utf-8"),
+            Job(registry=str(root), name=NAME, delimiter=",", encoding="utf-8"),
             [str(tmp_path / "predict.log")],
         )
     text = str(error.value)
@@ -85,11 +85,13 @@ def test_no_input_configured_says_which_key_to_set():
 
 def test_a_registry_without_production_says_how_to_get_one(tmp_path):
     with pytest.raises(StageError) as error:
-        existing_production_path(tmp_path / "registry")
+        existing_production_path(tmp_path / "registry", NAME)
     text = str(error.value)
-    assert f"[predict] no model is in production in the registry '{tmp_path / 'registry'}'" in text
+    assert (
+        f"[predict] no model is in production in the registry '{tmp_path / 'registry'}' for the name '{NAME}'" in text
+    )
     assert "until a model passes the quality gate" in text and "registry.path" in text
     root = tmp_path / "registry"
     version, _ = publish_fitted(root, tmp_path, "binary")
-    model_registry.promote(root, version)
-    assert existing_production_path(root) == str(root / "production.json")
+    model_registry.promote(root, version, NAME)
+    assert existing_production_path(root, NAME) == str(model_registry.production_path(root, NAME))

@@ -1,8 +1,8 @@
 """The quality_gate stage: threshold checks, the decision with its reasons, the comparison with production."""
 
-from snaketrain.quality_gate import decide, production_check, score_production, threshold_checks
+from snaketrain.quality_gate import decide, production_check, schema_check, score_production, threshold_checks
 from snaketrain.table_io import write_table
-from tests.fitted_models import publish_fitted, rows
+from tests.fitted_models import NAME, publish_fitted, rows
 
 BEST = {"best_model": "rf", "metric": "f1", "metrics": {"accuracy": 0.95, "f1": 0.94}, "task": "binary"}
 
@@ -31,9 +31,47 @@ def test_the_production_model_is_scored_on_the_current_test_split(tmp_path):
     version, _ = publish_fitted(root, tmp_path, "binary")
     test = rows(80, seed=4)
     write_table(test, tmp_path / "test.parquet")
-    score = score_production(root, version, tmp_path / "test.parquet", "binary", "f1")
+    score = score_production(root, version, NAME, tmp_path / "test.parquet", "f1")
     assert 0.8 < score <= 1
-    # a production model trained on other columns or for another task is not compared
-    write_table(test.drop(columns="colour"), tmp_path / "other.parquet")
-    assert score_production(root, version, tmp_path / "other.parquet", "binary", "f1") is None
-    assert score_production(root, version, tmp_path / "test.parquet", "regression", "rmse") is None
+    # (a production version with other columns, target or task is caught by schema_check before scoring)
+
+
+PRODUCTION_META = {
+    "task": "binary",
+    "input_schema": {"target": "species", "columns": {"bill": "numeric", "island": "categorical", "mass": "numeric"}},
+}
+
+
+def test_the_same_input_as_production_passes_the_schema_check():
+    candidate = {
+        "target": "species",
+        "task": "binary",
+        "columns": {"island": "categorical", "bill": "numeric", "mass": "numeric"},
+    }
+    check = schema_check(candidate, PRODUCTION_META, "v1", "penguins", allow=False)
+    assert check["verdict"] == "pass" and check["changes"] == {}
+
+
+def test_other_columns_target_or_task_fail_the_gate_naming_what_changed():
+    candidate = {
+        "target": "sex",
+        "task": "multiclass",
+        "columns": {"bill": "categorical", "mass": "numeric", "year": "numeric"},
+    }
+    check = schema_check(candidate, PRODUCTION_META, "v1", "penguins", allow=False)
+    assert check["verdict"] == "fail"
+    assert check["changes"] == {
+        "columns_added": ["year"],
+        "columns_removed": ["island"],
+        "columns_retyped": ["bill (numeric -> categorical)"],
+        "target": {"production": "species", "candidate": "sex"},
+        "task": {"production": "binary", "candidate": "multiclass"},
+    }
+    assert "columns added: year; columns removed: island" in check["reason"]
+    assert "target species -> sex; task binary -> multiclass" in check["reason"]
+    assert "gate.allow_schema_change" in check["reason"]
+    decision = decide(BEST, [check])
+    assert not decision["passed"] and decision["reasons"] == [check["reason"]]
+    allowed = schema_check(candidate, PRODUCTION_META, "v1", "penguins", allow=True)
+    assert allowed["verdict"] == "pass" and "allowed by gate.allow_schema_change" in allowed["reason"]
+    assert decide(BEST, [allowed])["passed"]

@@ -4,11 +4,14 @@ import json
 from importlib import metadata as package_metadata
 
 import pytest
+from sklearn.linear_model import LogisticRegression
 
 from snaketrain import model_registry
+from snaketrain.build_features import fit_transform
 from snaketrain.register_model import build_metadata, run
 from snaketrain.stage_log import StageError
-from snaketrain.table_io import write_json
+from snaketrain.table_io import write_joblib, write_json
+from tests.fitted_models import SETTINGS, rows
 
 DECISION = {"passed": True, "model": "rf", "metric": "f1", "value": 0.94, "checks": [], "reasons": []}
 EVALUATION = {"model": "rf", "metrics": {"f1": 0.94, "accuracy": 0.95}}
@@ -57,13 +60,16 @@ def job(tmp_path, decision):
     ):
         inputs[name] = str(tmp_path / f"{name}.json")
         write_json(content, inputs[name])
-    for name in ("model", "preprocessor"):
-        inputs[name] = str(tmp_path / f"{name}.joblib")
-        (tmp_path / f"{name}.joblib").write_bytes(f"{name} bytes".encode())
+    # a real fitted preprocessor and model: the stage stores them as one scikit-learn Pipeline
+    train = rows()
+    preprocessor, features, _, _ = fit_transform(train, train, "y", SETTINGS)
+    inputs["preprocessor"], inputs["model"] = str(tmp_path / "preprocessor.joblib"), str(tmp_path / "model.joblib")
+    write_joblib(preprocessor, inputs["preprocessor"])
+    write_joblib(LogisticRegression().fit(features.drop(columns="y"), train["y"]), inputs["model"])
     return (
         Job(**inputs),
-        Job(receipt=str(tmp_path / "receipt.json")),
-        Job(registry=str(tmp_path / "registry"), config_sections={}, estimator=SPEC),
+        Job(receipt=str(tmp_path / "receipt.json"), pipeline=str(tmp_path / "pipeline.skops")),
+        Job(registry=str(tmp_path / "registry"), name="iris", config_sections={}, estimator=SPEC),
         [str(tmp_path / "register_model.log")],
     )
 
@@ -73,14 +79,16 @@ def test_a_passed_gate_is_registered_once_with_a_receipt(tmp_path):
     receipt = json.loads((tmp_path / "receipt.json").read_text())
     root = tmp_path / "registry"
     assert receipt["created"] is True and receipt["model"] == "rf" and receipt["registered_at"]
-    meta = model_registry.metadata(root, receipt["version"])
+    meta = model_registry.metadata(root, receipt["version"], "iris")
     assert meta["input_schema"]["columns"] == SCHEMA["columns"]
-    assert set(model_registry.verified_files(root, receipt["version"])) >= {"model.joblib", "preprocessor.joblib"}
-    assert model_registry.production(root) is None  # registering is not promoting
+    assert set(model_registry.verified_files(root, receipt["version"], "iris")) >= {"pipeline.skops", "model.joblib"}
+    assert model_registry.production(root, "iris") is None  # registering is not promoting
     run(*job(tmp_path, DECISION))
     again = json.loads((tmp_path / "receipt.json").read_text())
     assert again["version"] == receipt["version"] and again["created"] is False
-    assert f"already had version {receipt['version']} of model rf" in (tmp_path / "register_model.log").read_text()
+    assert (
+        f"already had version {receipt['version']} of iris (model rf)" in (tmp_path / "register_model.log").read_text()
+    )
 
 
 def test_a_failed_decision_is_refused(tmp_path):

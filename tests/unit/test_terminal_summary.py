@@ -14,7 +14,7 @@ PATHS = {  # not the workflow's own paths: the summary must take every path from
     "alert_log": "logs/alert.log",
 }
 BEST = {"best_model": "rf", "metric": "f1", "metrics": {"f1": 0.9412, "accuracy": 0.95}, "ranking": ["rf", "lr"]}
-DECISION = {"passed": True, "model": "rf", "metric": "f1", "value": 0.9412, "checks": [], "reasons": []}
+DECISION = {"passed": True, "name": "iris", "model": "rf", "metric": "f1", "value": 0.9412, "checks": [], "reasons": []}
 
 
 def finished_run(tmp_path, decision):
@@ -22,8 +22,8 @@ def finished_run(tmp_path, decision):
     write_json(decision, tmp_path / PATHS["decision"])
     model = tmp_path / "model.bin"
     model.write_text("model")
-    version, _ = model_registry.publish(tmp_path / "models", {"model.joblib": model}, {"model": "rf"})
-    model_registry.promote(tmp_path / "models", version)
+    version, _ = model_registry.publish(tmp_path / "models", {"model.joblib": model}, {"model": "rf"}, "iris")
+    model_registry.promote(tmp_path / "models", version, "iris")
     return version
 
 
@@ -36,10 +36,10 @@ def test_a_passed_gate_shows_the_model_its_metrics_and_where_it_was_registered(t
     assert "  metrics file: out/metrics/rf.json" in text
     assert "  all models:   out/ranking.csv (2 models)" in text
     assert "  quality gate: PASSED" in text
-    assert f"  registered:   version {version} in models/versions/{version}/" in text
+    assert f"  registered:   version {version} in models/models/iris/versions/{version}/" in text
     assert f"  production:   {version}" in text
     assert "  report:       report.html (open it in a browser)" in text
-    assert "  history:      snaketrain-history --registry models" in text
+    assert "  history:      snaketrain-history --registry models --name iris" in text
 
 
 def test_a_failed_gate_gives_the_reasons_and_where_the_alert_is(tmp_path):

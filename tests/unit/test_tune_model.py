@@ -61,7 +61,7 @@ def test_halving_reports_each_round_and_keeps_the_best_of_the_last_round():
     assert last["n_resources"].iloc[0] > first["n_resources"].iloc[0]
     assert best["C"] in spec["search_space"]["C"]
     assert score == last["mean_test_score"].max()
-    assert scoring == "f1_macro"
+    assert scoring == "f1 (positive class 1)"  # the selection metric, binary F1 (model_metrics.TASKS)
 
 
 def test_halving_over_a_distribution_samples_n_iter_candidates():

@@ -23,6 +23,8 @@ tuning:
   cv: 3
 """
 SMALL_ARGS = ("--configfile", "config/small.yaml")
+# the registered model name of these runs (registry.model_name defaults to data.name)
+NAME = "breast_cancer"
 
 # Files under the output folders that legitimately differ between two runs of the same config (they
 # hold timestamps); logs/, benchmarks/ and .snakemake/ differ too and are not compared at all.
@@ -30,9 +32,9 @@ SMALL_ARGS = ("--configfile", "config/small.yaml")
 VOLATILE_FILES = (
     "results/registry/receipt.json",
     "results/deploy/receipt.json",
-    "registry/index.json",
-    "registry/production.json",
-    "registry/history.jsonl",
+    "registry/models/breast_cancer/index.json",
+    "registry/models/breast_cancer/production.json",
+    "registry/models/breast_cancer/history.jsonl",
     "registry/.lock",
     # report pages that show registration and promotion times
     "results/report/history.html",
@@ -98,8 +100,11 @@ def release_branch(src, dest):
     from snaketrain.table_io import read_json
 
     workdir = clone_run(src, dest)
-    old = read_json(workdir / "registry" / "production.json")["version"]
-    meta = registry.metadata(workdir / "registry", old)
+    from snaketrain.inference import PIPELINE_FILE, make_pipeline, save_pipeline
+    from snaketrain.table_io import read_joblib
+
+    old = read_json(registry.production_path(workdir / "registry", NAME))["version"]
+    meta = registry.metadata(workdir / "registry", old, NAME)
     for part in ("results/gate", "results/registry", "results/deploy", "registry"):
         shutil.rmtree(workdir / part)
     runner_up = "random_forest" if meta["model"] != "random_forest" else "logistic_regression"
@@ -107,6 +112,9 @@ def release_branch(src, dest):
         "model.joblib": workdir / "results" / "models" / f"{runner_up}.joblib",
         "preprocessor.joblib": workdir / "results" / "features" / "preprocessor.joblib",
     }
-    version, _ = registry.publish(workdir / "registry", files, {**meta, "model": runner_up})
-    registry.promote(workdir / "registry", version)
+    pipeline = dest.parent / "runner-up.skops"
+    save_pipeline(make_pipeline(read_joblib(files["preprocessor.joblib"]), read_joblib(files["model.joblib"])), pipeline)
+    files[PIPELINE_FILE] = pipeline
+    version, _ = registry.publish(workdir / "registry", files, {**meta, "model": runner_up}, NAME)
+    registry.promote(workdir / "registry", version, NAME)
     return workdir

@@ -21,12 +21,12 @@ def executed_rules(output):
 def failing_gate_run(default_run, tmp_path, webhook_url):
     workdir = tmp_path / "project"
     shutil.copytree(default_run, workdir, symlinks=True)
-    production_before = (workdir / "registry/production.json").read_bytes()
+    production_before = (workdir / "registry/models/breast_cancer/production.json").read_bytes()
     (workdir / "strict.yaml").write_text(STRICT_GATE)
     result = snakemake(
         workdir, "--cores", "2", "--configfile", "strict.yaml", env={"SNAKETRAIN_WEBHOOK_URL": webhook_url}
     )
-    assert (workdir / "registry/production.json").read_bytes() == production_before
+    assert (workdir / "registry/models/breast_cancer/production.json").read_bytes() == production_before
     return workdir, result.stdout
 
 

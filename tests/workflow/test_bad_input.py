@@ -50,7 +50,7 @@ def run_failing(workdir, overlay, *targets, env=None):
     """Run with an overlay config that must fail; check the registry is untouched; return the output."""
     (workdir / "config" / "bad.yaml").write_text(overlay)
     before = registry_state(workdir)
-    assert "production.json" in before
+    assert "models/breast_cancer/production.json" in before
     result = snakemake(workdir, *targets, "--cores", "2", "--configfile", "config/bad.yaml", env=env, check=False)
     assert result.returncode != 0, result.stdout[-3000:]
     assert registry_state(workdir) == before

@@ -92,7 +92,8 @@ def test_the_runs_did_what_they_claim(bench_results):
     # workflow and baseline call the same stage functions and end with the same comparison table
     assert details["same_metrics"] is True
     assert (work / f"rows{ROWS}" / "rep0" / "workflow" / "results" / "deploy" / "receipt.json").is_file()
-    assert (work / f"rows{ROWS}" / "rep0" / "baseline" / "registry" / "production.json").is_file()
+    # the benchmark's data is named bench: its registered model name
+    assert (work / f"rows{ROWS}" / "rep0" / "baseline" / "registry" / "models" / "bench" / "production.json").is_file()
 
 
 def test_prints_the_markdown_table(bench_results):

@@ -19,7 +19,15 @@ import joblib
 import pandas as pd
 import pytest
 from tests.harness import clone_run, snakemake
-from tests.workflow.small_runs import SMALL_ARGS, differences, is_leftover_temp, release_branch, small_project, small_run
+from tests.workflow.small_runs import (
+    NAME,
+    SMALL_ARGS,
+    differences,
+    is_leftover_temp,
+    release_branch,
+    small_project,
+    small_run,
+)
 
 from snaketrain import model_registry as registry
 
@@ -89,17 +97,17 @@ def assert_nothing_partial(workdir):
     return checked
 
 
-def assert_registry_whole(root):
+def assert_registry_whole(root, name=NAME):
     """No partial version under a final name; the index and the pointer name only whole versions."""
     root = Path(root)
-    versions = sorted(p.name for p in (root / "versions").iterdir() if not p.name.startswith("."))
+    versions = sorted(p.name for p in (registry.model_dir(root, name) / "versions").iterdir() if not p.name.startswith("."))
     for version in versions:
-        registry.verified_files(root, version)
-    index = registry.read_index(root)["versions"]
+        registry.verified_files(root, version, name)
+    index = registry.read_index(root, name)["versions"]
     assert set(index) <= set(versions)
-    pointer = registry.production(root)
+    pointer = registry.production(root, name)
     if pointer:
-        registry.verified_files(root, pointer["version"])
+        registry.verified_files(root, pointer["version"], name)
     return versions, index, pointer
 
 
@@ -139,7 +147,7 @@ def test_kill_during_tuning_then_recover(tmp_path_factory, tmp_path):
 def test_kill_during_release_then_recover(tmp_path_factory, tmp_path, release_reference, point):
     workdir = release_branch(small_run(tmp_path_factory), tmp_path / "project")
     root = workdir / "registry"
-    production_before = registry.production(root)["version"]
+    production_before = registry.production(root, NAME)["version"]
     marker = tmp_path / "paused"
     process = start(workdir, point, marker)
     wait_for(marker, process)
@@ -148,10 +156,10 @@ def test_kill_during_release_then_recover(tmp_path_factory, tmp_path, release_re
     assert_nothing_partial(workdir)
     versions, index, pointer = assert_registry_whole(root)
     assert pointer["version"] == production_before
-    candidate = json.loads((release_reference / "registry/production.json").read_text())["version"]
+    candidate = json.loads((release_reference / "registry/models/breast_cancer/production.json").read_text())["version"]
     if point == "publish:staged":
         assert candidate not in versions
-        assert any(p.name.startswith(f".tmp-{candidate}") for p in (root / "versions").iterdir())
+        assert any(p.name.startswith(f".tmp-{candidate}") for p in (registry.model_dir(root, NAME) / "versions").iterdir())
     else:
         assert candidate in versions
     if point == "publish:placed":
@@ -200,11 +208,11 @@ def test_two_runs_sharing_one_registry_publish_at_the_same_moment(tmp_path_facto
     for _, marker, process in runs:
         assert process.wait(timeout=600) == 0, marker.with_suffix(".out").read_text()[-4000:]
     versions, index, pointer = assert_registry_whole(shared)
-    expected = json.loads((source / "registry/production.json").read_text())["version"]
+    expected = json.loads((source / "registry/models/breast_cancer/production.json").read_text())["version"]
     assert versions == [expected]
     assert list(index) == [expected]
     assert pointer["version"] == expected
-    assert not [p for p in (shared / "versions").iterdir() if p.name.startswith(".")]
+    assert not [p for p in (registry.model_dir(shared, NAME) / "versions").iterdir() if p.name.startswith(".")]
     receipts = [json.loads((w / "results/registry/receipt.json").read_text()) for w, _, _ in runs]
     assert sorted(r["created"] for r in receipts) == [False, True]
 
@@ -217,9 +225,11 @@ def publish_many(root, worker, count):
     for number in range(count):
         model = staging / "model.joblib"
         model.write_bytes(f"model {worker}-{number}".encode() * 1000)
-        version, created = registry.publish(root, {"model.joblib": model}, {"model": f"m{worker}", "metrics": {}})
+        version, created = registry.publish(
+            root, {"model.joblib": model}, {"model": f"m{worker}", "metrics": {}}, NAME
+        )
         assert created
-        registry.promote(root, version)
+        registry.promote(root, version, NAME)
         ids.append(version)
     return ids
 

@@ -48,15 +48,16 @@ def test_best_model_is_registered_and_in_production(default_run):
     d = default_run
     version = read(d / "results/registry/receipt.json")["version"]
     assert read(d / "results/deploy/receipt.json")["version"] == version
-    assert read(d / "registry/production.json")["version"] == version
-    meta = read(d / f"registry/versions/{version}/metadata.json")
+    assert read(d / "registry/models/breast_cancer/production.json")["version"] == version
+    meta = read(d / f"registry/models/breast_cancer/versions/{version}/metadata.json")
     assert meta["model"] == read(d / "results/comparison/best.json")["best_model"]
     assert meta["dataset_sha256"] == read(d / "results/validation/report.json")["dataset_sha256"]
     assert {"scikit-learn", "pandas", "python"} <= set(meta["packages"])
     assert set(meta["config"]) >= {"data", "split", "features", "tuning"}
-    assert set(meta["files"]) == {"model.joblib", "preprocessor.joblib"}
+    assert set(meta["files"]) == {"pipeline.skops", "model.joblib", "preprocessor.joblib"}
+    assert meta["name"] == "breast_cancer"
     assert "snaketrain summary" in (d / "run.out").read_text()
-    assert f"registry/versions/{version}/model.joblib" in (d / "run.out").read_text()
+    assert f"registry/models/breast_cancer/versions/{version}/pipeline.skops" in (d / "run.out").read_text()
 
 
 def test_second_run_does_nothing(default_run):
@@ -108,16 +109,16 @@ def test_editing_a_stage_module_reruns_its_rule_and_what_follows(default_run, tm
 
 def test_impossible_gate_raises_alert_and_leaves_production(default_run, tmp_path):
     d = clone_run(default_run, tmp_path / "run")
-    before = (d / "registry/production.json").read_bytes()
-    versions_before = sorted(p.name for p in (d / "registry/versions").iterdir())
+    before = (d / "registry/models/breast_cancer/production.json").read_bytes()
+    versions_before = sorted(p.name for p in (d / "registry/models/breast_cancer/versions").iterdir())
     edit_config(d, lambda c: c["gate"]["thresholds"].update(accuracy=0.9999))
     result = snakemake(d, "--cores", "2")
     assert result.returncode == 0
     assert "quality gate: FAILED - the model was NOT promoted" in result.stdout
     alert = read(d / "results/alerts/alert.json")
     assert alert["event"] == "quality_gate_failed" and "accuracy" in alert["text"]
-    assert (d / "registry/production.json").read_bytes() == before
-    assert sorted(p.name for p in (d / "registry/versions").iterdir()) == versions_before
+    assert (d / "registry/models/breast_cancer/production.json").read_bytes() == before
+    assert sorted(p.name for p in (d / "registry/models/breast_cancer/versions").iterdir()) == versions_before
     assert "NOT promoted" in (d / "logs/raise_alert/raise_alert.log").read_text()
 
 

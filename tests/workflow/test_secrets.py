@@ -63,8 +63,8 @@ def test_database_and_webhook_urls_never_reach_an_output(tmp_path_factory, tmp_p
     # 2. the normal gate: the model is registered, with its config, from the same database
     run = snakemake(workdir, "--cores", "2", *SMALL_ARGS, "config/sql.yaml", env=env)
     outputs.append(run.stdout)
-    version = json.loads((workdir / "registry/production.json").read_text())["version"]
-    metadata = json.loads((workdir / "registry/versions" / version / "metadata.json").read_text())
+    version = json.loads((workdir / "registry/models/fromdb/production.json").read_text())["version"]
+    metadata = json.loads((workdir / "registry/models/fromdb/versions" / version / "metadata.json").read_text())
     assert metadata["config"]["data"]["source"] == "sql"
     assert metadata["config"]["data"]["sql_url_env"] == "SNAKETRAIN_DB_URL"
 

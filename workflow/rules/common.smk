@@ -113,7 +113,7 @@ def predict_input(wildcards):
 
 
 def production_pointer(wildcards):
-    return existing_production_path(REGISTRY)
+    return existing_production_path(REGISTRY, MODEL_NAME)
 
 
 def predictions_path():

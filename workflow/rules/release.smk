@@ -6,6 +6,7 @@ localrules:
     deploy_model,
     raise_alert,
     summarize_run,
+    rollback_model,
 
 
 rule compare_models:
@@ -41,6 +42,7 @@ checkpoint quality_gate:
     input:
         best=rules.compare_models.output.best,
         test=rules.split_data.output.test,
+        schema=rules.build_features.output.schema,
     output:
         decision="results/gate/decision.json",
     log:
@@ -55,6 +57,7 @@ checkpoint quality_gate:
         code=stage_code("quality_gate"),
         gate=config["gate"],
         registry=REGISTRY,
+        name=MODEL_NAME,
     run:
         from snaketrain.quality_gate import run as quality_gate
 
@@ -72,6 +75,7 @@ rule register_model:
         validation=rules.validate_data.output.report,
     output:
         receipt="results/registry/receipt.json",
+        pipeline="results/registry/pipeline.skops",
     log:
         "logs/register_model/register_model.log",
     benchmark:
@@ -83,6 +87,7 @@ rule register_model:
     params:
         code=stage_code("register_model"),
         registry=REGISTRY,
+        name=MODEL_NAME,
         config_sections=registered_config(),
         estimator=best_model_spec,
     run:
@@ -107,6 +112,7 @@ rule deploy_model:
     params:
         code=stage_code("deploy_model"),
         registry=REGISTRY,
+        name=MODEL_NAME,
     run:
         from snaketrain.deploy_model import run as deploy_model
 
@@ -187,6 +193,7 @@ rule summarize_run:
     params:
         code=stage_code("summarize_run"),
         registry=REGISTRY,
+        name=MODEL_NAME,
     run:
         from snaketrain.summarize_run import run as summarize_run
 
@@ -211,9 +218,36 @@ rule predict:
     params:
         code=stage_code("predict"),
         registry=REGISTRY,
+        name=MODEL_NAME,
         delimiter=config["data"]["delimiter"],
         encoding=config["data"]["encoding"],
     run:
         from snaketrain.predict import run as predict
 
         predict(input, output, params, log, threads)
+
+
+# Point production of registry.model_name back to the version before it (or to rollback.to); not part of
+# `all`. A rollback is an action, so asking for it again does it again: the request time is a param, and
+# a changed param reruns the rule. snakemake --cores 1 rollback_model [--config rollback='{to: <version>}']
+rule rollback_model:
+    output:
+        receipt="results/rollback/receipt.json",
+    log:
+        "logs/rollback_model/rollback_model.log",
+    benchmark:
+        "benchmarks/rollback_model/rollback_model.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        code=stage_code("rollback_model"),
+        registry=REGISTRY,
+        name=MODEL_NAME,
+        to=config["rollback"]["to"],
+        requested=RUN_STARTED,
+    run:
+        from snaketrain.rollback_model import run as rollback_model
+
+        rollback_model(input, output, params, log, threads)
