@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= 4
 
-.PHONY: setup run test lint format bench dag report history clean
+.PHONY: setup setup-serve serve run test lint format bench bench-serve dag report history clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,10 +17,23 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 setup: $(STAMP)
 
+# The model service's requirements (requirements-serve.txt), on top of setup
+SERVE_STAMP := $(VENV)/.installed-serve
+$(SERVE_STAMP): $(STAMP) requirements-serve.txt
+	$(BIN)/python -m pip install --quiet -r requirements-serve.txt
+	touch $(SERVE_STAMP)
+
+setup-serve: $(SERVE_STAMP)
+
+# The production model over HTTP (docs/serving.md); SERVE_ARGS="--port 9000 --workers 2" etc.
+SERVE_ARGS ?=
+serve: setup-serve
+	$(BIN)/snaketrain-serve $(SERVE_ARGS)
+
 run: setup
 	$(BIN)/snakemake --cores $(CORES)
 
-test: setup
+test: setup setup-serve
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
 
 lint: setup
@@ -43,6 +56,12 @@ history: setup
 BENCH_ARGS ?=
 bench: setup
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# The serving benchmark (bench/README.md): our service against `mlflow models serve` on the same version
+BENCH_SERVE_ARGS ?=
+bench-serve: setup-serve
+	$(BIN)/python -m pip install --quiet -r requirements-mlflow.txt
+	$(BIN)/python bench/serve.py $(BENCH_SERVE_ARGS)
 
 dag: setup
 	$(BIN)/snakemake --rulegraph | dot -Tsvg > docs/rulegraph.svg

@@ -23,6 +23,7 @@ import io
 import json
 import logging
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -636,6 +637,9 @@ def main(argv=None):
         args.port,
         "required" if os.environ.get(TOKEN_ENV) else "not set",
     )
+    # uvicorn drains the requests in flight on SIGTERM, then raises the signal again with the handler that was
+    # there before it started: this one, so that a drained shutdown exits 0 (what orchestrators expect)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         "snaketrain.serve:app_from_env",
         factory=True,
