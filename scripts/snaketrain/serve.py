@@ -16,10 +16,12 @@ does not load or verify is refused: the old one keeps serving and /metadata and 
 
 import argparse
 import asyncio
+import bisect
 import contextlib
 import datetime as dt
 import hmac
 import io
+import itertools
 import json
 import logging
 import os
@@ -28,6 +30,9 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import orjson
+from starlette.responses import Response
 
 from snaketrain import fast_inference, inference
 from snaketrain import model_registry as registry
@@ -38,6 +43,7 @@ TOKEN_ENV = "SNAKETRAIN_SERVE_TOKEN"
 SETTINGS_ENV = "SNAKETRAIN_SERVE_SETTINGS"
 VERSION_HEADER = b"x-model-version"
 NAME_HEADER = b"x-model-name"
+NO_VERSION_HEADER = (VERSION_HEADER, b"none")
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 DEFAULT_POLL_SECONDS = 0.5
 # the probes of an orchestrator reach these without the token
@@ -76,6 +82,10 @@ class Served:
     @property
     def version(self):
         return self.loaded.version
+
+    @property
+    def header(self):
+        return (VERSION_HEADER, self.version.encode())
 
 
 def _reason(error, root):
@@ -173,6 +183,12 @@ def positional_columns(loaded):
     return fitted if sorted(fitted) == sorted(expected) else expected
 
 
+def _split_frame(data, columns):
+    if not all(isinstance(column, str) for column in columns):
+        raise BadRequest("dataframe_split.columns must be a list of column names")
+    return _frame(data, columns)
+
+
 def _rows_or_columns(data, schema, columns):
     """MLflow's `inputs` / `instances`: records, {column: values}, or rows of values in the order of columns."""
     if isinstance(data, dict):
@@ -197,9 +213,9 @@ def mlflow_table(payload, schema, positional):
         if not isinstance(data, dict) or not isinstance(data.get("data"), list):
             raise BadRequest("dataframe_split must be an object with 'columns' and 'data' (a list of rows)")
         columns = data.get("columns")
-        if not isinstance(columns, list) or not all(isinstance(column, str) for column in columns):
+        if not isinstance(columns, list):
             raise BadRequest("dataframe_split.columns must be a list of column names")
-        return inference.numeric_matrix(columns, data["data"], schema), lambda: _frame(data["data"], columns)
+        return inference.numeric_matrix(columns, data["data"], schema), lambda: _split_frame(data["data"], columns)
     if keys[0] == "dataframe_records":
         if not isinstance(data, list) or not all(isinstance(record, dict) for record in data):
             raise BadRequest("dataframe_records must be a list of records (objects of column: value)")
@@ -250,9 +266,6 @@ def predict(served, matrix, make_frame):
 
 
 def _json(content, status=200, headers=None):
-    import orjson
-    from starlette.responses import Response
-
     return Response(
         orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY),
         status_code=status,
@@ -271,58 +284,57 @@ def _jsonable(values):
 
 
 class Metrics:
-    """The Prometheus metrics of one app (its own registry, so tests can build several apps in one process)."""
+    """The service's Prometheus metrics, counted in plain Python on the event loop (every request updates them, so
+    they must cost next to nothing) and turned into Prometheus families when /metrics is scraped."""
 
     def __init__(self, name):
-        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-
-        self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "snaketrain_serve_requests",
-            "HTTP requests by endpoint and status",
-            ["endpoint", "status"],
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "snaketrain_serve_request_seconds",
-            "Time to answer, by endpoint",
-            ["endpoint"],
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
-        )
-        self.model = Gauge(
-            "snaketrain_serve_model_info",
-            "The version served (value 1)",
-            ["name", "version", "engine"],
-            registry=self.registry,
-        )
-        self.refused = Gauge(
-            "snaketrain_serve_refused_version_info",
-            "The last version refused because it did not load or verify (value 1)",
-            ["version"],
-            registry=self.registry,
-        )
         self.name = name or ""
-        self._children = {}
+        self.requests = {}  # (endpoint, status) -> count
+        self.latency = {}  # endpoint -> [bucket counts..., +Inf count], sum of seconds
+        self.follower = None
 
     def observe(self, endpoint, status, seconds):
         key = (endpoint, status)
-        children = self._children.get(key)
-        if children is None:
-            children = self._children[key] = (
-                self.requests.labels(endpoint, str(status)),
-                self.latency.labels(endpoint),
-            )
-        children[0].inc()
-        children[1].observe(seconds)
+        self.requests[key] = self.requests.get(key, 0) + 1
+        histogram = self.latency.get(endpoint)
+        if histogram is None:
+            histogram = self.latency[endpoint] = [[0] * (len(LATENCY_BUCKETS) + 1), 0.0]
+        histogram[0][bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        histogram[1] += seconds
 
-    def show(self, follower):
-        self.model.clear()
-        if follower.current:
-            self.model.labels(self.name, follower.version, follower.current.predictor.engine).set(1)
-        self.refused.clear()
-        if follower.refused:
-            self.refused.labels(follower.refused["version"]).set(1)
+    def collect(self):
+        """The prometheus_client collector protocol: the families as they are now."""
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+
+        requests = CounterMetricFamily(
+            "snaketrain_serve_requests", "HTTP requests by endpoint and status", labels=["endpoint", "status"]
+        )
+        for (endpoint, status), count in sorted(self.requests.items()):
+            requests.add_metric([endpoint, str(status)], count)
+        yield requests
+        latency = HistogramMetricFamily(
+            "snaketrain_serve_request_seconds", "Time to answer, by endpoint", labels=["endpoint"]
+        )
+        for endpoint, (counts, total) in sorted(self.latency.items()):
+            cumulative = list(itertools.accumulate(counts))
+            bounds = [str(bound) for bound in LATENCY_BUCKETS] + ["+Inf"]
+            latency.add_metric([endpoint], list(zip(bounds, cumulative, strict=True)), total)
+        yield latency
+        follower = self.follower
+        model = GaugeMetricFamily(
+            "snaketrain_serve_model_info", "The version served (value 1)", labels=["name", "version", "engine"]
+        )
+        if follower and follower.current:
+            model.add_metric([self.name, follower.version, follower.current.predictor.engine], 1)
+        yield model
+        refused = GaugeMetricFamily(
+            "snaketrain_serve_refused_version_info",
+            "The last version refused because it did not load or verify (value 1)",
+            labels=["version"],
+        )
+        if follower and follower.refused:
+            refused.add_metric([follower.refused["version"]], 1)
+        yield refused
 
 
 class Guard:
@@ -339,7 +351,7 @@ class Guard:
         service, start = self.service, time.perf_counter()
         served = service.follower.current
         scope["snaketrain.served"] = served
-        extra_headers = [(VERSION_HEADER, (served.version if served else "none").encode()), service.name_header]
+        extra_headers = (served.header if served else NO_VERSION_HEADER, service.name_header)
         path = scope["path"]
         status, started, received = 500, False, 0
 
@@ -359,24 +371,26 @@ class Guard:
                     raise BodyTooLarge
             return message
 
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length")
+        scope["snaketrain.content_type"] = headers.get(b"content-type", b"")
         try:
-            headers = dict(scope["headers"])
             if service.token and path not in OPEN_PATHS and not _authorized(headers, service.token):
                 response = _error(401, "UNAUTHENTICATED", "this service needs 'Authorization: Bearer <token>'")
                 response.headers["www-authenticate"] = "Bearer"
                 await response(scope, receive, send_marked)
-            elif int(headers.get(b"content-length", b"0") or 0) > service.max_body_bytes:
-                await self._too_large(scope, receive, send_marked)
-            else:
-                await self.app(scope, receive_limited, send_marked)
-        except BodyTooLarge:
-            if not started:
-                await self._too_large(scope, receive, send_marked)
-        except ValueError:  # an unreadable Content-Length
-            if not started:
+            elif length is not None and not length.isdigit():
                 await _error(400, "BAD_REQUEST", "the Content-Length header is not a number")(
                     scope, receive, send_marked
                 )
+            elif length is not None and int(length) > service.max_body_bytes:
+                await self._too_large(scope, receive, send_marked)
+            else:
+                # a declared length is enforced by the HTTP server; a chunked body is counted as it comes
+                await self.app(scope, receive if length is not None else receive_limited, send_marked)
+        except BodyTooLarge:
+            if not started:
+                await self._too_large(scope, receive, send_marked)
         except Exception:
             logger.exception("unexpected failure answering %s %s", scope.get("method"), path)
             if not started:
@@ -406,6 +420,12 @@ class Service:
         self.max_body_bytes = max_body_bytes
         self.token = token or None
         self.metrics = Metrics(name)
+        self.metrics.follower = self.follower
+        from prometheus_client import CollectorRegistry
+
+        # an app's own registry, so that tests can build several apps in one process
+        self.registry = CollectorRegistry()
+        self.registry.register(self.metrics)
 
 
 def _served_or_503(request):
@@ -416,14 +436,16 @@ def _served_or_503(request):
 
 
 def _media_type(request):
-    media, *params = [part.strip() for part in request.headers.get("content-type", "").split(";")]
+    content_type = request.scope["snaketrain.content_type"]
+    if content_type == b"application/json":  # the common case, without parsing
+        return "application/json", "utf-8"
+    content_type = content_type.decode("latin-1")
+    media, *params = [part.strip() for part in content_type.split(";")]
     charset = dict(param.partition("=")[::2] for param in params if param).get("charset", "utf-8")
     return media.lower(), charset.lower()
 
 
 async def _payload(request):
-    import orjson
-
     try:
         return orjson.loads(await request.body())
     except orjson.JSONDecodeError:
@@ -517,11 +539,8 @@ async def metadata(request):
 
 async def metrics(request):
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-    from starlette.responses import Response
 
-    service = request.app.state.service
-    service.metrics.show(service.follower)
-    return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(request.app.state.service.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 def create_app(
