@@ -27,6 +27,12 @@ def sklearn_pipeline(loaded):
     return getattr(loaded, "pipeline", None) or make_pipeline(loaded.preprocessor, loaded.model)
 
 
+def preprocessor_of(loaded):
+    """The fitted preprocessor: the loaded version's own, or the first step of its Pipeline."""
+    preprocessor = getattr(loaded, "preprocessor", None)
+    return preprocessor if preprocessor is not None else sklearn_pipeline(loaded)[0]
+
+
 def is_numeric_schema(input_schema):
     return all(kind == "numeric" for kind in input_schema["columns"].values())
 
@@ -36,7 +42,7 @@ def probe_rows(loaded, n=PROBE_ROWS, seed=0):
     has them), plus a row of missing values, in the order of the schema's columns."""
     columns = list(loaded.input_schema["columns"])
     center, spread = np.zeros(len(columns)), np.ones(len(columns))
-    for name, transformer, used in getattr(loaded.preprocessor, "transformers_", []):
+    for name, transformer, used in getattr(preprocessor_of(loaded), "transformers_", []):
         if name != "numeric" or not hasattr(transformer, "named_steps"):
             continue
         steps = transformer.named_steps
@@ -93,7 +99,8 @@ def _convert(loaded):
 
     columns = list(loaded.input_schema["columns"])
     pipeline = sklearn_pipeline(loaded)
-    options = {id(loaded.model): {"zipmap": False}} if loaded.task != "regression" else None
+    # plain arrays of probabilities, not a list of {class: probability}
+    options = {id(pipeline.steps[-1][1]): {"zipmap": False}}
     onx = convert_sklearn(pipeline, initial_types=[(c, FloatTensorType([None, 1])) for c in columns], options=options)
     session_options = onnxruntime.SessionOptions()
     # the service runs one request at a time per worker: more threads only contend for the same cores

@@ -178,7 +178,7 @@ def _frame(data, columns=None):
 
 def positional_columns(loaded):
     """The column order of rows given as bare lists: the training table's (what an MLflow signature records)."""
-    fitted = list(getattr(loaded.preprocessor, "feature_names_in_", []))
+    fitted = list(getattr(fast_inference.preprocessor_of(loaded), "feature_names_in_", []))
     expected = list(loaded.input_schema["columns"])
     return fitted if sorted(fitted) == sorted(expected) else expected
 
