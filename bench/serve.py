@@ -321,6 +321,7 @@ def main(argv=None):
     parser.add_argument("--rows", help="Parquet or CSV file of rows to send (default: the run's test split)")
     parser.add_argument("--scratch", help="work folder (default: a temporary one, deleted afterwards)")
     parser.add_argument("--no-readme", action="store_true", help="print the table, leave bench/README.md alone")
+    parser.add_argument("--results", default=str(RESULTS), help="where the JSON results go")
     args = parser.parse_args(argv)
 
     import pandas as pd
@@ -438,7 +439,7 @@ def main(argv=None):
         else "python bench/serve.py " + " ".join(argv or sys.argv[1:]),
     )
     text = table(results)
-    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    Path(args.results).write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     print(text)
     if not args.no_readme:
         write_readme(text)

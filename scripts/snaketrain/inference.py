@@ -154,17 +154,17 @@ def numeric_matrix(columns, rows, input_schema):
     import numpy as np
 
     expected = input_schema["columns"]
-    if any(kind != "numeric" for kind in expected.values()):
+    if not rows or set(expected.values()) != {"numeric"}:
         return None
+    width = len(columns)
     try:
-        positions = [columns.index(column) for column in expected]
-        width = len(columns)
-        if any(len(row) != width for row in rows):
-            return None
-        flat = [row[position] for row in rows for position in positions]
-    except (ValueError, TypeError, IndexError, KeyError):
+        where = {column: position for position, column in enumerate(columns)}
+        positions = [where[column] for column in expected]
+        flat = [row[position] for row in rows if len(row) == width for position in positions]
+    except (TypeError, IndexError, KeyError):
         return None
-    if not rows or not set(map(type, flat)) <= _NUMBER_TYPES:
+    # a ragged row was skipped above; any other type (text, true/false, lists) is check_input's to judge
+    if len(flat) != len(rows) * len(positions) or not set(map(type, flat)) <= _NUMBER_TYPES:
         return None
     return np.array(flat, dtype=np.float64).reshape(len(rows), len(positions))
 

@@ -48,7 +48,7 @@ DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 DEFAULT_POLL_SECONDS = 0.5
 # the probes of an orchestrator reach these without the token
 OPEN_PATHS = frozenset({"/health", "/ready"})
-ENDPOINTS = ("/invocations", "/predict", "/health", "/ready", "/metadata", "/metrics")
+ENDPOINTS = frozenset({"/invocations", "/predict", "/health", "/ready", "/metadata", "/metrics"})
 MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "inputs", "instances")
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
