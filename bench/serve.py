@@ -338,6 +338,8 @@ def main(argv=None):
             print("running the pipeline for a registered version ...", file=sys.stderr)
             registry_root, rows_path = build_registry(scratch)
         loaded = inference.load_production(registry_root, stage="bench")
+        # the registered model name (named registries record it; before them, the run's data.name)
+        name = loaded.metadata.get("name") or loaded.metadata["config"]["data"]["name"]
         target = loaded.input_schema["target"]
         rows = pd.read_parquet(rows_path) if str(rows_path).endswith(".parquet") else pd.read_csv(rows_path)
         rows = rows.drop(columns=[target], errors="ignore")
@@ -377,6 +379,8 @@ def main(argv=None):
                     str(registry_root),
                     "--port",
                     str(ports["bare"]),
+                    "--name",
+                    name,
                 ],
                 "/health",
             ),
@@ -389,8 +393,8 @@ def main(argv=None):
                     str(ports["snaketrain"]),
                     "--workers",
                     "1",
-                    "--config",
-                    "/nonexistent",
+                    "--name",
+                    name,
                 ],
                 "/ready",
             ),

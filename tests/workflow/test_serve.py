@@ -30,6 +30,7 @@ pytestmark = pytest.mark.workflow
 pytest.importorskip("uvicorn", reason="the service's requirements (requirements-serve.txt) are not installed")
 
 TOKEN = "s3cret-token-for-tests"
+NAME = "breast_cancer"
 REQUEST_TIMEOUT_S = 10
 
 
@@ -48,7 +49,8 @@ class Server:
         self.log_path = Path(workdir) / f"serve-{self.port}.log"
         full_env = {key: value for key, value in os.environ.items() if not key.startswith("SNAKETRAIN_")}
         full_env.update(env or {})
-        command = [sys.executable, "-m", "snaketrain.serve", "--registry", str(registry_root)]
+        # the small run's data.name is its registered model name
+        command = [sys.executable, "-m", "snaketrain.serve", "--registry", str(registry_root), "--name", NAME]
         command += ["--port", str(self.port), "--poll-seconds", "0.2", *args]
         with open(self.log_path, "w") as log:
             self.process = subprocess.Popen(command, cwd=workdir, env=full_env, stdout=log, stderr=subprocess.STDOUT)
@@ -139,6 +141,7 @@ def test_health_ready_metadata_and_version_header(server, served_run):
         response = server.get(path)
         assert response.status_code == 200, path
         assert response.headers["x-model-version"] == served_run["first"], path
+        assert response.headers["x-model-name"] == NAME, path
     meta = server.get("/metadata").json()
     assert meta["version"] == served_run["first"] and meta["task"] == "binary"
     assert set(meta["input_schema"]["columns"]) == set(rows(served_run).columns)
@@ -173,7 +176,7 @@ def test_mlflow_payloads_give_the_predict_targets_predictions(server, served_run
     assert response.json() == {"predictions": expected}
 
     answer = server.post("/predict", json=records).json()
-    assert answer["predictions"] == expected and answer["version"] == served_run["first"]
+    assert answer["predictions"] == expected and answer["version"] == served_run["first"] and answer["name"] == NAME
     assert answer["classes"] == [0, 1] and len(answer["probabilities"]) == len(df)
     assert all(abs(sum(p) - 1) < 1e-5 for p in answer["probabilities"])
     assert server.post("/predict", json={"records": records}).json()["predictions"] == expected
