@@ -158,7 +158,9 @@ class Follower:
     async def follow(self, poll_seconds):
         while True:
             try:
-                await asyncio.to_thread(self.refresh)
+                # a stat is cheap enough for the event loop; loading a moved pointer's version is not
+                if self._pointer_key() != self._seen:
+                    await asyncio.to_thread(self.refresh)
             except Exception:  # never let the watcher die: the next poll tries again
                 logger.exception("looking at the production pointer failed")
             await asyncio.sleep(poll_seconds)
