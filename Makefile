@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= 4
 
-.PHONY: setup setup-cluster setup-mlflow setup-dev run test lint format bench dag report history clean
+.PHONY: setup setup-cluster setup-mlflow setup-serve setup-dev serve run test lint format bench bench-serve dag report history clean
 
 # The light environment: what a run on one machine needs (requirements.txt) and the stage code as an
 # editable package (scripts/snaketrain), importable by rules, tests and bench.
@@ -42,6 +42,19 @@ $(MLFLOW_STAMP): $(STAMP) requirements-mlflow.txt
 
 setup-mlflow: $(MLFLOW_STAMP)
 
+# The model service's requirements (requirements-serve.txt), on top of setup
+SERVE_STAMP := $(VENV)/.installed-serve
+$(SERVE_STAMP): $(STAMP) requirements-serve.txt
+	$(BIN)/python -m pip install --quiet -r requirements-serve.txt
+	touch $(SERVE_STAMP)
+
+setup-serve: $(SERVE_STAMP)
+
+# The production model over HTTP (docs/serving.md); SERVE_ARGS="--port 9000 --workers 2" etc.
+SERVE_ARGS ?=
+serve: setup-serve
+	$(BIN)/snaketrain-serve $(SERVE_ARGS)
+
 run: setup
 	$(BIN)/snakemake --cores $(CORES)
 
@@ -72,6 +85,12 @@ BENCH_VENV := bench/work/venv
 bench:
 	$(MAKE) setup VENV=$(BENCH_VENV)
 	$(BENCH_VENV)/bin/python bench/run.py $(BENCH_ARGS)
+
+# The serving benchmark (bench/README.md): our service against `mlflow models serve` on the same version
+BENCH_SERVE_ARGS ?=
+bench-serve: setup-serve
+	$(BIN)/python -m pip install --quiet -r requirements-mlflow.txt
+	$(BIN)/python bench/serve.py $(BENCH_SERVE_ARGS)
 
 dag: setup
 	$(BIN)/snakemake --rulegraph | dot -Tsvg > docs/rulegraph.svg

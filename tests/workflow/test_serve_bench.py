@@ -1,0 +1,27 @@
+"""The serving benchmark runs end to end (tiny durations): three servers up, every request answered."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.harness import ROOT
+
+pytestmark = pytest.mark.workflow
+pytest.importorskip("mlflow", reason="the serving benchmark compares with MLflow (requirements-mlflow.txt)")
+pytest.importorskip("uvicorn", reason="the service's requirements (requirements-serve.txt) are not installed")
+
+
+def test_the_serving_benchmark_measures_all_three_servers(tmp_path):
+    results = tmp_path / "results.json"
+    command = [sys.executable, str(ROOT / "bench" / "serve.py"), "--seconds", "0.5", "--rounds", "1", "--clients", "2"]
+    command += ["--no-readme", "--results", str(results), "--scratch", str(tmp_path / "scratch")]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-4000:]
+    measured = json.loads(results.read_text())
+    for server in ("mlflow", "bare", "snaketrain"):
+        for rows in ("1", "100"):
+            cell = measured["load"][server][rows]
+            assert cell["requests"] > 0 and cell["failures"] == 0, (server, rows, cell)
+    assert "| `snaketrain-serve` (every check on) |" in run.stdout
