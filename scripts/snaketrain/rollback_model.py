@@ -8,16 +8,18 @@ Refused, with the reason, when there is nothing to roll back to or the version i
 """
 
 import argparse
+import os
 import sys
 
 from snaketrain import model_registry as registry
+from snaketrain.mlflow_mirror import production_alias_command, tracking_from
 from snaketrain.stage_log import StageError, stage_logging
 from snaketrain.table_io import write_json
 
 STAGE = "rollback_model"
 
 
-def run(input, output, params, log, threads=1):
+def run(input, output, params, log, threads=1, tracking=None):
     with stage_logging(log[0], STAGE) as logger:
         migrated = registry.migrate(params.registry, params.name)
         if migrated:
@@ -25,6 +27,10 @@ def run(input, output, params, log, threads=1):
         version, previous = registry.rollback(params.registry, params.name, params.to)
         logger.info("production of %s: %s (rolled back from %s)", params.name, version, previous)
         print(f"snaketrain: production of {params.name} is now {version} (rolled back from {previous})")
+        mirrored = production_alias_command(params.registry, params.name, tracking, logger)
+        if mirrored:  # MLflow's production alias follows (tracking on); a refusal is a warning, never a failure
+            logger.info("%s", mirrored)
+            print(f"snaketrain: {mirrored}")
         write_json(
             {
                 "name": params.name,
@@ -49,6 +55,9 @@ def main(argv=None):
         print(error, file=sys.stderr)
         return 1
     print(f"production of {args.name} is now {version} (rolled back from {previous})")
+    mirrored = production_alias_command(args.registry, args.name, tracking_from(None, os.environ))
+    if mirrored:
+        print(mirrored)
     return 0
 
 

@@ -23,7 +23,7 @@ mlflow = pytest.importorskip("mlflow", reason="optional install: make setup-mlfl
 from mlflow import MlflowClient  # noqa: E402 - after the optional-install check
 
 from snaketrain import model_registry as registry  # noqa: E402
-from snaketrain.mlflow_mirror import ALIAS, VERSION_TAG, Tracking, production_alias_command  # noqa: E402
+from snaketrain.mlflow_mirror import ALIAS, VERSION_TAG  # noqa: E402
 from snaketrain.table_io import read_json  # noqa: E402
 
 TOKEN = "mlflowpass-3e9d7a15"
@@ -69,12 +69,12 @@ def test_a_run_is_mirrored_to_a_tracking_server_and_rollback_moves_the_alias(tmp
     workdir = release_branch(small_run(tmp_path_factory), tmp_path / "project")
     commit = commit_project(workdir)
     root = workdir / "registry"
-    runner_up = registry.production(root)["version"]
+    runner_up = registry.production(root, NAME)["version"]
     env = {"MLFLOW_TRACKING_URI": secret_uri(server.port)}
     outputs = [snakemake(workdir, "--cores", "2", *SMALL_ARGS, env=env).stdout]
 
     receipt = read_json(workdir / "results/mlflow/receipt.json")
-    best = registry.production(root)["version"]
+    best = registry.production(root, NAME)["version"]
     assert best != runner_up
     assert receipt["mirrored"] is True
     assert receipt["setting"] == "MLFLOW_TRACKING_URI"
@@ -113,14 +113,11 @@ def test_a_run_is_mirrored_to_a_tracking_server_and_rollback_moves_the_alias(tmp
     assert client.get_model_version(NAME, "2").run_id == run.info.run_id
     assert alias_version(client) == best
 
-    # rollback: production back to the previous version, and the alias with it
-    rollback = getattr(registry, "rollback", None)  # the named registry's rollback(root, name)
-    if rollback:
-        rollback(root, NAME)
-    else:
-        registry.promote(root, runner_up)
-    message = production_alias_command(root, NAME, Tracking("MLFLOW_TRACKING_URI", secret_uri(server.port)))
-    assert message == f"MLflow alias {ALIAS} of {NAME} -> version 1"
+    # rollback (the workflow's target): production back to the previous version, and the alias with it
+    rolled = snakemake(workdir, "--cores", "1", "rollback_model", *SMALL_ARGS, env=env)
+    outputs.append(rolled.stdout)
+    assert registry.production(root, NAME)["version"] == runner_up
+    assert f"MLflow alias {ALIAS} of {NAME} -> version 1" in rolled.stdout
     assert alias_version(client) == runner_up
 
     # sync_mlflow on a level MLflow adds nothing
@@ -135,12 +132,12 @@ def test_with_mlflow_down_the_run_succeeds_warns_and_sync_mlflow_brings_it_level
     workdir = clone_run(small_run(tmp_path_factory), tmp_path / "project")
     port = free_port()  # nothing listens there yet
     env = {"MLFLOW_TRACKING_URI": secret_uri(port)}
-    production = (workdir / "registry/production.json").read_bytes()
+    production = registry.production_path(workdir / "registry", NAME).read_bytes()
     run = snakemake(workdir, "--cores", "2", *SMALL_ARGS, env=env)
     outputs = [run.stdout]
 
-    version = registry.production(workdir / "registry")["version"]
-    assert (workdir / "registry/production.json").read_bytes() == production
+    version = registry.production(workdir / "registry", NAME)["version"]
+    assert registry.production_path(workdir / "registry", NAME).read_bytes() == production
     receipt = read_json(workdir / "results/mlflow/receipt.json")
     assert receipt["mirrored"] is False
     assert receipt["not_mirrored"] == ["this run (params, metrics, plots)", f"registry version {version}", "alias production"]
@@ -184,7 +181,7 @@ def test_a_sqlite_uri_mirrors_and_mlflow_models_serve_answers_like_predict(tmp_p
     run = client.get_run(receipt["run_id"])
     assert run.data.params["split.test_size"] == "0.2"
     assert run.data.tags["snaketrain.gate"] == "passed"
-    version = registry.production(workdir / "registry")["version"]
+    version = registry.production(workdir / "registry", NAME)["version"]
     assert alias_version(client) == version
 
     # rows as a user would send them: raw columns, no target

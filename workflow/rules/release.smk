@@ -250,4 +250,4 @@ rule rollback_model:
     run:
         from snaketrain.rollback_model import run as rollback_model
 
-        rollback_model(input, output, params, log, threads)
+        rollback_model(input, output, params, log, threads, mlflow_tracking())
