@@ -96,8 +96,17 @@ def acquire(source):
     return read_sql(source["sql_url_env"], source.get("sql_query"))
 
 
+def source_label(source):
+    """What acquire_data reads, for messages (never the SQL URL: it may hold a password)."""
+    kind = source["source"]
+    if kind == "sql":
+        return f"the SQL query in data.sql_query (database from ${source['sql_url_env']})"
+    key = "path" if kind == "file" else kind
+    return f"data.{key}: {source.get(key)}"
+
+
 def run(input, output, params, log, threads=1):
-    with stage_logging(log[0], STAGE) as logger:
+    with stage_logging(log[0], STAGE, source_label(params.source)) as logger:
         logger.info("source: %s", params.source["source"])
         frame = acquire(params.source)
         frame.columns = [str(c) for c in frame.columns]

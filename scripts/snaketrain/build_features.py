@@ -60,7 +60,7 @@ def fit_transform(train, test, target, settings):
 
 
 def run(input, output, params, log, threads=1):
-    with stage_logging(log[0], STAGE) as logger:
+    with stage_logging(log[0], STAGE, input) as logger:
         report = read_json(input.report)
         train, test = read_table(input.train), read_table(input.test)
         logger.info("read %d train and %d test rows x %d columns", len(train), len(test), train.shape[1])

@@ -23,7 +23,7 @@ def scored_table(df, prediction):
 
 
 def run(input, output, params, log, threads=1):
-    with stage_logging(log[0], STAGE) as logger:
+    with stage_logging(log[0], STAGE, input) as logger:
         loaded = inference.load_production(params.registry, stage=STAGE)
         df = read_input(input.data, params.delimiter, params.encoding)
         prediction = inference.predict(loaded, df, STAGE, where=f"predict.input ({input.data})")

@@ -67,7 +67,7 @@ def deliver(payload, webhook_env, attempts, logger):
 
 
 def run(input, output, params, log, threads=1):
-    with stage_logging(log[0], STAGE) as logger:
+    with stage_logging(log[0], STAGE, input) as logger:
         alert = build_alert(read_json(input.decision))
         logger.error("%s", alert["text"])
         write_json(alert, output.alert)

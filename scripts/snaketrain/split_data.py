@@ -17,7 +17,7 @@ def split(df, target, task, test_size, seed, stratify):
 
 
 def run(input, output, params, log, threads=1):
-    with stage_logging(log[0], STAGE) as logger:
+    with stage_logging(log[0], STAGE, input) as logger:
         report = read_json(input.report)
         df = read_table(input.data)
         logger.info("read %d rows x %d columns from %s", *df.shape, input.data)

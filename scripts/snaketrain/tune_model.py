@@ -126,7 +126,7 @@ def _plain(value):
 
 
 def run(input, output, params, log, threads=1):
-    with stage_logging(log[0], STAGE) as logger:
+    with stage_logging(log[0], STAGE, input) as logger:
         schema = read_json(input.schema)
         task, target = schema["task"], schema["target"]
         train = read_table(input.train)

@@ -203,7 +203,7 @@ def validate(df, target, configured_task, rules, where="data", drop=()):
 
 
 def run(input, output, params, log, threads=1):
-    with stage_logging(log[0], STAGE) as logger:
+    with stage_logging(log[0], STAGE, input) as logger:
         df = read_table(input.data)
         logger.info("read %d rows x %d columns from %s", *df.shape, input.data)
         report = validate(df, params.target, params.task, params.rules, where=str(input.data), drop=params.drop)
