@@ -2,7 +2,7 @@
 
 import os
 
-from snaketrain.data_files import file_format, parse_table, read_file
+from snaketrain.data_files import compression_of, file_format, parse_table, read_file
 from snaketrain.stage_log import StageError, stage_logging
 from snaketrain.table_io import write_table
 
@@ -44,7 +44,8 @@ def download(url, attempts):
 
 def read_url(url, fmt, delimiter, encoding, attempts):
     raw = download(url, attempts)
-    return parse_table(raw, file_format(url.split("?")[0], fmt), delimiter, encoding, url, STAGE)
+    name = url.split("?")[0]
+    return parse_table(raw, file_format(name, fmt), delimiter, encoding, url, STAGE, compression_of(name))
 
 
 def read_sql(url_env, query):

@@ -39,6 +39,17 @@ def column_kinds(df, target, drop):
     return numeric, categorical
 
 
+def finite(df, numeric):
+    """inf and -inf as missing values: validate_data lets them through only with validation.infinite: missing."""
+    import numpy as np
+
+    if not numeric:
+        return df
+    df = df.copy()
+    df[numeric] = df[numeric].replace([np.inf, -np.inf], np.nan)
+    return df
+
+
 def fit_transform(train, test, target, settings):
     """Fit on train, transform both; returns (preprocessor, train_features, test_features, schema)."""
     numeric, categorical = column_kinds(train, target, settings["drop"])
@@ -46,8 +57,8 @@ def fit_transform(train, test, target, settings):
         numeric, categorical, settings["numeric_imputer"], settings["scale"], settings["max_categories"]
     )
     columns = numeric + categorical
-    train_x = preprocessor.fit_transform(as_text(train[columns], categorical))
-    test_x = preprocessor.transform(as_text(test[columns], categorical))
+    train_x = preprocessor.fit_transform(as_text(finite(train[columns], numeric), categorical))
+    test_x = preprocessor.transform(as_text(finite(test[columns], numeric), categorical))
     train_x[target] = train[target].to_numpy()
     test_x[target] = test[target].to_numpy()
     schema = {

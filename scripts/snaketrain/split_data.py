@@ -1,17 +1,64 @@
 """Split the validated dataset into train and test parts."""
 
-from snaketrain.stage_log import stage_logging
+import math
+
+from snaketrain.stage_log import StageError, stage_logging
 from snaketrain.table_io import read_json, read_table, write_table
 
 STAGE = "split_data"
+
+
+def known(target):
+    """Rows whose target is known: not missing and, for numbers, finite (inf counts as missing here)."""
+    import numpy as np
+    from pandas.api import types
+
+    present = target.notna()
+    if types.is_float_dtype(target):
+        present &= ~np.isinf(target.to_numpy(dtype=float, na_value=np.nan))
+    return present
+
+
+def check_sizes(rows, test_size, strata=None):
+    """Explain a split scikit-learn would refuse: an empty part, or (stratified) a part without room for every class.
+
+    The sizes are scikit-learn's: ceil(test_size * rows) test rows and floor((1 - test_size) * rows) train rows.
+    """
+    n_test, n_train = math.ceil(test_size * rows), math.floor((1.0 - test_size) * rows)
+    where = "config key split.test_size"
+    if strata is not None:
+        counts = strata.value_counts()
+        if len(counts) and counts.min() < 2:
+            raise StageError(
+                STAGE,
+                f"class {counts.idxmin()!r} has only {int(counts.min())} row with a known target: a stratified "
+                "split needs at least 2 rows of every class (one for each part)",
+                "supply more rows of that class, or set split.stratify: false",
+                "config key split.stratify",
+            )
+    need = len(strata.unique()) if strata is not None else 1
+    if n_test >= need and n_train >= need:
+        return
+    sizes = f"split.test_size {test_size} on {rows} rows gives {n_train} training and {n_test} test rows"
+    what = f"at least {need} rows each (one per class: the split is stratified)" if need > 1 else "at least 1 row each"
+    if rows < 2 * need:
+        allowed = f"the data has too few rows for that: {2 * need} are needed"
+        fix = "supply more rows" + (", or set split.stratify: false" if need > 1 else "")
+    else:
+        # rounded inwards, so that both ends are safe to use
+        low, high = math.ceil(need / rows * 1e4) / 1e4, math.floor((1 - need / rows) * 1e4) / 1e4
+        allowed = f"this data allows split.test_size from {low} to {high}"
+        fix = f"set split.test_size between {low} and {high}" + (", or split.stratify: false" if need > 1 else "")
+    raise StageError(STAGE, f"{sizes}; both parts need {what}; {allowed}", fix, where)
 
 
 def split(df, target, task, test_size, seed, stratify):
     """Rows with a missing target are dropped (they cannot be learned from); the rest is split."""
     from sklearn.model_selection import train_test_split
 
-    df = df[df[target].notna()].reset_index(drop=True)
+    df = df[known(df[target])].reset_index(drop=True)
     strata = df[target] if stratify and task != "regression" else None
+    check_sizes(len(df), test_size, strata)
     train, test = train_test_split(df, test_size=test_size, random_state=seed, stratify=strata)
     return train.reset_index(drop=True), test.reset_index(drop=True)
 
