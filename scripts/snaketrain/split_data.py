@@ -19,6 +19,11 @@ def known(target):
     return present
 
 
+def plain(value):
+    """A numpy scalar as the Python value it holds, so that messages show 2, not np.int64(2)."""
+    return value.item() if hasattr(value, "item") else value
+
+
 def check_sizes(rows, test_size, strata=None):
     """Explain a split scikit-learn would refuse: an empty part, or (stratified) a part without room for every class.
 
@@ -31,7 +36,7 @@ def check_sizes(rows, test_size, strata=None):
         if len(counts) and counts.min() < 2:
             raise StageError(
                 STAGE,
-                f"class {counts.idxmin()!r} has only {int(counts.min())} row with a known target: a stratified "
+                f"class {plain(counts.idxmin())!r} has only {int(counts.min())} row with a known target: a stratified "
                 "split needs at least 2 rows of every class (one for each part)",
                 "supply more rows of that class, or set split.stratify: false",
                 "config key split.stratify",

@@ -19,6 +19,18 @@ def _metrics_text(metrics):
     return ", ".join(f"{name} {value:.4g}" for name, value in sorted(metrics.items()))
 
 
+def _warning_lines(validation):
+    """The data checks that warned (e.g. labels that differ only by spaces or case): the run went on, the user should know."""
+    warned = [c for c in (validation or {}).get("checks", []) if c["verdict"] == "warn"]
+    if not warned:
+        return []
+    lines = [f"  data checks:  {len(warned)} warning(s), see results/report/validation.html"]
+    for check in warned[:5]:
+        column = f" column '{check['column']}'" if check.get("column") else ""
+        lines.append(f"    - {check['check']}{column}: {check.get('detail') or check['value']}")
+    return lines
+
+
 def summary_lines(registry_root, report_path=None, workdir="."):
     """The summary of the last full run, from its result files; [] if the gate has not run."""
     root = Path(workdir)
@@ -33,6 +45,7 @@ def summary_lines(registry_root, report_path=None, workdir="."):
     lines.append(f"  its metrics:  {_metrics_text(best['metrics'])}")
     lines.append(f"  metrics file: results/evaluation/{best['best_model']}/metrics.json")
     lines.append(f"  all models:   results/comparison/metrics.csv ({len(best['ranking'])} models)")
+    lines.extend(_warning_lines(_read(root / "results/validation/report.json")))
     deploy = _read(root / "results/deploy/receipt.json")
     if decision["passed"] and deploy:
         lines.append("  quality gate: PASSED")

@@ -100,7 +100,7 @@ def check_folds(cv, y, task):
         smallest, what = len(y), "training rows"
     else:
         counts = y.value_counts()
-        smallest, what = int(counts.min()), f"training rows of class {counts.idxmin()!r}"
+        smallest, what = int(counts.min()), f"training rows of class {_plain(counts.idxmin())!r}"
     if cv <= smallest:
         return
     raise StageError(
