@@ -50,6 +50,35 @@ def finite(df, numeric):
     return df
 
 
+def check_finite(train_x, test_x, inputs, numeric):
+    """Explain features that came out NaN or infinite: numbers so large (beyond about 1e154) that their square
+    overflows while they are scaled or imputed."""
+    import numpy as np
+
+    bad = [
+        c
+        for c in numeric
+        if c in train_x.columns
+        and not (
+            np.isfinite(train_x[c].to_numpy(dtype=float)).all() and np.isfinite(test_x[c].to_numpy(dtype=float)).all()
+        )
+    ]
+    if not bad:
+        return
+    magnitudes = {c: np.abs(inputs[c].to_numpy(dtype=float)) for c in bad[:5]}
+    largest = ", ".join(
+        f"'{c}' (largest magnitude {v[np.isfinite(v)].max(initial=0):.3g})" for c, v in magnitudes.items()
+    )
+    raise StageError(
+        STAGE,
+        f"numeric column(s) hold values too large to scale or impute: {largest}; their features came out NaN or "
+        "infinite",
+        "bring those columns to a smaller scale in the data (divide them, or take a logarithm), set "
+        "features.scale: false, or leave them out with features.drop",
+        "features",
+    )
+
+
 def fit_transform(train, test, target, settings):
     """Fit on train, transform both; returns (preprocessor, train_features, test_features, schema)."""
     numeric, categorical = column_kinds(train, target, settings["drop"])
@@ -59,6 +88,7 @@ def fit_transform(train, test, target, settings):
     columns = numeric + categorical
     train_x = preprocessor.fit_transform(as_text(finite(train[columns], numeric), categorical))
     test_x = preprocessor.transform(as_text(finite(test[columns], numeric), categorical))
+    check_finite(train_x, test_x, train[columns], numeric)
     train_x[target] = train[target].to_numpy()
     test_x[target] = test[target].to_numpy()
     schema = {
