@@ -7,6 +7,7 @@ each job gets its own logger object with its own file handler; nothing is attach
 import logging
 import os
 import time
+from contextlib import suppress
 from pathlib import Path
 from traceback import format_exception
 
@@ -133,7 +134,9 @@ class stage_logging:  # noqa: N801 - used like the function it replaced: `with s
         converted = None
         try:
             if error is not None and isinstance(error, Exception) and not isinstance(error, StageError):
-                self.traceback_path.write_text("".join(format_exception(kind, error, traceback)), encoding="utf-8")
+                # a full disk, say, must not hide the explanation: that matters more than the traceback file
+                with suppress(OSError):
+                    self.traceback_path.write_text("".join(format_exception(kind, error, traceback)), encoding="utf-8")
                 converted = explain_unexpected(self.stage, error, self.traceback_path, self.inputs)
                 error = converted
             if isinstance(error, StageError):
