@@ -50,31 +50,40 @@ def finite(df, numeric):
     return df
 
 
-def check_finite(train_x, test_x, inputs, numeric):
-    """Explain features that came out NaN or infinite: numbers so large (beyond about 1e154) that their square
-    overflows while they are scaled or imputed."""
+# the largest float32: tree ensembles compute in float32, where a larger feature becomes infinite
+FEATURE_LIMIT = 3.4028234663852886e38
+
+
+def _out_of_range(features, numeric):
     import numpy as np
 
-    bad = [
+    return {
         c
         for c in numeric
-        if c in train_x.columns
-        and not (
-            np.isfinite(train_x[c].to_numpy(dtype=float)).all() and np.isfinite(test_x[c].to_numpy(dtype=float)).all()
-        )
-    ]
+        if c in features.columns and not (np.abs(features[c].to_numpy(dtype=float)) <= FEATURE_LIMIT).all()
+    }
+
+
+def check_feature_range(train_x, test_x, train, test, numeric):
+    """Explain numeric features that came out NaN, infinite or beyond float32: numbers so large (about 1e154 and
+    beyond) that their square overflows while they are scaled, or a value far outside the training range."""
+    import numpy as np
+
+    bad = [c for c in numeric if c in _out_of_range(train_x, numeric) | _out_of_range(test_x, numeric)]
     if not bad:
         return
-    magnitudes = {c: np.abs(inputs[c].to_numpy(dtype=float)) for c in bad[:5]}
-    largest = ", ".join(
-        f"'{c}' (largest magnitude {v[np.isfinite(v)].max(initial=0):.3g})" for c, v in magnitudes.items()
-    )
+
+    def largest(column):
+        values = np.abs(np.concatenate([train[column].to_numpy(dtype=float), test[column].to_numpy(dtype=float)]))
+        return values[np.isfinite(values)].max(initial=0)
+
+    shown = ", ".join(f"'{c}' (largest magnitude {largest(c):.3g})" for c in bad[:5])
     raise StageError(
         STAGE,
-        f"numeric column(s) hold values too large to scale or impute: {largest}; their features came out NaN or "
-        "infinite",
-        "bring those columns to a smaller scale in the data (divide them, or take a logarithm), set "
-        "features.scale: false, or leave them out with features.drop",
+        f"numeric column(s) hold values too large, or too far from the training rows' range, to become features: "
+        f"{shown}; as features they are NaN, infinite or beyond 3.4e38 (the largest number the tree ensembles take)",
+        "bring those columns to a smaller scale in the data (divide them, or take a logarithm), remove the "
+        "outlying values, or leave the columns out with features.drop",
         "features",
     )
 
@@ -88,7 +97,7 @@ def fit_transform(train, test, target, settings):
     columns = numeric + categorical
     train_x = preprocessor.fit_transform(as_text(finite(train[columns], numeric), categorical))
     test_x = preprocessor.transform(as_text(finite(test[columns], numeric), categorical))
-    check_finite(train_x, test_x, train[columns], numeric)
+    check_feature_range(train_x, test_x, train, test, numeric)
     train_x[target] = train[target].to_numpy()
     test_x[target] = test[target].to_numpy()
     schema = {

@@ -118,6 +118,30 @@ def _similar_values_check(series, column, severity):
     return check
 
 
+# beyond about 1.3e154 a number's square overflows: variances, scaling and squared errors become infinite
+HUGE_VALUE = 1e150
+
+
+def huge_values(series, column):
+    """The huge_values check of a float column (None for other columns): finite values beyond +-HUGE_VALUE."""
+    import numpy as np
+    from pandas.api import types
+
+    if not types.is_float_dtype(series):
+        return None
+    values = np.abs(series.to_numpy(dtype=float, na_value=np.nan))
+    rows = series.index[np.isfinite(values) & (values > HUGE_VALUE)]
+    check = _check("huge_values", len(rows), HUGE_VALUE, not len(rows), str(column))
+    if len(rows):
+        shown = ", ".join(map(str, rows[:5])) + (", ..." if len(rows) > 5 else "")
+        largest = values[np.isfinite(values)].max()
+        check["detail"] = (
+            f"{len(rows)} value(s) beyond +-{HUGE_VALUE:.0e} (largest {largest:.3g}) at row index {shown}: their "
+            "squares overflow, so variances, scaling and squared errors become infinite"
+        )
+    return check
+
+
 def _column_checks(df, column, rules, declared):
     """Missing values, stray text in numbers and identifier-like text, for one column."""
     checks = []
@@ -129,6 +153,9 @@ def _column_checks(df, column, rules, declared):
     infinite = infinite_values(df[column], rules.get("infinite", "fail"), column)
     if infinite is not None:
         checks.append(infinite)
+    huge = huge_values(df[column], column)
+    if huge is not None:
+        checks.append(huge)
     stray = stray_text(df[column])
     if stray is not None:
         value, row, bad = stray
@@ -227,6 +254,8 @@ FIXES = {
     "does this), or leave it out with features.drop",
     "similar_values": "make the values identical where they mean the same (strip spaces, one spelling), or keep "
     "them apart with validation.similar_values: warn",
+    "huge_values": "bring the column to a smaller scale (divide it, or take a logarithm), or leave it out with "
+    "features.drop",
     "infinite_values": "replace the infinite values in the data, or treat them as missing with "
     "validation.infinite: missing",
     "high_cardinality": "leave the column out (features.drop), or keep it anyway with validation.high_cardinality: warn",

@@ -161,14 +161,29 @@ CHAIN_SETTINGS = settings(
 
 # Found by this test: values near 1e250 passed validation, their variance overflowed in StandardScaler, and the
 # model received NaN features ("ValueError: Input X contains NaN" from LogisticRegression). Now build_features
-# names the columns (check_finite).
+# names the columns (check_feature_range).
 HUGE_VALUES = (
     ["b", TARGET],
     [pd.Series([1.5e249, -9.8e263, 0.0, 1.0, 4.7e260, 2.0] * 5), pd.Series([0, 1] * 15)],
 )
 
+# Found by this test: a test-split value far outside the training range (1e95 where training holds only 0)
+# scaled to 1e95, finite in float64 but beyond float32, which tree models cast to: "Input X contains infinity
+# or a value too large for dtype('float32')" from RandomForest's predict. build_features names the column.
+OUTLIER_IN_TEST = (["b", TARGET], [pd.Series([1e95] + [0.0] * 29), pd.Series([0, 1] * 15)])
+
+# Found by this test: a regression target near the largest float (1.8e308) went through to evaluate, where the
+# residuals overflowed and matplotlib failed drawing them ("ValueError: arange: cannot compute length").
+# validate_data's huge_values check now stops it.
+HUGE_TARGET = (
+    ["a", TARGET],
+    [pd.Series(range(30), dtype=float), pd.Series([1.7976931348623157e308, 1.5, -787.4] * 10)],
+)
+
 
 @CHAIN_SETTINGS
+@example(table=HUGE_TARGET, fmt="csv", rules=PERMISSIVE, test_size=0.9, stratify=False, model="random_forest")
+@example(table=OUTLIER_IN_TEST, fmt="csv", rules=PERMISSIVE, test_size=0.5, stratify=False, model="random_forest")
 @example(table=HUGE_VALUES, fmt="parquet", rules=PERMISSIVE, test_size=0.5, stratify=False, model="logistic_regression")
 @example(table=HUGE_VALUES, fmt="csv", rules=PERMISSIVE, test_size=0.2, stratify=True, model="knn")
 @given(

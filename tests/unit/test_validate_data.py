@@ -61,3 +61,12 @@ def test_similar_labels_can_fail():
 def test_similar_labels_can_be_ignored():
     report = validate(data(), "target", "auto", {**RULES, "infinite": "missing", "similar_values": "ignore"})
     assert not [c for c in report["checks"] if c["check"] == "similar_values"]
+
+
+def test_numbers_whose_square_overflows_fail_validation():
+    df = pd.DataFrame({"x": [1.0, 2e200, 3.0, 4.0], "target": [0.5, 1.5, 2.5, 1.7e308]})
+    with pytest.raises(StageError) as caught:
+        validate(df, "target", "auto", RULES)
+    assert "huge_values column 'x': value 1" in str(caught.value)
+    assert "huge_values column 'target': value 1" in str(caught.value)
+    assert "(largest 1.7e+308) at row index 3" in str(caught.value)
