@@ -65,6 +65,16 @@ def split(df, target, task, test_size, seed, stratify):
     strata = df[target] if stratify and task != "regression" else None
     check_sizes(len(df), test_size, strata)
     train, test = train_test_split(df, test_size=test_size, random_state=seed, stratify=strata)
+    if task != "regression" and train[target].nunique() < 2:
+        # possible without stratification: every row of the other classes landed in the test part
+        classes = ", ".join(repr(plain(c)) for c in sorted(df[target].unique(), key=str))
+        raise StageError(
+            STAGE,
+            f"the training part holds only one class ({plain(train[target].iloc[0])!r}) of {classes}: the rows of "
+            "the others all went to the test part, and a classifier needs two",
+            "set split.stratify: true, or supply more rows of the rare classes",
+            "config key split.stratify",
+        )
     return train.reset_index(drop=True), test.reset_index(drop=True)
 
 

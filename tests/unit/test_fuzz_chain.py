@@ -185,8 +185,13 @@ HUGE_TARGET = (
     [pd.Series(range(30), dtype=float), pd.Series([1.7976931348623157e308, 1.5, -787.4] * 10)],
 )
 
+# Found by this test: without stratification the one row of class 1 went to the test part, and LogisticRegression
+# failed on a training part of one class ("This solver needs samples of at least 2 classes"). split_data says so.
+ONE_CLASS_LEFT = (["a", TARGET], [pd.Series([None] * 7, dtype=object), pd.Series([0, 0, 0, 0, 0, 1, None])])
+
 
 @CHAIN_SETTINGS
+@example(table=ONE_CLASS_LEFT, fmt="csv", rules=PERMISSIVE, test_size=0.2, stratify=False, model="logistic_regression")
 @example(table=HUGE_TARGET, fmt="csv", rules=PERMISSIVE, test_size=0.9, stratify=False, model="random_forest")
 @example(table=OUTLIER_IN_TEST, fmt="csv", rules=PERMISSIVE, test_size=0.5, stratify=False, model="random_forest")
 @example(table=HUGE_VALUES, fmt="parquet", rules=PERMISSIVE, test_size=0.5, stratify=False, model="logistic_regression")

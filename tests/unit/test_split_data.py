@@ -51,3 +51,9 @@ def test_rows_with_an_infinite_target_are_dropped_like_missing_ones():
     train, test = split(df, "y", "regression", 0.25, 1, False)
     assert len(train) + len(test) == 7
     assert np.isfinite(pd.concat([train, test])["y"]).all()
+
+
+def test_a_training_part_of_one_class_is_explained():
+    df = pd.DataFrame({"a": range(7), "target": [0, 0, 0, 0, 0, 1, None]})
+    with pytest.raises(StageError, match=r"the training part holds only one class \(0\) of 0.0, 1.0|only one class"):
+        split(df, "target", "binary", 0.2, 7, False)
