@@ -55,5 +55,5 @@ def test_rows_with_an_infinite_target_are_dropped_like_missing_ones():
 
 def test_a_training_part_of_one_class_is_explained():
     df = pd.DataFrame({"a": range(7), "target": [0, 0, 0, 0, 0, 1, None]})
-    with pytest.raises(StageError, match=r"the training part holds only one class \(0\) of 0.0, 1.0|only one class"):
+    with pytest.raises(StageError, match=r"the training part holds only one class \(0.0\) of 0.0, 1.0"):
         split(df, "target", "binary", 0.2, 7, False)
