@@ -57,6 +57,25 @@ def check_sizes(rows, test_size, strata=None):
     raise StageError(STAGE, f"{sizes}; both parts need {what}; {allowed}", fix, where)
 
 
+def check_classes(train, test):
+    """Without stratification, a class can land wholly in the test part: the model cannot learn it, and with one
+    class left a classifier cannot be fitted at all."""
+    unseen = sorted({plain(c) for c in test.unique()} - {plain(c) for c in train.unique()}, key=str)
+    if train.nunique() >= 2 and not unseen:
+        return
+    held = ", ".join(repr(c) for c in sorted({plain(c) for c in train.unique()}, key=str))
+    only_test = ", ".join(repr(c) for c in unseen)
+    problem = f"the training part holds only class(es) {held}" + (
+        f"; class(es) {only_test} are only in the test part, so no model can learn them" if unseen else ""
+    )
+    raise StageError(
+        STAGE,
+        problem + " (the split is not stratified)",
+        "set split.stratify: true, or supply more rows of the rare classes",
+        "config key split.stratify",
+    )
+
+
 def split(df, target, task, test_size, seed, stratify):
     """Rows with a missing target are dropped (they cannot be learned from); the rest is split."""
     from sklearn.model_selection import train_test_split
@@ -65,16 +84,8 @@ def split(df, target, task, test_size, seed, stratify):
     strata = df[target] if stratify and task != "regression" else None
     check_sizes(len(df), test_size, strata)
     train, test = train_test_split(df, test_size=test_size, random_state=seed, stratify=strata)
-    if task != "regression" and train[target].nunique() < 2:
-        # possible without stratification: every row of the other classes landed in the test part
-        classes = ", ".join(repr(plain(c)) for c in sorted(df[target].unique(), key=str))
-        raise StageError(
-            STAGE,
-            f"the training part holds only one class ({plain(train[target].iloc[0])!r}) of {classes}: the rows of "
-            "the others all went to the test part, and a classifier needs two",
-            "set split.stratify: true, or supply more rows of the rare classes",
-            "config key split.stratify",
-        )
+    if task != "regression":
+        check_classes(train[target], test[target])
     return train.reset_index(drop=True), test.reset_index(drop=True)
 
 

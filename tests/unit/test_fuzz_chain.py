@@ -189,8 +189,16 @@ HUGE_TARGET = (
 # failed on a training part of one class ("This solver needs samples of at least 2 classes"). split_data says so.
 ONE_CLASS_LEFT = (["a", TARGET], [pd.Series([None] * 7, dtype=object), pd.Series([0, 0, 0, 0, 0, 1, None])])
 
+# Found by this test: without stratification class 2's rows (1 and 17) all went to the test part; the model knew
+# classes 0 and 1 only, and the metrics failed ("pos_label=1.0 is not a valid label"). split_data says so.
+CLASS_ONLY_IN_TEST = (
+    ["a", TARGET],
+    [pd.Series(range(30), dtype=float), pd.Series([2 if i in (1, 17) else i % 2 * 3 for i in range(30)])],
+)
+
 
 @CHAIN_SETTINGS
+@example(table=CLASS_ONLY_IN_TEST, fmt="csv", rules=PERMISSIVE, test_size=0.2, stratify=False, model="knn")
 @example(table=ONE_CLASS_LEFT, fmt="csv", rules=PERMISSIVE, test_size=0.2, stratify=False, model="logistic_regression")
 @example(table=HUGE_TARGET, fmt="csv", rules=PERMISSIVE, test_size=0.9, stratify=False, model="random_forest")
 @example(table=OUTLIER_IN_TEST, fmt="csv", rules=PERMISSIVE, test_size=0.5, stratify=False, model="random_forest")

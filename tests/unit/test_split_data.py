@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from snaketrain.split_data import check_sizes, split
+from snaketrain.split_data import check_classes, check_sizes, split
 from snaketrain.stage_log import StageError
 
 
@@ -55,5 +55,13 @@ def test_rows_with_an_infinite_target_are_dropped_like_missing_ones():
 
 def test_a_training_part_of_one_class_is_explained():
     df = pd.DataFrame({"a": range(7), "target": [0, 0, 0, 0, 0, 1, None]})
-    with pytest.raises(StageError, match=r"the training part holds only one class \(0.0\) of 0.0, 1.0"):
+    with pytest.raises(
+        StageError, match=r"the training part holds only class\(es\) 0.0; class\(es\) 1.0 are only in the test part"
+    ):
         split(df, "target", "binary", 0.2, 7, False)
+
+
+def test_a_class_only_in_the_test_part_is_explained():
+    df = pd.DataFrame({"a": range(12), "target": [0, 1] * 5 + [2, 2]})
+    with pytest.raises(StageError, match=r"class\(es\) 2 are only in the test part, so no model can learn them"):
+        check_classes(df["target"][:10], df["target"][8:])
