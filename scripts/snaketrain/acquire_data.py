@@ -2,7 +2,7 @@
 
 import os
 
-from snaketrain.data_files import file_format, parse_table, read_file
+from snaketrain.data_files import compression_of, file_format, parse_table, read_file
 from snaketrain.stage_log import StageError, stage_logging
 from snaketrain.table_io import write_table
 
@@ -44,7 +44,8 @@ def download(url, attempts):
 
 def read_url(url, fmt, delimiter, encoding, attempts):
     raw = download(url, attempts)
-    return parse_table(raw, file_format(url.split("?")[0], fmt), delimiter, encoding, url, STAGE)
+    name = url.split("?")[0]
+    return parse_table(raw, file_format(name, fmt), delimiter, encoding, url, STAGE, compression_of(name))
 
 
 def read_sql(url_env, query):
@@ -96,8 +97,17 @@ def acquire(source):
     return read_sql(source["sql_url_env"], source.get("sql_query"))
 
 
+def source_label(source):
+    """What acquire_data reads, for messages (never the SQL URL: it may hold a password)."""
+    kind = source["source"]
+    if kind == "sql":
+        return f"the SQL query in data.sql_query (database from ${source['sql_url_env']})"
+    key = "path" if kind == "file" else kind
+    return f"data.{key}: {source.get(key)}"
+
+
 def run(input, output, params, log, threads=1):
-    with stage_logging(log[0], STAGE) as logger:
+    with stage_logging(log[0], STAGE, source_label(params.source)) as logger:
         logger.info("source: %s", params.source["source"])
         frame = acquire(params.source)
         frame.columns = [str(c) for c in frame.columns]

@@ -39,6 +39,55 @@ def column_kinds(df, target, drop):
     return numeric, categorical
 
 
+def finite(df, numeric):
+    """inf and -inf as missing values: validate_data lets them through only with validation.infinite: missing."""
+    import numpy as np
+
+    if not numeric:
+        return df
+    df = df.copy()
+    df[numeric] = df[numeric].replace([np.inf, -np.inf], np.nan)
+    return df
+
+
+# the largest float32: tree ensembles compute in float32, where a larger feature becomes infinite
+FEATURE_LIMIT = 3.4028234663852886e38
+
+
+def _out_of_range(features, numeric):
+    import numpy as np
+
+    return {
+        c
+        for c in numeric
+        if c in features.columns and not (np.abs(features[c].to_numpy(dtype=float)) <= FEATURE_LIMIT).all()
+    }
+
+
+def check_feature_range(train_x, test_x, train, test, numeric):
+    """Explain numeric features that came out NaN, infinite or beyond float32: numbers so large (about 1e154 and
+    beyond) that their square overflows while they are scaled, or a value far outside the training range."""
+    import numpy as np
+
+    bad = [c for c in numeric if c in _out_of_range(train_x, numeric) | _out_of_range(test_x, numeric)]
+    if not bad:
+        return
+
+    def largest(column):
+        values = np.abs(np.concatenate([train[column].to_numpy(dtype=float), test[column].to_numpy(dtype=float)]))
+        return values[np.isfinite(values)].max(initial=0)
+
+    shown = ", ".join(f"'{c}' (largest magnitude {largest(c):.3g})" for c in bad[:5])
+    raise StageError(
+        STAGE,
+        f"numeric column(s) hold values too large, or too far from the training rows' range, to become features: "
+        f"{shown}; as features they are NaN, infinite or beyond 3.4e38 (the largest number the tree ensembles take)",
+        "bring those columns to a smaller scale in the data (divide them, or take a logarithm), remove the "
+        "outlying values, or leave the columns out with features.drop",
+        "features",
+    )
+
+
 def fit_transform(train, test, target, settings):
     """Fit on train, transform both; returns (preprocessor, train_features, test_features, schema)."""
     numeric, categorical = column_kinds(train, target, settings["drop"])
@@ -46,8 +95,9 @@ def fit_transform(train, test, target, settings):
         numeric, categorical, settings["numeric_imputer"], settings["scale"], settings["max_categories"]
     )
     columns = numeric + categorical
-    train_x = preprocessor.fit_transform(train[columns])
-    test_x = preprocessor.transform(test[columns])
+    train_x = preprocessor.fit_transform(finite(train[columns], numeric))
+    test_x = preprocessor.transform(finite(test[columns], numeric))
+    check_feature_range(train_x, test_x, train, test, numeric)
     train_x[target] = train[target].to_numpy()
     test_x[target] = test[target].to_numpy()
     schema = {
@@ -60,7 +110,7 @@ def fit_transform(train, test, target, settings):
 
 
 def run(input, output, params, log, threads=1):
-    with stage_logging(log[0], STAGE) as logger:
+    with stage_logging(log[0], STAGE, input) as logger:
         report = read_json(input.report)
         train, test = read_table(input.train), read_table(input.test)
         logger.info("read %d train and %d test rows x %d columns", len(train), len(test), train.shape[1])

@@ -35,7 +35,7 @@ def table_csv(ranked):
 
 
 def run(input, output, params, log, threads=1):
-    with stage_logging(log[0], STAGE) as logger:
+    with stage_logging(log[0], STAGE, input) as logger:
         evaluations = [read_json(path) for path in input.metrics]
         logger.info("read the test metrics of %d models", len(evaluations))
         task = evaluations[0]["task"]

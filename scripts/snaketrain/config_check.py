@@ -180,3 +180,48 @@ def config_error(config, schema_path, configfiles=()):
         "\n    ".join(["one per problem:", *fixes]),
         f"config keys {keys} (config files: {sources}; and --config values)",
     )
+
+
+def yaml_syntax_error(path):
+    """A ConfigError naming file, line and column if the file is not valid YAML (JSON is YAML), else None."""
+    import yaml
+
+    try:
+        yaml.safe_load(Path(path).read_text(encoding="utf-8"))  # from text, so that the error can show the line
+    except UnicodeDecodeError as error:
+        return ConfigError(f"{path} is not UTF-8 text (byte {error.start})", "save the config file as UTF-8", str(path))
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        problem = " ".join(str(error.problem or error.context or "syntax error").split())
+        place = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "an unknown place"
+        snippet = mark.get_snippet() if mark else None
+        shown = "\n" + "\n".join(f"    {line}" for line in snippet.splitlines()) if snippet else ""
+        return ConfigError(
+            f"{path} is not valid YAML: {problem} at {place}{shown}",
+            "correct the YAML at that place (indent with spaces, never tabs; put a space after each ':'; "
+            "quote values that hold ': ' or start with a special character)",
+            f"{path}, {place}",
+        )
+    except yaml.YAMLError as error:
+        return ConfigError(f"{path} is not valid YAML: {' '.join(str(error).split())}", "correct the YAML", str(path))
+    return None
+
+
+def check_configfile_syntax(argv=None):
+    """Stop with file, line and column when a --configfile given on the command line is not valid YAML.
+
+    Snakemake reads those files while it parses its command line, before any workflow code runs, and
+    reports a syntax error without file or place ("Config file is not valid JSON or YAML"). The workflow's
+    default profile (profiles/local/config.yaml) calls this while Snakemake loads it, just before.
+    """
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--configfile", "--configfiles", nargs="+", action="extend", default=[])
+    known, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    for path in known.configfile:
+        error = yaml_syntax_error(path) if Path(path).is_file() else None
+        if error is not None:
+            print(error, file=sys.stderr)
+            raise SystemExit(1)

@@ -12,19 +12,93 @@ from snaketrain.stage_log import StageError
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 PARQUET_MAGIC = b"PAR1"
+# compression by file name suffix (the names pandas infers), and each format's first bytes: a compressed file
+# is recognised by its bytes even when its name does not say so, so it is never taken for badly encoded text
+COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zip": "zip", ".xz": "xz", ".zst": "zstd"}
+COMPRESSION_MAGIC = {
+    "gzip": b"\x1f\x8b",
+    "bz2": b"BZh",
+    "zip": b"PK\x03\x04",
+    "xz": b"\xfd7zXZ\x00",
+    "zstd": b"\x28\xb5\x2f\xfd",
+}
 OTHER_DELIMITERS = (";", "\t", "|", ",")
+
+
+def compression_of(name):
+    """The compression a file name declares (data.csv.gz -> gzip), or None."""
+    return COMPRESSIONS.get(Path(str(name).lower()).suffix)
+
+
+def _uncompressed_name(name):
+    name = str(name).lower()
+    return name[: -len(Path(name).suffix)] if compression_of(name) else name
 
 
 def file_format(name, configured):
     if configured != "auto":
         return configured
-    return "parquet" if str(name).lower().endswith(PARQUET_SUFFIXES) else "csv"
+    return "parquet" if _uncompressed_name(name).endswith(PARQUET_SUFFIXES) else "csv"
 
 
-def parse_table(raw, fmt, delimiter=",", encoding="utf-8", where="data", stage="acquire_data"):
-    """Bytes of a CSV or Parquet file -> DataFrame, with errors (raised as the given stage's) a user can act on."""
+def _decompress(raw, compression):
+    import bz2
+    import gzip
+    import lzma
+    import zipfile
+
+    if compression == "gzip":
+        return gzip.decompress(raw)
+    if compression == "bz2":
+        return bz2.decompress(raw)
+    if compression == "xz":
+        return lzma.decompress(raw)
+    if compression == "zstd":
+        import zstandard
+
+        return zstandard.ZstdDecompressor().stream_reader(io.BytesIO(raw)).read()
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        members = [m for m in archive.infolist() if not m.is_dir()]
+        if len(members) != 1:
+            names = ", ".join(m.filename for m in members[:5]) or "none"
+            raise ValueError(f"a zip archive must hold exactly one file, this one holds {len(members)}: {names}")
+        return archive.read(members[0])
+
+
+def decompressed(raw, compression=None, where="data", stage="acquire_data"):
+    """The bytes of a possibly compressed file, uncompressed; compression as named, or recognised by its bytes."""
+    found = next((kind for kind, magic in COMPRESSION_MAGIC.items() if raw.startswith(magic)), None)
+    if compression and found != compression:
+        raise StageError(
+            stage,
+            f"the file's name says it is {compression}-compressed, but its content is "
+            f"{f'{found}-compressed' if found else 'not'}",
+            "check that the file was downloaded or exported completely, or rename it to match its content",
+            where,
+        )
+    if not found:
+        return raw
+    try:
+        return _decompress(raw, found)
+    except Exception as error:  # noqa: BLE001 - each format raises its own types for a damaged file
+        if not compression:
+            return raw  # only its first bytes looked compressed (a CSV header starting "BZh"): read it as it is
+        raise StageError(
+            stage,
+            f"the {found}-compressed file cannot be uncompressed ({type(error).__name__}: {str(error)[:200]})",
+            "check that the file was downloaded or exported completely, or export it again",
+            where,
+        ) from None
+
+
+def parse_table(raw, fmt, delimiter=",", encoding="utf-8", where="data", stage="acquire_data", compression=None):
+    """Bytes of a CSV or Parquet file -> DataFrame, with errors (raised as the given stage's) a user can act on.
+
+    compression: what the file name declares (compression_of); a compressed file is also recognised by its bytes.
+    """
     import pandas as pd
 
+    raw = decompressed(raw, compression, where, stage)
     if not raw.strip():
         raise StageError(stage, "the data file is empty", "point data.path at a file with a header and rows", where)
     if fmt == "parquet":
@@ -107,4 +181,7 @@ def read_file(
     path = Path(path)
     if not path.is_file():
         raise StageError(stage, f"{what} '{path}' does not exist", f"set {key} to an existing CSV or Parquet file", key)
-    return parse_table(path.read_bytes(), file_format(path.name, fmt), delimiter, encoding, str(path), stage)
+    raw = path.read_bytes()
+    return parse_table(
+        raw, file_format(path.name, fmt), delimiter, encoding, str(path), stage, compression_of(path.name)
+    )

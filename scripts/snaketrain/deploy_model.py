@@ -8,7 +8,7 @@ STAGE = "deploy_model"
 
 
 def run(input, output, params, log, threads=1):
-    with stage_logging(log[0], STAGE) as logger:
+    with stage_logging(log[0], STAGE, input) as logger:
         version = read_json(input.receipt)["version"]
         previous = registry.promote(params.registry, version, params.name)
         logger.info("production of %s: %s (was %s)", params.name, version, previous)

@@ -190,7 +190,7 @@ def importance_figure(rows, scoring, title):
 
 
 def run(input, output, params, log, threads=1):
-    with stage_logging(log[0], STAGE) as logger:
+    with stage_logging(log[0], STAGE, input) as logger:
         schema = read_json(input.schema)
         test = read_table(input.test)
         X, y = test.drop(columns=[schema["target"]]), test[schema["target"]]

@@ -26,7 +26,7 @@ def scored_table(df, prediction):
 
 
 def run(input, output, params, log, threads=1):
-    with stage_logging(log[0], STAGE) as logger:
+    with stage_logging(log[0], STAGE, input) as logger:
         migrated = registry.migrate(params.registry, params.name)
         if migrated:
             logger.warning("%s", migrated)

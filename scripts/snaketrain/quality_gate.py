@@ -189,7 +189,7 @@ def inference_file_missing(root, version, name):
 
 
 def run(input, output, params, log, threads=1):
-    with stage_logging(log[0], STAGE) as logger:
+    with stage_logging(log[0], STAGE, input) as logger:
         best = read_json(input.best)
         logger.info("best model %s: %s = %s", best["best_model"], best["metric"], best["metrics"][best["metric"]])
         checks = threshold_checks(best["metrics"], params.gate["thresholds"])

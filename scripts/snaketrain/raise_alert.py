@@ -27,7 +27,7 @@ def build_alert(decision):
 
 
 def run(input, output, params, log, threads=1):
-    with stage_logging(log[0], STAGE) as logger:
+    with stage_logging(log[0], STAGE, input) as logger:
         alert = build_alert(read_json(input.decision))
         logger.error("%s", alert["text"])
         write_json(alert, output.alert)

@@ -52,7 +52,7 @@ def build_metadata(decision, evaluation, tuned, schema, validation, config_secti
 
 
 def run(input, output, params, log, threads=1):
-    with stage_logging(log[0], STAGE) as logger:
+    with stage_logging(log[0], STAGE, input) as logger:
         decision = read_json(input.decision)
         if not decision["passed"]:
             raise StageError(

@@ -8,7 +8,9 @@ import logging
 import os
 import re
 import time
+from contextlib import suppress
 from pathlib import Path
+from traceback import format_exception
 
 # Test hook, off unless the variable is set: a stage that reaches the named point waits there (see
 # pause_point), so that tests can kill a run at a known moment. docs/guarantees.md lists the points.
@@ -64,19 +66,84 @@ def first_error(log_text):
     return None
 
 
+# Library errors whose cause is known, by a phrase of their message: the fix shown with the stage's explanation.
+KNOWN_FIXES = (
+    (
+        "contains infinity",
+        "the data holds infinite or overflowing numbers: find them in the validation report "
+        "(infinite_values check), then clean them or set validation.infinite: missing",
+    ),
+    ("contains nan", "the data holds missing values where none are allowed: fill them or drop the column"),
+    ("cannot be greater than the number of members in each class", "lower tuning.cv, or supply more rows"),
+    ("least populated class", "supply more rows of the rare classes, or set split.stratify: false"),
+    ("no space left on device", "free disk space, then run the same command again"),
+    ("permission denied", "check that you may write to the project folder and the registry"),
+    ("could not convert string to float", "declare the column as text (validation.dtypes: {<column>: categorical})"),
+)
+GENERIC_FIX = (
+    "this is not a problem snaketrain knows how to explain: read the traceback file; if your data and config "
+    "look right, report it with that file"
+)
+# Test hook, off unless the variable is set: the named stage raises an unexpected error as it starts, so that
+# tests can check what a user sees when a library fails inside a stage.
+FAULT_ENV = "SNAKETRAIN_FAULT_AT"
+
+
+def one_line(text, limit=300):
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def known_fix(message):
+    lowered = message.lower()
+    return next((fix for phrase, fix in KNOWN_FIXES if phrase in lowered), GENERIC_FIX)
+
+
+def _origin(traceback):
+    """The top-level package in whose code the error was raised (sklearn, pandas, ...), or None."""
+    while traceback is not None and traceback.tb_next is not None:
+        traceback = traceback.tb_next
+    name = traceback.tb_frame.f_globals.get("__name__", "") if traceback is not None else ""
+    return name.split(".")[0] or None
+
+
+def _describe(inputs):
+    if inputs is None:
+        return None
+    if isinstance(inputs, str | Path):
+        return str(inputs)
+    return ", ".join(map(str, inputs)) or None
+
+
+def explain_unexpected(stage, error, traceback_path, inputs=None):
+    """A StageError for an exception no stage code foresaw: its class and message, the input, where the traceback is."""
+    message = one_line(error) or "(no message)"
+    origin = _origin(error.__traceback__)
+    source = f" in {origin}" if origin and origin not in ("snaketrain", "builtins") else ""
+    problem = f"unexpected {type(error).__name__}{source}: {message}\n  the full traceback is in {traceback_path}"
+    return StageError(stage, problem, known_fix(message), _describe(inputs))
+
+
 class stage_logging:  # noqa: N801 - used like the function it replaced: `with stage_logging(...) as logger`
     """Log to log_path for the duration of one job; record errors there before re-raising them.
 
     A StageError leaves with its traceback cut to the job's entry point: Snakemake prints an
     exception's traceback after its message, and for a problem in the user's data or config the
     message (stage, cause, where, fix) is all the user needs; the full story is in the log.
+
+    Any other exception becomes a StageError here, at the stage boundary, so that the terminal never shows a
+    Python traceback: its message names the library's error, the job's inputs (inputs) and the file that holds
+    the full traceback (next to the log, <log name>.traceback.txt: the log itself is printed on the terminal
+    when a job fails).
     """
 
-    def __init__(self, log_path, stage):
-        self.log_path, self.stage = Path(log_path), stage
+    def __init__(self, log_path, stage, inputs=None):
+        self.log_path, self.stage, self.inputs = Path(log_path), stage, inputs
+        self.traceback_path = self.log_path.with_name(self.log_path.stem + ".traceback.txt")
 
     def __enter__(self):
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.traceback_path.unlink(missing_ok=True)  # from an earlier failure of this job
         self.logger = logging.getLogger(f"snaketrain.{self.stage}.{self.log_path}")
         self.logger.setLevel(logging.INFO)
         self.logger.propagate = False
@@ -85,20 +152,36 @@ class stage_logging:  # noqa: N801 - used like the function it replaced: `with s
         self.logger.addHandler(self.handler)
         self.started = time.perf_counter()
         pause_point(f"start:{self.stage}")
+        if os.environ.get(FAULT_ENV) == self.stage:
+            try:
+                _injected_fault(self.stage)
+            except ValueError as error:
+                self.__exit__(ValueError, error, error.__traceback__)
         return self.logger
 
     def __exit__(self, kind, error, traceback):
+        converted = None
         try:
+            if error is not None and isinstance(error, Exception) and not isinstance(error, StageError):
+                # a full disk, say, must not hide the explanation: that matters more than the traceback file
+                with suppress(OSError):
+                    self.traceback_path.write_text("".join(format_exception(kind, error, traceback)), encoding="utf-8")
+                converted = explain_unexpected(self.stage, error, self.traceback_path, self.inputs)
+                error = converted
             if isinstance(error, StageError):
                 self.logger.error("%s", error)
                 error.with_traceback(None)
-            elif error is not None and isinstance(error, Exception):
-                self.logger.error("%s failed unexpectedly", self.stage, exc_info=(kind, error, traceback))
             self.logger.info("%s took %.2f s", self.stage, time.perf_counter() - self.started)
         finally:
             self.logger.removeHandler(self.handler)
             self.handler.close()
+        if converted is not None:
+            raise converted from None
         return False
+
+
+def _injected_fault(stage):
+    raise ValueError(f"fault injected by {FAULT_ENV}={stage} (a test hook)")
 
 
 def pause_point(point):

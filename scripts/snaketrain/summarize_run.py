@@ -282,7 +282,7 @@ def history_figure(versions, production_version, metric):
 
 
 def run(input, output, params, log, threads=1):
-    with stage_logging(log[0], STAGE) as logger:
+    with stage_logging(log[0], STAGE, input) as logger:
         validation = read_json(input.validation)
         best = read_json(input.best)
         decision = read_json(input.decision)

@@ -21,6 +21,18 @@ def _metrics_text(metrics):
     return ", ".join(f"{name} {value:.4g}" for name, value in sorted(metrics.items()))
 
 
+def _warning_lines(validation):
+    """The data checks that warned (e.g. labels that differ only by spaces or case): the run went on, the user should know."""
+    warned = [c for c in (validation or {}).get("checks", []) if c["verdict"] == "warn"]
+    if not warned:
+        return []
+    lines = [f"  data checks:  {len(warned)} warning(s), see results/report/validation.html"]
+    for check in warned[:5]:
+        column = f" column '{check['column']}'" if check.get("column") else ""
+        lines.append(f"    - {check['check']}{column}: {check.get('detail') or check['value']}")
+    return lines
+
+
 def schema_lines(decision):
     """The gate's input check against production, when the input changed: what changed, one line each."""
     check = next((c for c in decision["checks"] if c["check"] == "input schema vs production"), None)
@@ -58,6 +70,7 @@ def summary_lines(registry_root, paths, report_path=None, workdir=".", name=None
     lines.append(f"  its metrics:  {_metrics_text(best['metrics'])}")
     lines.append(f"  metrics file: {paths['metrics'].format(model=best['best_model'])}")
     lines.append(f"  all models:   {paths['table']} ({len(best['ranking'])} models)")
+    lines.extend(_warning_lines(_read(root / paths["validation"]) if "validation" in paths else None))
     deploy = _read(root / paths["deploy"])
     if decision["passed"] and deploy:
         folder = model_registry.version_dir(registry_root, deploy["version"], name)

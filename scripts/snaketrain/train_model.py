@@ -13,7 +13,7 @@ def train(name, spec, best_params, task, seed, X, y, threads=1):
 
 
 def run(input, output, params, log, threads=1):
-    with stage_logging(log[0], STAGE) as logger:
+    with stage_logging(log[0], STAGE, input) as logger:
         schema, tuned = read_json(input.schema), read_json(input.best_params)
         train_set = read_table(input.train)
         X, y = train_set.drop(columns=[schema["target"]]), train_set[schema["target"]]

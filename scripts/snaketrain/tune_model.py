@@ -134,10 +134,30 @@ def parallel_fits(threads):
         yield
 
 
+def check_folds(cv, y, task):
+    """Explain a tuning.cv that the training rows cannot fill: every fold needs a row (of every class)."""
+    if task == "regression":
+        smallest, what = len(y), "training rows"
+    else:
+        counts = y.value_counts()
+        smallest, what = int(counts.min()), f"training rows of class {_plain(counts.idxmin())!r}"
+    if cv <= smallest:
+        return
+    raise StageError(
+        STAGE,
+        f"tuning.cv is {cv}, but there are only {smallest} {what}: each of the {cv} cross-validation folds needs "
+        + ("a row" if task == "regression" else "a row of every class"),
+        (f"set tuning.cv to at most {smallest}, or supply more rows" if smallest >= 2 else "supply more rows")
+        + ("" if task == "regression" else " of that class (or lower split.test_size)"),
+        "config key tuning.cv",
+    )
+
+
 def tune(name, spec, tuning, task, X, y, threads=1, progress=None):
     """Best parameters, best CV score, scorer name and the CV table (without timings)."""
     import pandas as pd
 
+    check_folds(tuning["cv"], y, task)
     space = search_space(spec, tuning["method"])
     # the search parallelises over candidates, so each fit uses one thread
     estimator = build_estimator(name, spec, task, tuning["seed"], threads=1)
@@ -168,7 +188,7 @@ def _plain(value):
 
 
 def run(input, output, params, log, threads=1):
-    with stage_logging(log[0], STAGE) as logger:
+    with stage_logging(log[0], STAGE, input) as logger:
         schema = read_json(input.schema)
         task, target = schema["task"], schema["target"]
         train = read_table(input.train)

@@ -77,6 +77,71 @@ def stray_text(series):
     return bad.iloc[0], bad.index[0], len(bad)
 
 
+def infinite_values(series, policy, column):
+    """The infinite_values check of a numeric column (None for other columns): inf and -inf, counted and located.
+
+    policy fail: any infinite value fails the check; missing: they are reported (a warning) and build_features
+    treats them as missing values.
+    """
+    import numpy as np
+    from pandas.api import types
+
+    if not types.is_float_dtype(series):  # only floats can hold inf
+        return None
+    rows = series.index[np.isinf(series.to_numpy(dtype=float, na_value=np.nan))]
+    check = _check(
+        "infinite_values", len(rows), 0, not len(rows), str(column), "warn" if policy == "missing" else "fail"
+    )
+    if len(rows):
+        shown = ", ".join(map(str, rows[:5])) + (", ..." if len(rows) > 5 else "")
+        treated = "; treated as missing (validation.infinite: missing)" if policy == "missing" else ""
+        check["detail"] = f"{len(rows)} infinite value(s) (inf or -inf) at row index {shown}{treated}"
+    return check
+
+
+def similar_values(series):
+    """Groups of distinct text values that differ only by surrounding spaces or case ('Adelie', 'Adelie ')."""
+    values = series.dropna().astype(str).unique()
+    groups = {}
+    for value in values:
+        groups.setdefault(value.strip().casefold(), []).append(value)
+    return sorted(sorted(group) for group in groups.values() if len(group) > 1)
+
+
+def _similar_values_check(series, column, severity):
+    groups = similar_values(series)
+    check = _check("similar_values", len(groups), 0, not groups, str(column), severity)
+    if groups:
+        shown = "; ".join(" and ".join(map(repr, group)) for group in groups[:3])
+        more = f" (and {len(groups) - 3} more groups)" if len(groups) > 3 else ""
+        check["detail"] = f"values that differ only by surrounding spaces or case: {shown}{more}"
+    return check
+
+
+# beyond about 1.3e154 a number's square overflows: variances, scaling and squared errors become infinite
+HUGE_VALUE = 1e150
+
+
+def huge_values(series, column):
+    """The huge_values check of a float column (None for other columns): finite values beyond +-HUGE_VALUE."""
+    import numpy as np
+    from pandas.api import types
+
+    if not types.is_float_dtype(series):
+        return None
+    values = np.abs(series.to_numpy(dtype=float, na_value=np.nan))
+    rows = series.index[np.isfinite(values) & (values > HUGE_VALUE)]
+    check = _check("huge_values", len(rows), HUGE_VALUE, not len(rows), str(column))
+    if len(rows):
+        shown = ", ".join(map(str, rows[:5])) + (", ..." if len(rows) > 5 else "")
+        largest = values[np.isfinite(values)].max()
+        check["detail"] = (
+            f"{len(rows)} value(s) beyond +-{HUGE_VALUE:.0e} (largest {largest:.3g}) at row index {shown}: their "
+            "squares overflow, so variances, scaling and squared errors become infinite"
+        )
+    return check
+
+
 def _column_checks(df, column, rules, declared):
     """Missing values, stray text in numbers and identifier-like text, for one column."""
     checks = []
@@ -85,6 +150,12 @@ def _column_checks(df, column, rules, declared):
     checks.append(_check("max_missing_fraction", fraction, limit, fraction <= limit, column=str(column)))
     if declared in ("categorical", "datetime"):
         return checks
+    infinite = infinite_values(df[column], rules.get("infinite", "fail"), column)
+    if infinite is not None:
+        checks.append(infinite)
+    huge = huge_values(df[column], column)
+    if huge is not None:
+        checks.append(huge)
     stray = stray_text(df[column])
     if stray is not None:
         value, row, bad = stray
@@ -129,6 +200,11 @@ def run_checks(df, target, task, rules, drop=()):
         if column == target:
             column_checks = [c for c in column_checks if c["check"] != "high_cardinality"]
         checks.extend(column_checks)
+    severity = rules.get("similar_values", "warn")
+    if severity != "ignore":
+        for column in df.columns:
+            if (column not in drop or column == target) and _is_text(df[column]):
+                checks.append(_similar_values_check(df[column], column, severity))
     distinct = int(df[target].nunique(dropna=True))
     checks.append(_check("target_not_constant", distinct, 2, distinct >= 2, column=target))
     if task != "regression" and distinct:
@@ -176,6 +252,12 @@ FIXES = {
     "(validation.dtypes: {<column>: categorical})",
     "column_name": "rename the column without control characters (check data.encoding: UTF-16 read as UTF-8 "
     "does this), or leave it out with features.drop",
+    "similar_values": "make the values identical where they mean the same (strip spaces, one spelling), or keep "
+    "them apart with validation.similar_values: warn",
+    "huge_values": "bring the column to a smaller scale (divide it, or take a logarithm), or leave it out with "
+    "features.drop",
+    "infinite_values": "replace the infinite values in the data, or treat them as missing with "
+    "validation.infinite: missing",
     "high_cardinality": "leave the column out (features.drop), or keep it anyway with validation.high_cardinality: warn",
 }
 
@@ -203,7 +285,7 @@ def validate(df, target, configured_task, rules, where="data", drop=()):
 
 
 def run(input, output, params, log, threads=1):
-    with stage_logging(log[0], STAGE) as logger:
+    with stage_logging(log[0], STAGE, input) as logger:
         df = read_table(input.data)
         logger.info("read %d rows x %d columns from %s", *df.shape, input.data)
         report = validate(df, params.target, params.task, params.rules, where=str(input.data), drop=params.drop)

@@ -1,8 +1,16 @@
 """Reading data files: format by name, CSV delimiter and encoding, refused duplicate columns."""
 
-import pytest
+import bz2
+import gzip
+import io
+import lzma
+import zipfile
 
-from snaketrain.data_files import file_format, parse_table
+import pandas as pd
+import pytest
+import zstandard
+
+from snaketrain.data_files import compression_of, file_format, parse_table, read_file
 from snaketrain.stage_log import StageError
 
 
@@ -22,3 +30,73 @@ def test_format_is_chosen_by_name_unless_configured():
 def test_duplicate_column_names_are_refused():
     with pytest.raises(StageError, match="duplicate column names: a"):
         parse_table(b"a,b,a\n1,2,3\n", "csv")
+
+
+FRAME = pd.DataFrame({"a": [1, 2, 3], "city": ["Zürich", "Genève", "Oslo"], "target": [0, 1, 0]})
+
+
+CSV = FRAME.to_csv(index=False).encode()
+
+
+def zipped(raw, members=("data.csv",)):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in members:
+            archive.writestr(name, raw)
+    return buffer.getvalue()
+
+
+COMPRESS = {
+    "gz": gzip.compress,
+    "bz2": bz2.compress,
+    "zip": zipped,
+    "xz": lzma.compress,
+    "zst": lambda raw: zstandard.ZstdCompressor().compress(raw),
+}
+
+
+@pytest.mark.parametrize("suffix", sorted(COMPRESS))
+def test_compressed_csv_files_are_read(tmp_path, suffix):
+    path = tmp_path / f"data.csv.{suffix}"
+    path.write_bytes(COMPRESS[suffix](CSV))
+    pd.testing.assert_frame_equal(read_file(path), FRAME)
+
+
+def test_compressed_parquet_is_read(tmp_path):
+    buffer = io.BytesIO()
+    FRAME.to_parquet(buffer)
+    path = tmp_path / "data.parquet.gz"
+    path.write_bytes(gzip.compress(buffer.getvalue()))
+    assert file_format(path.name, "auto") == "parquet"
+    pd.testing.assert_frame_equal(read_file(path), FRAME)
+
+
+def test_compression_comes_from_the_name():
+    assert compression_of("https://host/data.CSV.GZ") == "gzip"
+    assert compression_of("data.csv.zst") == "zstd"
+    assert compression_of("data.csv") is None
+
+
+def test_a_compressed_file_with_a_plain_name_is_recognised_by_its_bytes():
+    pd.testing.assert_frame_equal(parse_table(gzip.compress(CSV), "csv"), FRAME)
+
+
+def test_a_plain_file_with_a_compressed_name_is_explained_not_blamed_on_the_encoding():
+    with pytest.raises(StageError, match="name says it is gzip-compressed, but its content is not") as caught:
+        parse_table(b"\xe9t\xe9,b\n1,2\n", "csv", compression="gzip")
+    assert "encoding" not in str(caught.value)
+
+
+def test_a_damaged_compressed_file_is_explained():
+    with pytest.raises(StageError, match="the xz-compressed file cannot be uncompressed"):
+        parse_table(lzma.compress(CSV)[:-20], "csv", compression="xz")
+
+
+def test_a_zip_with_several_files_names_them():
+    with pytest.raises(StageError, match="exactly one file, this one holds 2: a.csv, b.csv"):
+        parse_table(zipped(CSV, ("a.csv", "b.csv")), "csv", compression="zip")
+
+
+def test_text_that_merely_starts_like_a_compressed_file_is_read_as_text():
+    raw = b"BZh,b\n1,2\n"
+    assert list(parse_table(raw, "csv").columns) == ["BZh", "b"]

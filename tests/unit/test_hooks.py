@@ -60,7 +60,8 @@ def test_run_failed_alert_names_failed_rules_and_their_log_tails(tmp_path, monke
 
 def fail_stage(logs, stage, error):
     """Run a stage body that raises error inside stage_logging, as a rule's run() does."""
-    with pytest.raises(type(error)), stage_logging(logs / stage / f"{stage}.log", stage):
+    # stage_logging turns an unexpected error into a StageError naming the traceback file
+    with pytest.raises(StageError), stage_logging(logs / stage / f"{stage}.log", stage):
         raise error
 
 
@@ -80,8 +81,9 @@ def test_failure_lines_explain_each_failed_stage_from_the_logs_it_wrote(tmp_path
     text = "\n".join(lines)
     assert "  [validate_data] 1 data check(s) failed\n    where: data.csv\n    fix: lower validation.min_rows" in text
     assert f"  log: {logs / 'validate_data' / 'validate_data.log'}" in text
-    assert "train_model failed unexpectedly" in text
-    assert f"(the Python traceback is in {logs / 'train_model' / 'train_model.log'})" in text
+    assert "  [train_model] unexpected ValueError" in text and ": boom" in text
+    assert f"the full traceback is in {logs / 'train_model' / 'train_model.traceback.txt'}" in text
+    assert "Traceback (most recent call last)" not in text
     assert "split_data" not in text
     assert lines[-1].endswith("Fix the problem, then run the same command again.")
 

@@ -1,5 +1,7 @@
 """The end-of-run summary on the terminal, read from the run's result files (paths as the Snakefile passes them)."""
 
+import json
+
 from snaketrain import model_registry
 from snaketrain.table_io import write_json
 from snaketrain.terminal_summary import summary_lines
@@ -56,3 +58,58 @@ def test_a_failed_gate_gives_the_reasons_and_where_the_alert_is(tmp_path):
 
 def test_nothing_is_summarised_before_the_gate_has_run(tmp_path):
     assert summary_lines("models", PATHS, workdir=tmp_path) == []
+
+
+# the paths as the workflow names them (the two tests below write their files there)
+WORKFLOW_PATHS = {
+    "validation": "results/validation/report.json",
+    "decision": "results/gate/decision.json",
+    "best": "results/comparison/best.json",
+    "table": "results/comparison/metrics.csv",
+    "metrics": "results/evaluation/{model}/metrics.json",
+    "deploy": "results/deploy/receipt.json",
+    "alert": "results/alerts/alert.json",
+    "alert_log": "logs/raise_alert/raise_alert.log",
+}
+
+
+def write(path, content):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(content))
+
+
+def test_warned_data_checks_are_listed(tmp_path):
+    write(
+        tmp_path / "results/gate/decision.json",
+        {"name": "toy", "model": "ridge", "value": 0.9, "passed": False, "reasons": [], "checks": []},
+    )
+    best = {"metric": "f1", "metrics": {"f1": 0.9}, "best_model": "ridge", "ranking": ["ridge"]}
+    write(tmp_path / "results/comparison/best.json", best)
+    checks = [
+        {"check": "min_rows", "column": None, "value": 9, "verdict": "pass"},
+        {
+            "check": "similar_values",
+            "column": "target",
+            "value": 1,
+            "verdict": "warn",
+            "detail": "values that differ only by surrounding spaces or case: 'Adelie' and 'Adelie '",
+        },
+    ]
+    write(tmp_path / "results/validation/report.json", {"checks": checks})
+    lines = summary_lines("registry", WORKFLOW_PATHS, workdir=tmp_path)
+    assert "  data checks:  1 warning(s), see results/report/validation.html" in lines
+    assert (
+        "    - similar_values column 'target': values that differ only by surrounding spaces or case: "
+        "'Adelie' and 'Adelie '" in lines
+    )
+
+
+def test_no_warning_no_line(tmp_path):
+    write(
+        tmp_path / "results/gate/decision.json",
+        {"name": "toy", "model": "ridge", "value": 0.9, "passed": False, "reasons": [], "checks": []},
+    )
+    best = {"metric": "f1", "metrics": {"f1": 0.9}, "best_model": "ridge", "ranking": ["ridge"]}
+    write(tmp_path / "results/comparison/best.json", best)
+    write(tmp_path / "results/validation/report.json", {"checks": []})
+    assert not [line for line in summary_lines("registry", WORKFLOW_PATHS, workdir=tmp_path) if "data checks" in line]

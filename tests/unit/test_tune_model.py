@@ -5,6 +5,8 @@ import pytest
 from sklearn.datasets import make_classification
 
 from snaketrain import tune_model
+from snaketrain.stage_log import StageError
+from snaketrain.tune_model import check_folds
 
 SPEC = {
     "estimator": "logistic_regression",
@@ -72,3 +74,20 @@ def test_halving_over_a_distribution_samples_n_iter_candidates():
     best, _, _, table = tune_model.tune("lr", spec, tuning, "binary", X, pd.Series(y))
     assert (table["iter"] == 0).sum() == 6
     assert 0.001 <= best["C"] <= 100.0
+
+
+def test_more_folds_than_rows_of_the_smallest_class():
+    y = pd.Series(["a"] * 20 + ["b"] * 3)
+    with pytest.raises(StageError, match="tuning.cv is 5, but there are only 3 training rows of class 'b'") as caught:
+        check_folds(5, y, "binary")
+    assert "set tuning.cv to at most 3" in caught.value.fix
+    assert caught.value.where == "config key tuning.cv"
+
+
+def test_more_folds_than_rows_for_regression():
+    with pytest.raises(StageError, match="tuning.cv is 5, but there are only 4 training rows"):
+        check_folds(5, pd.Series([1.0, 2.0, 3.0, 4.0]), "regression")
+
+
+def test_enough_rows_pass():
+    check_folds(3, pd.Series(["a", "b"] * 3), "binary")
