@@ -83,8 +83,12 @@ def save_mlflow_model(loaded, sample, path):
     shutil.rmtree(path, ignore_errors=True)  # a --scratch folder kept from an earlier run
     pipeline = sklearn_pipeline(loaded)
     signature = infer_signature(sample, pipeline.predict(sample))
-    # MLflow 3.17 stores scikit-learn models with skops, which asks which non-estimator types to trust
-    mlflow.sklearn.save_model(pipeline, str(path), signature=signature, skops_trusted_types=["numpy.dtype"])
+    # MLflow 3.17 stores scikit-learn models with skops, which asks which non-estimator types to trust: every
+    # type in this Pipeline is the registry version's own (loaded safely by inference)
+    import skops.io
+
+    trusted = skops.io.get_untrusted_types(data=skops.io.dumps(pipeline))
+    mlflow.sklearn.save_model(pipeline, str(path), signature=signature, skops_trusted_types=trusted)
 
 
 class Process:

@@ -144,7 +144,7 @@ def test_with_mlflow_down_the_run_succeeds_warns_and_sync_mlflow_brings_it_level
     assert "WARNING: NOT mirrored to MLflow (MLFLOW_TRACKING_URI)" in run.stdout
     assert "re-sync: snakemake --cores 1 sync_mlflow" in run.stdout
     # the MLflow model directory is written locally all the same
-    assert (workdir / "registry/versions" / version / "mlflow/MLmodel").is_file()
+    assert (registry.version_dir(workdir / "registry", version, NAME) / "mlflow/MLmodel").is_file()
 
     # sync_mlflow while MLflow is still down: a clear failure naming the setting
     refused = snakemake(workdir, "--cores", "1", "sync_mlflow", *SMALL_ARGS, env=env, check=False)
@@ -190,7 +190,7 @@ def test_a_sqlite_uri_mirrors_and_mlflow_models_serve_answers_like_predict(tmp_p
     snakemake(workdir, "predict", "--cores", "1", *SMALL_ARGS, "config/mlflow.yaml", "--config", "predict={input: rows.csv}")
     expected = pd.read_parquet(workdir / "results/predictions/rows.parquet")["prediction"].tolist()
 
-    serving = model_server(workdir / "registry/versions" / version / "mlflow", tmp_path / "serve.log").start()
+    serving = model_server(registry.version_dir(workdir / "registry", version, NAME) / "mlflow", tmp_path / "serve.log").start()
     try:
         payload = {"dataframe_split": json.loads(rows.to_json(orient="split", index=False))}
         answer = requests.post(f"{serving.url}/invocations", json=payload, timeout=60)

@@ -42,7 +42,7 @@ def test_a_fresh_directory_runs_the_whole_pipeline_as_a_module(tmp_path):
         "results/gate/decision.json",
         "results/deploy/receipt.json",
         "results/report/gate.html",
-        "registry/production.json",
+        "registry/models/breast_cancer/production.json",
         "logs/tune_model/random_forest.log",
     ):
         assert (user / path).is_file(), path
