@@ -217,7 +217,8 @@ def check_configfile_syntax(argv=None):
     import argparse
     import sys
 
-    parser = argparse.ArgumentParser(add_help=False)
+    # no abbreviations: --config (a Snakemake option of its own) must not read as --configfile
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     parser.add_argument("--configfile", "--configfiles", nargs="+", action="extend", default=[])
     known, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
     for path in known.configfile:

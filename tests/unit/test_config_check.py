@@ -129,3 +129,12 @@ def test_the_command_line_check_stops_on_any_bad_overlay(tmp_path, capsys):
     assert f"[config] {bad} is not valid YAML" in capsys.readouterr().err
     # a file that does not exist is left to Snakemake's own message
     check_configfile_syntax(["--configfile", str(tmp_path / "missing.yaml")])
+
+
+def test_the_overlay_check_leaves_snakemakes_config_option_alone(tmp_path):
+    # --config is Snakemake's own option; read as an abbreviation of --configfile it stopped every such call
+    check_configfile_syntax(["-n", "--config", "tuning={method: grid}", "--cores", "1"])
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("data:\n  name: [unclosed\n")
+    with pytest.raises(SystemExit):
+        check_configfile_syntax(["--config", "a=1", "--configfile", str(bad)])
