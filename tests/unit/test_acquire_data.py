@@ -2,7 +2,6 @@
 
 import sqlite3
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -10,20 +9,9 @@ from snaketrain.acquire_data import acquire
 from snaketrain.stage_log import StageError
 from snaketrain.validate_data import infer_task
 from tests.http_server import LoopbackServer, closed_port_url
+from tests.tables import labelled_frame
 
 CSV = b"a,b,label\n1,2.5,x\n3,4.5,y\n5,6.5,x\n"
-
-
-def frame(n=40, seed=0):
-    rng = np.random.default_rng(seed)
-    return pd.DataFrame(
-        {
-            "x1": rng.normal(size=n),
-            "x2": rng.integers(0, 100, size=n),
-            "city": rng.choice(["paris", "oslo", "rome"], size=n),
-            "label": np.tile(["yes", "no"], n // 2),
-        }
-    )
 
 
 @pytest.mark.parametrize("name, rows, classes", [("breast_cancer", 569, 2), ("iris", 150, 3), ("wine", 178, 3)])
@@ -40,9 +28,9 @@ def test_builtin_diabetes_is_regression():
 
 def test_parquet_round_trip(tmp_path):
     path = tmp_path / "d.parquet"
-    frame().to_parquet(path)
+    labelled_frame().to_parquet(path)
     df = acquire({"source": "file", "path": str(path), "format": "auto", "delimiter": ",", "encoding": "utf-8"})
-    pd.testing.assert_frame_equal(df, frame())
+    pd.testing.assert_frame_equal(df, labelled_frame())
 
 
 def test_missing_file_names_the_key(tmp_path):

@@ -1,30 +1,13 @@
 """The build_features stage: a preprocessor fitted on the train split only, capped one-hot columns, clear errors."""
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from snaketrain.build_features import fit_transform
 from snaketrain.stage_log import StageError
+from tests.tables import mixed_frame
 
 SETTINGS = {"drop": ["id"], "numeric_imputer": "median", "scale": True, "max_categories": 3}
-
-
-def mixed_frame(n=120, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=n)
-    df = pd.DataFrame(
-        {
-            "id": np.arange(n),
-            "x": x,
-            "noise": rng.normal(size=n),
-            "colour": rng.choice(["red", "green", "blue", "cyan", "pink"], size=n),
-            "y": np.where(x > 0, "pos", "neg"),
-        }
-    )
-    df.loc[::7, "x"] = np.nan
-    df.loc[::5, "colour"] = None
-    return df
 
 
 def test_features_are_fitted_on_train_only():

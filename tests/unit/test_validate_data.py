@@ -7,20 +7,9 @@ import pytest
 from snaketrain.stage_log import StageError
 from snaketrain.summarize_run import validation_page
 from snaketrain.validate_data import infer_task, run_checks, similar_values, validate
+from tests.tables import labelled_frame
 
 RULES = {"min_rows": 10, "max_missing_fraction": 0.5, "min_rows_per_class": 3, "duplicates": "warn", "dtypes": {}}
-
-
-def frame(n=40, seed=0):
-    rng = np.random.default_rng(seed)
-    return pd.DataFrame(
-        {
-            "x1": rng.normal(size=n),
-            "x2": rng.integers(0, 100, size=n),
-            "city": rng.choice(["paris", "oslo", "rome"], size=n),
-            "label": np.tile(["yes", "no"], n // 2),
-        }
-    )
 
 
 @pytest.mark.parametrize(
@@ -38,7 +27,7 @@ def test_task_is_inferred_from_the_target(values, task):
 
 
 def test_validation_report_lists_every_check_with_value_and_threshold():
-    report = validate(frame(), "label", "auto", RULES)
+    report = validate(labelled_frame(), "label", "auto", RULES)
     assert report["passed"] and report["task"] == "binary"
     names = {c["check"] for c in report["checks"]}
     assert {
@@ -53,7 +42,7 @@ def test_validation_report_lists_every_check_with_value_and_threshold():
 
 
 def test_validation_fails_with_every_failed_check_listed():
-    df = frame(n=8)
+    df = labelled_frame(n=8)
     df.loc[:6, "x1"] = np.nan
     with pytest.raises(StageError) as error:
         validate(df, "label", "auto", RULES)
@@ -66,11 +55,11 @@ def test_validation_fails_with_every_failed_check_listed():
 
 def test_missing_target_suggests_close_columns():
     with pytest.raises(StageError, match="closest columns: label"):
-        validate(frame(), "labels", "auto", RULES)
+        validate(labelled_frame(), "labels", "auto", RULES)
 
 
 def test_duplicates_warn_or_fail_as_configured():
-    df = pd.concat([frame(), frame().head(3)], ignore_index=True)
+    df = pd.concat([labelled_frame(), labelled_frame().head(3)], ignore_index=True)
     report = validate(df, "label", "auto", RULES)
     assert [c["verdict"] for c in report["checks"] if c["check"] == "duplicate_rows"] == ["warn"]
     with pytest.raises(StageError, match="duplicate_rows: value 3"):
@@ -78,7 +67,7 @@ def test_duplicates_warn_or_fail_as_configured():
 
 
 def test_declared_dtypes_are_checked():
-    checks = run_checks(frame(), "label", "binary", {**RULES, "dtypes": {"x1": "numeric", "city": "numeric"}})
+    checks = run_checks(labelled_frame(), "label", "binary", {**RULES, "dtypes": {"x1": "numeric", "city": "numeric"}})
     verdicts = {c["column"]: c["verdict"] for c in checks if c["check"] == "dtype"}
     assert verdicts == {"x1": "pass", "city": "fail"}
 
