@@ -28,14 +28,14 @@ rule mirror_mlflow:
         mem_mb=1000,
         runtime=10,
     params:
-        code=stage_code("mlflow_mirror"),
+        code=stage_code("mirror_mlflow"),
         registry=REGISTRY,
         name=MODEL_NAME,
         models=MODELS,
         estimators={model: config["estimators"][model] for model in MODELS},
         config=tracked_config(config),
     run:
-        from snaketrain.mlflow_mirror import run as mirror_mlflow
+        from snaketrain.mirror_mlflow import run as mirror_mlflow
 
         mirror_mlflow(input, output, params, log, threads, mlflow_tracking())
 
@@ -49,6 +49,6 @@ rule sync_mlflow:
         registry=REGISTRY,
         name=MODEL_NAME,
     run:
-        from snaketrain.mlflow_mirror import sync_command
+        from snaketrain.sync_mlflow import run as sync_mlflow
 
-        sync_command(params.registry, params.name, mlflow_tracking(), log[0])
+        sync_mlflow(params.registry, params.name, mlflow_tracking(), log[0])
