@@ -31,6 +31,12 @@ SHORT_NAMES = {
     "svm": ("sklearn.svm.SVC", "sklearn.svm.SVR"),
 }
 
+# What successive halving gives more of in each round when the config names no halving_resource: training rows,
+# except for boosted trees, whose iterations it caps instead (HistGradientBoosting stops early by itself above
+# 10,000 rows, so its fits on few rows run every iteration and halving by rows took 1.1-1.4x grid's time;
+# by iterations 0.44x, bench/README.md "Tuning")
+HALVING_RESOURCES = {"hist_gradient_boosting": "max_iter", "gradient_boosting": "n_estimators"}
+
 # estimators that parallelise internally through an n_jobs parameter get the job's threads ...
 _THREADED_PARAM = "n_jobs"
 # ... except those where scikit-learn deprecated it as having no effect (it warns when set)
@@ -110,6 +116,33 @@ def build_estimator(name, spec, task, seed, threads=1, extra_params=None):
     if _THREADED_PARAM in accepted and cls.__name__ not in _N_JOBS_WITHOUT_EFFECT:
         params.setdefault(_THREADED_PARAM, threads)
     return cls(**params)
+
+
+def halving_resource(name, spec, estimator):
+    """(resource, max_resources) for successive halving: ("n_samples", "auto"), or an integer parameter of the
+    estimator (its iterations or trees) with its configured value as the most any candidate gets."""
+    resource = spec.get("halving_resource") or HALVING_RESOURCES.get(spec.get("estimator"), "n_samples")
+    if resource == "n_samples":
+        return resource, "auto"
+    where = f"estimators.{name}.halving_resource"
+    budget = estimator.get_params().get(resource)
+    if resource not in estimator.get_params() or isinstance(budget, bool) or not isinstance(budget, int):
+        raise StageError(
+            "config",
+            f"model '{name}' cannot be halved over '{resource}': {type(estimator).__name__} has no whole-number "
+            f"parameter of that name",
+            "name an integer parameter such as n_estimators or max_iter, or n_samples (training rows)",
+            where=where,
+        )
+    if resource in (spec.get("search_space") or {}):
+        raise StageError(
+            "config",
+            f"model '{name}' searches over '{resource}', which successive halving sets itself in each round",
+            f"remove '{resource}' from estimators.{name}.search_space (its value in params is the most a "
+            "candidate gets), or set halving_resource: n_samples",
+            where=where,
+        )
+    return resource, budget
 
 
 def without_threads(model):

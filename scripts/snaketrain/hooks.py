@@ -26,6 +26,29 @@ def skip_exit_collection():
     atexit.register(gc.freeze)
 
 
+def params_check_without_pandas():
+    """Snakemake (9.27) imports pandas to compare every job's params with the last run's whenever pandas is
+    installed, in case a param is a DataFrame: 0.2 s of a 0.9 s no-op rerun. A param can only be a pandas
+    object once pandas is imported, so compare with pandas only then. Same strings either way
+    (tests/unit/test_hooks.py); a Snakemake without these methods is left as it is."""
+    import sys
+
+    from snakemake import persistence
+
+    base = getattr(persistence, "PersistenceBase", None)
+    if base is None or not all(
+        hasattr(base, name) for name in ("_serialize_param", "_serialize_param_pandas", "_serialize_param_builtin")
+    ):
+        return
+
+    def serialize(persistence, value):
+        if "pandas" in sys.modules:
+            return persistence._serialize_param_pandas(value)
+        return persistence._serialize_param_builtin(value)
+
+    base._serialize_param = property(lambda persistence: lambda value: serialize(persistence, value))
+
+
 # ---- onstart
 
 
@@ -45,6 +68,22 @@ def check_estimators(estimators, models, task):
         except StageError as error:
             # the message names key and fix; the stack inside estimators.py would only bury it
             raise error.with_traceback(None) from None
+
+
+# ---- end of a run (onsuccess and onerror)
+
+
+def cancel_scheduler_timers():
+    """Snakemake's scheduler (9.27) starts a 1 s threading.Timer to look at the jobs again at every scheduling
+    round; those timers are not daemon threads, so the process waits for the last one before it exits: up to
+    1 s after every run that did work (0.9 s measured, bench/README.md). When the run is over nothing is left
+    to look at, so cancel them."""
+    import threading
+
+    for thread in threading.enumerate():
+        function = getattr(thread, "function", None)
+        if isinstance(thread, threading.Timer) and "_schedule_reevalutation" in getattr(function, "__qualname__", ""):
+            thread.cancel()
 
 
 # ---- onerror: the failure summary

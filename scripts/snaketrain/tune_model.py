@@ -4,7 +4,7 @@ import time
 from contextlib import contextmanager
 from math import floor, log
 
-from snaketrain.estimators import build_estimator, search_space
+from snaketrain.estimators import build_estimator, halving_resource, search_space
 from snaketrain.model_metrics import tuning_scorer
 from snaketrain.stage_log import StageError, stage_logging
 from snaketrain.table_io import read_json, read_table, write_csv, write_json
@@ -86,7 +86,7 @@ def _with_round_progress(search_class):
     return RoundProgressSearch
 
 
-def make_search(estimator, space, tuning, task, threads, progress=None, classes=None):
+def make_search(estimator, space, tuning, task, threads, progress=None, classes=None, resource=("n_samples", "auto")):
     from sklearn.model_selection import GridSearchCV, KFold, RandomizedSearchCV, StratifiedKFold
 
     scoring, _ = tuning_scorer(tuning["scoring"], task, classes)
@@ -99,6 +99,7 @@ def make_search(estimator, space, tuning, task, threads, progress=None, classes=
         from sklearn.model_selection import HalvingGridSearchCV, HalvingRandomSearchCV
 
         halving = {"factor": tuning["halving_factor"], "random_state": tuning["seed"], **common}
+        halving.update(resource=resource[0], max_resources=resource[1])
         if any(hasattr(values, "rvs") for values in space.values()):
             search = _with_round_progress(HalvingRandomSearchCV)(
                 estimator, space, n_candidates=tuning["n_iter"], **halving
@@ -164,7 +165,8 @@ def tune(name, spec, tuning, task, X, y, threads=1, progress=None):
     if not space:
         return {}, None, None, pd.DataFrame()
     classes = None if task == "regression" else list(pd.unique(y))
-    search = make_search(estimator, space, tuning, task, threads, progress, classes)
+    resource = halving_resource(name, spec, estimator) if tuning["method"] == "halving" else ("n_samples", "auto")
+    search = make_search(estimator, space, tuning, task, threads, progress, classes, resource)
     try:
         with parallel_fits(threads):
             search.fit(X, y)
@@ -178,7 +180,10 @@ def tune(name, spec, tuning, task, X, y, threads=1, progress=None):
     table = pd.DataFrame(search.cv_results_).drop(columns=list(TIMING_COLUMNS), errors="ignore")
     table["params"] = table["params"].map(lambda p: repr(sorted(p.items())))
     best_index = int(search.best_index_)
-    best_params = {k: _plain(v) for k, v in search.cv_results_["params"][best_index].items()}
+    # a halving resource other than rows (e.g. max_iter) is the last round's budget, not a tuned parameter:
+    # the model is trained with its configured value
+    searched = set(space)
+    best_params = {k: _plain(v) for k, v in search.cv_results_["params"][best_index].items() if k in searched}
     _, scoring_name = tuning_scorer(tuning["scoring"], task, classes)
     return best_params, float(search.best_score_), scoring_name, table
 

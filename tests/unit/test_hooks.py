@@ -105,3 +105,78 @@ def test_unknown_estimator_is_refused_before_the_run():
     with pytest.raises(StageError, match="unknown estimator 'forest_of_dreams'"):
         check_estimators({"m": {"estimator": "forest_of_dreams"}}, ["m"], "auto")
     check_estimators({"m": {"estimator": "random_forest"}}, ["m"], "auto")
+
+
+# ---- Snakemake's fixed costs: params compared without importing pandas, scheduler timers cancelled at the end
+
+
+class _Persistence:
+    """Just the param-serialising methods of Snakemake's PersistenceBase, on an object that needs no workflow."""
+
+
+def _persistence_with(serialize_property):
+    from snakemake.persistence import PersistenceBase
+
+    namespace = {
+        name: getattr(PersistenceBase, name) for name in ("_serialize_param_pandas", "_serialize_param_builtin")
+    }
+    namespace["_serialize_param"] = serialize_property
+    return type("Persistence", (_Persistence,), namespace)()
+
+
+def test_params_serialise_the_same_with_the_pandas_free_check(monkeypatch):
+    import pandas as pd
+    from snakemake.persistence import PersistenceBase
+
+    from snaketrain.hooks import params_check_without_pandas
+
+    values = [None, 3, 0.25, "text", [1, 2], {"b": 1, "a": [2]}, (1,), pd.Series([1, 2]), pd.DataFrame({"a": [1]})]
+    before = _persistence_with(PersistenceBase.__dict__["_serialize_param"])
+    expected = [before._serialize_param(value) for value in values]
+    monkeypatch.setattr(PersistenceBase, "_serialize_param", PersistenceBase.__dict__["_serialize_param"])
+    params_check_without_pandas()
+    after = _persistence_with(PersistenceBase.__dict__["_serialize_param"])
+    assert [after._serialize_param(value) for value in values] == expected
+    assert expected[-1] != expected[-2]  # the DataFrame and the Series were hashed by pandas, not left out
+
+
+def test_params_check_imports_no_pandas():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from snakemake.persistence import PersistenceBase\n"
+        "from snaketrain.hooks import params_check_without_pandas\n"
+        "params_check_without_pandas()\n"
+        "class P: pass\n"
+        "for name in ('_serialize_param', '_serialize_param_pandas', '_serialize_param_builtin'):\n"
+        "    setattr(P, name, PersistenceBase.__dict__[name])\n"
+        "print(P()._serialize_param({'n_estimators': 20}), 'pandas' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["{'n_estimators':", "20}", "False"]
+
+
+def test_scheduler_timers_are_cancelled_at_the_end_of_a_run():
+    import threading
+
+    from snakemake.scheduling.job_scheduler import JobScheduler
+
+    from snaketrain.hooks import cancel_scheduler_timers
+
+    class Scheduler:
+        _open_jobs = threading.Semaphore(0)
+
+    JobScheduler._schedule_reevalutation(Scheduler(), 60)  # Snakemake's own timer, 60 s instead of 1 s
+    other = threading.Timer(60, lambda: None)
+    other.start()
+    started = time.monotonic()
+    cancel_scheduler_timers()
+    timers = [t for t in threading.enumerate() if isinstance(t, threading.Timer) and t is not other]
+    for timer in timers:
+        timer.join(5)
+    assert time.monotonic() - started < 5
+    assert not any(timer.is_alive() for timer in timers)
+    assert other.is_alive()  # only the scheduler's own timers
+    other.cancel()

@@ -76,6 +76,47 @@ def test_halving_over_a_distribution_samples_n_iter_candidates():
     assert 0.001 <= best["C"] <= 100.0
 
 
+HGB = {
+    "estimator": "hist_gradient_boosting",
+    "params": {"max_iter": 27},
+    "search_space": {"learning_rate": [0.05, 0.1, 0.2, 0.3]},
+}
+
+
+def test_halving_gives_boosted_trees_more_iterations_not_more_rows():
+    X, y = make_classification(n_samples=600, n_features=5, random_state=0)
+    X = pd.DataFrame(X, columns=list("abcde"))
+    tuning = {"method": "halving", "n_iter": 4, "cv": 3, "scoring": "auto", "seed": 7, "halving_factor": 3}
+    best, _, _, table = tune_model.tune("hgb", HGB, tuning, "binary", X, pd.Series(y))
+    # 4 candidates with 9 iterations on all rows, then the best 2 with 27 (the configured max_iter)
+    assert table.groupby("iter")["n_resources"].agg(["first", "size"]).values.tolist() == [[9, 4], [27, 2]]
+    assert set(best) == {"learning_rate"}  # the last round's budget is not a tuned parameter: training uses params
+
+
+def test_halving_resource_from_the_config_overrides_the_default():
+    X, y = make_classification(n_samples=600, n_features=5, random_state=0)
+    X = pd.DataFrame(X, columns=list("abcde"))
+    tuning = {"method": "halving", "n_iter": 4, "cv": 3, "scoring": "auto", "seed": 7, "halving_factor": 3}
+    _, _, _, table = tune_model.tune("hgb", {**HGB, "halving_resource": "n_samples"}, tuning, "binary", X, pd.Series(y))
+    assert table["n_resources"].max() > 27  # training rows, not iterations
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({**HGB, "halving_resource": "learning_rate"}, "no whole-number parameter of that name"),
+        ({**HGB, "halving_resource": "n_trees"}, "no whole-number parameter of that name"),
+        ({**HGB, "search_space": {"max_iter": [10, 20]}}, "searches over 'max_iter', which successive halving sets"),
+    ],
+)
+def test_a_halving_resource_that_cannot_work_is_named(spec, message):
+    X, y = make_classification(n_samples=200, n_features=5, random_state=0)
+    tuning = {"method": "halving", "n_iter": 4, "cv": 3, "scoring": "auto", "seed": 7, "halving_factor": 3}
+    with pytest.raises(StageError, match=message) as caught:
+        tune_model.tune("hgb", spec, tuning, "binary", pd.DataFrame(X), pd.Series(y))
+    assert caught.value.where.endswith("estimators.hgb.halving_resource")
+
+
 def test_more_folds_than_rows_of_the_smallest_class():
     y = pd.Series(["a"] * 20 + ["b"] * 3)
     with pytest.raises(StageError, match="tuning.cv is 5, but there are only 3 training rows of class 'b'") as caught:
