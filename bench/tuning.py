@@ -96,8 +96,10 @@ def main(argv=None):
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--spaces", nargs="+", default=["default", "wide"], choices=["default", "wide"])
     parser.add_argument("--cv", type=int, help="cross-validation folds (default: config/config.yaml's)")
+    parser.add_argument("--factor", type=int, help="tuning.halving_factor (default: config/config.yaml's)")
     parser.add_argument("--models", nargs="+", help="models to tune (default: config/config.yaml's)")
     parser.add_argument("--threads", type=int, default=2, help="threads of each search (a tune job's default: 2)")
+    parser.add_argument("--repetitions", type=int, default=1, help="grid/halving pairs per model (median times)")
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "tuning.json")
     args = parser.parse_args(argv)
 
@@ -105,6 +107,8 @@ def main(argv=None):
     task, seed = "binary", config["tuning"]["seed"]
     if args.cv:
         config["tuning"]["cv"] = args.cv
+    if args.factor:
+        config["tuning"]["halving_factor"] = args.factor
     models = args.models or config["models"]
     frame = generate(args.rows)
     train_set, test_set = split(frame, "target", task, **config["split"])
@@ -114,19 +118,31 @@ def main(argv=None):
     load_before = [round(x, 2) for x in os.getloadavg()]
     results = {"command": " ".join(["python bench/tuning.py", *(argv or sys.argv[1:])]), "rows": args.rows}
     results.update({"train_shape": list(data[0].shape), "metric": metric, "threads": args.threads})
-    results.update({"cv": config["tuning"]["cv"], "spaces": {}})
+    results.update({"cv": config["tuning"]["cv"], "halving_factor": config["tuning"]["halving_factor"], "spaces": {}})
     for space_name in args.spaces:
         estimators = config["estimators"] if space_name == "default" else WIDE
         runs = {}
         for index, name in enumerate(models):
             spec = estimators[name]
-            order = ("grid", "halving") if index % 2 == 0 else ("halving", "grid")
-            runs[name] = {}
-            for method in order:
-                tuning = {**config["tuning"], "method": method, "seed": seed}
-                runs[name][method] = measure(name, spec, tuning, task, data, args.threads)
-                print(f"{space_name} {name} {method}: {runs[name][method]}", file=sys.stderr, flush=True)
+            measured = {"grid": [], "halving": []}
+            for repetition in range(args.repetitions):
+                # back to back, who goes first alternating, so that load drift hits both alike
+                order = ("grid", "halving") if (index + repetition) % 2 == 0 else ("halving", "grid")
+                for method in order:
+                    tuning = {**config["tuning"], "method": method, "seed": seed}
+                    measured[method].append(measure(name, spec, tuning, task, data, args.threads))
+                    print(f"{space_name} {name} {method}: {measured[method][-1]}", file=sys.stderr, flush=True)
+            # the same seeds give the same parameters and test scores each time: only the times vary
+            runs[name] = {
+                method: {
+                    **repeats[0],
+                    "tuning_s": round(statistics.median(r["tuning_s"] for r in repeats), 2),
+                    "tuning_s_runs": [r["tuning_s"] for r in repeats],
+                }
+                for method, repeats in measured.items()
+            }
         results["spaces"][space_name] = summarise(runs, metric)
+    results["repetitions"] = args.repetitions
     results["load_average"] = {"before": load_before, "after": [round(x, 2) for x in os.getloadavg()]}
     results["markdown"] = markdown(results)
     args.output.write_text(json.dumps(results, indent=2, default=str) + "\n")
@@ -161,7 +177,8 @@ def markdown(results):
     metric = results["metric"]
     lines = [
         f"{results['rows']:,} rows ({results['train_shape'][0]:,} x {results['train_shape'][1]} training features), "
-        f"{results['cv']}-fold CV, {results['threads']} threads per search, load average {results['load_average']['before']} / "
+        f"{results['cv']}-fold CV, halving factor {results['halving_factor']}, {results['threads']} threads per "
+        f"search, median of {results['repetitions']} paired run(s) per model, load average {results['load_average']['before']} / "
         f"{results['load_average']['after']}",
         "",
         f"| search spaces | model | candidates | grid tuning | halving tuning | ratio | grid test {metric} | "
