@@ -162,9 +162,11 @@ def catalogue_errors(config):
     ]
 
 
-def config_error(config, schema_path, configfiles=()):
-    """A ConfigError describing every problem in config, or None if it is valid."""
-    problems = schema_errors(config, load_schema(schema_path)) or catalogue_errors(config)
+def config_error(config, schema_path, configfiles=(), schema_checked=False):
+    """A ConfigError describing every problem in config, or None if it is valid (schema_checked: the config
+    passed the schema already, e.g. Snakemake's validate(), so only what the schema cannot say is checked)."""
+    problems = [] if schema_checked else schema_errors(config, load_schema(schema_path))
+    problems = problems or catalogue_errors(config)
     if not problems:
         return None
     sources = ", ".join(str(Path(f)) for f in configfiles) or "config/config.yaml"

@@ -2,27 +2,32 @@
 import json
 import os
 import time
+from copy import deepcopy
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from snaketrain import report_labels
-from snaketrain.code_digest import module_digest
+
+# stage_code(module): a digest of a stage module and what it imports; editing it reruns the rules that use it
+from snaketrain.code_digest import module_digest as stage_code
 from snaketrain.config_check import config_error
 from snaketrain.job_resources import cpus_per_task, memory_mb
 from snaketrain.mlflow_mirror import tracked_config, tracking_from
 from snaketrain.predict import existing_production_path, predict_input_path
 
-# Validate before anything is planned: a wrong key or value stops here, naming the key and the fix.
-_config_problem = config_error(
-    config,
-    Path(workflow.current_basedir) / ".." / "schemas" / "config.schema.yaml",
-    workflow.configfiles,
-)
-if _config_problem:
-    raise _config_problem
-# fills in the schema's defaults
-validate(config, schema="../schemas/config.schema.yaml")
+# Before anything is planned, Snakemake's validate() checks the config and fills in the schema's defaults; if
+# it finds a problem, config_error names every problem in the config as given, with key and fix.
+_given = deepcopy(config)
+_schema = Path(workflow.current_basedir) / ".." / "schemas" / "config.schema.yaml"
+try:
+    validate(config, schema="../schemas/config.schema.yaml")
+    _problem = config_error(_given, _schema, workflow.configfiles, schema_checked=True)
+except WorkflowError as error:
+    _problem = config_error(_given, _schema, workflow.configfiles) or error
+if _problem:
+    raise _problem
 
 # {model} patterns that input functions fill in: plain strings, because with a default storage provider
 # rules.<name>.output carries storage flags, which expand() and str.format() cannot take
@@ -61,11 +66,6 @@ def registered_config():
     """The config sections a registered model depends on, recorded in its metadata."""
     sections = "data validation split features tuning selection gate".split()
     return {section: config[section] for section in sections}
-
-
-def stage_code(module):
-    """A digest of a stage module and what it imports: editing it reruns the rules that use it."""
-    return module_digest(module)
 
 
 # ---- resources (memory_mb and cpus_per_task come from snaketrain.job_resources)
