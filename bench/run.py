@@ -60,7 +60,12 @@ FIGURES = (
     ("baseline_s", "baseline (one process)", "s", []),
     ("peak_rss_mb", "peak RSS, largest process", "MB", [("baseline_rss_mb", "baseline")]),
     ("baseline_rss_mb", "baseline peak RSS", "MB", []),
-    ("noop_rerun_s", "no-op rerun", "s", [("floor_s", FLOOR), ("version_s", VERSION)]),
+    (
+        "noop_rerun_s",
+        "no-op rerun",
+        "s",
+        [("floor_s", FLOOR), ("version_s", VERSION), ("bare_noop_s", "a one-rule workflow's no-op, Snakemake alone")],
+    ),
     ("dry_run_s", "dry run (fresh copy)", "s", [("floor_s", FLOOR), ("version_s", VERSION)]),
     (
         "incremental_s",
@@ -72,6 +77,7 @@ FIGURES = (
     ("rerun_imports_s", "those libraries, imported in a fresh process", "s", []),
     ("version_s", "`snakemake --version`, project's environment", "s", [("floor_s", FLOOR)]),
     ("floor_s", "`snakemake --version`, Snakemake alone (the floor)", "s", []),
+    ("bare_noop_s", "no-op rerun of a one-rule workflow, Snakemake alone", "s", [("floor_s", FLOOR)]),
 )
 # What the jobs of an incremental rerun import, whatever changed (tune/train/evaluate: scikit-learn, its Displays
 # import pyplot; the gate and register_model: skops; tables: pyarrow): with the no-op rerun, the floor of any rerun
@@ -250,6 +256,26 @@ def copy_project(dest, data_file):
     return dest
 
 
+# The least a no-op rerun of any workflow costs: one rule, run once, then asked again (parsing the Snakefile,
+# building the DAG and checking the output against Snakemake's records)
+ONE_RULE_WORKFLOW = """\
+rule all:
+    output:
+        "done.txt",
+    shell:
+        "echo done > {output}"
+"""
+
+
+def one_rule_workflow(dest, floor):
+    dest.mkdir(parents=True)
+    (dest / "Snakefile").write_text(ONE_RULE_WORKFLOW)
+    subprocess.run(
+        snakemake_cmd("--cores", "1", python=floor), cwd=dest, env=clean_env(), capture_output=True, check=True
+    )
+    return dest
+
+
 def baseline_dir(dest, data_file):
     dest.mkdir(parents=True)
     (dest / DATA_PATH).parent.mkdir(parents=True)
@@ -294,12 +320,15 @@ def repetition(size, index, data_file, scratch, cores, incremental, floor):
         figures[f"{prefix}_s"] = result["wall_s"]
         figures["baseline_rss_mb" if name == "baseline" else "peak_rss_mb"] = result["peak_rss_mb"]
     # the cheap figures get several alternating rounds per repetition: no-op rerun, --version, the floor
-    noops, versions = [], [figures["version_s"]]
+    noops, versions, bare_noops = [], [figures["version_s"]], []
+    tiny = one_rule_workflow(here / "one-rule", floor)
     for pair in range(CHEAP_PAIRS):
         noops.append(timed(f"noop_rerun{pair}", run, project)["wall_s"])
         versions.append(timed(f"version{pair + 1}", snakemake_cmd("--version"), project)["wall_s"])
         floors.append(timed(f"floor{pair + 2}", snakemake_cmd("--version", python=floor), project)["wall_s"])
+        bare_noops.append(timed(f"bare_noop{pair}", snakemake_cmd("--cores", "1", python=floor), tiny)["wall_s"])
     figures["noop_rerun_s"] = statistics.median(noops)
+    figures["bare_noop_s"] = statistics.median(bare_noops)
     figures["version_s"] = statistics.median(versions)
     figures["floor_s"] = statistics.median(floors)
     details["noop_rerun"] = details["noop_rerun0"]

@@ -46,6 +46,9 @@ def test_every_figure_is_measured_with_its_ratio(bench_results):
         "incremental_s",
         "version_s",
         "floor_s",
+        "bare_noop_s",
+        "incremental_floor_s",
+        "rerun_imports_s",
     }
     assert expected <= set(rows)
     for key in expected:
@@ -58,10 +61,17 @@ def test_every_figure_is_measured_with_its_ratio(bench_results):
     for key, reference in (("full_run_s", "baseline"), ("noop_rerun_s", floor), ("dry_run_s", floor)):
         assert rows[key]["reference"] == reference
         assert rows[key]["ratio"] > 0
-    # no-op and dry run are also shown against the project's own --version, which is itself shown against the floor
-    for key in ("noop_rerun_s", "dry_run_s"):
-        assert [r["reference"] for r in rows[key]["ratios_to"]] == [floor, "`snakemake --version`"]
+    # no-op and dry run are also shown against the project's own --version, which is itself shown against the floor,
+    # and the no-op against the no-op of a one-rule workflow in Snakemake alone
+    bare_noop = "a one-rule workflow's no-op, Snakemake alone"
+    assert [r["reference"] for r in rows["noop_rerun_s"]["ratios_to"]] == [floor, "`snakemake --version`", bare_noop]
+    assert [r["reference"] for r in rows["dry_run_s"]["ratios_to"]] == [floor, "`snakemake --version`"]
     assert rows["version_s"]["reference"] == floor
+    assert rows["bare_noop_s"]["reference"] == floor
+    # an incremental rerun is shown against the full run and against its floor (no-op + the libraries its jobs load)
+    assert [r["reference"] for r in rows["incremental_s"]["ratios_to"]] == ["full run", "its floor"]
+    floor_row = rows["incremental_floor_s"]
+    assert floor_row["median"] == pytest.approx(rows["noop_rerun_s"]["median"] + rows["rerun_imports_s"]["median"], abs=1e-3)
 
 
 def test_the_floor_is_snakemake_alone_at_the_pinned_version(bench_results):
