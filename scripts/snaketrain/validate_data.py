@@ -217,7 +217,9 @@ def run_checks(df, target, task, rules, drop=()):
             smallest >= rules["min_rows_per_class"],
             column=target,
         )
-        check["detail"] = f"class {counts.idxmin()!r} has {smallest} rows"
+        rarest = counts.idxmin()
+        # a numpy label as the user wrote it (2, 'yes'), not its repr (np.int64(2))
+        check["detail"] = f"class {getattr(rarest, 'item', lambda: rarest)()!r} has {smallest} rows"
         checks.append(check)
     if rules["duplicates"] != "ignore":
         duplicates = int(df.duplicated().sum())

@@ -53,6 +53,17 @@ def test_validation_fails_with_every_failed_check_listed():
     assert "fix:" in message
 
 
+@pytest.mark.parametrize(
+    ("labels", "named"), [([0] * 12 + [1] * 2, "class 1 has 2 rows"), (["a"] * 12 + ["b"] * 2, "class 'b' has 2 rows")]
+)
+def test_the_rare_class_is_named_as_the_user_wrote_it(labels, named):
+    df = pd.DataFrame({"x": range(len(labels)), "label": labels})
+    with pytest.raises(StageError) as error:
+        validate(df, "label", "auto", RULES)
+    assert named in str(error.value)
+    assert "np." not in str(error.value)
+
+
 def test_missing_target_suggests_close_columns():
     with pytest.raises(StageError, match="closest columns: label"):
         validate(labelled_frame(), "labels", "auto", RULES)
