@@ -1,7 +1,15 @@
-"""Small tables the unit tests of several stages share (real data shapes: numbers, categories, missing values)."""
+"""Small tables the unit tests of several stages share (real data shapes: numbers, categories, missing values),
+and the compressions a data file may come in."""
+
+import bz2
+import gzip
+import io
+import lzma
+import zipfile
 
 import numpy as np
 import pandas as pd
+import zstandard
 
 
 def labelled_frame(n=40, seed=0):
@@ -33,3 +41,22 @@ def mixed_frame(n=120, seed=0):
     df.loc[::7, "x"] = np.nan
     df.loc[::5, "colour"] = None
     return df
+
+
+def zipped(raw, members=("data.csv",)):
+    """A zip archive holding raw under each member name."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in members:
+            archive.writestr(name, raw)
+    return buffer.getvalue()
+
+
+# file suffix -> compress(bytes): every compression the data sources read
+COMPRESSORS = {
+    "gz": gzip.compress,
+    "bz2": bz2.compress,
+    "zip": zipped,
+    "xz": lzma.compress,
+    "zst": lambda raw: zstandard.ZstdCompressor().compress(raw),
+}

@@ -131,8 +131,8 @@ def halving_resource(name, spec, estimator):
     if resource == "n_samples":
         return resource, "auto"
     where = f"estimators.{name}.halving_resource"
-    budget = estimator.get_params().get(resource)
-    if resource not in estimator.get_params() or isinstance(budget, bool) or not isinstance(budget, int):
+    budget = estimator.get_params().get(resource)  # None when the estimator has no such parameter
+    if isinstance(budget, bool) or not isinstance(budget, int):
         raise StageError(
             "config",
             f"model '{name}' cannot be halved over '{resource}': {type(estimator).__name__} has no whole-number "

@@ -41,12 +41,12 @@ def params_check_without_pandas():
     ):
         return
 
-    def serialize(persistence, value):
+    def serializer(persistence):
         if "pandas" in sys.modules:
-            return persistence._serialize_param_pandas(value)
-        return persistence._serialize_param_builtin(value)
+            return persistence._serialize_param_pandas
+        return persistence._serialize_param_builtin
 
-    base._serialize_param = property(lambda persistence: lambda value: serialize(persistence, value))
+    base._serialize_param = property(serializer)
 
 
 # ---- onstart

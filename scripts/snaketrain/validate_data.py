@@ -218,8 +218,8 @@ def run_checks(df, target, task, rules, drop=()):
             column=target,
         )
         rarest = counts.idxmin()
-        # a numpy label as the user wrote it (2, 'yes'), not its repr (np.int64(2))
-        check["detail"] = f"class {getattr(rarest, 'item', lambda: rarest)()!r} has {smallest} rows"
+        rarest = rarest.item() if hasattr(rarest, "item") else rarest  # 2, not np.int64(2)
+        check["detail"] = f"class {rarest!r} has {smallest} rows"
         checks.append(check)
     if rules["duplicates"] != "ignore":
         duplicates = int(df.duplicated().sum())

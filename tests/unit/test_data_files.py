@@ -1,17 +1,15 @@
 """Reading data files: format by name, CSV delimiter and encoding, refused duplicate columns."""
 
-import bz2
 import gzip
 import io
 import lzma
-import zipfile
 
 import pandas as pd
 import pytest
-import zstandard
 
 from snaketrain.data_files import compression_of, file_format, parse_table, read_file
 from snaketrain.stage_log import StageError
+from tests.tables import COMPRESSORS, zipped
 
 
 def test_csv_with_other_delimiter_and_encoding_is_parsed():
@@ -38,27 +36,10 @@ FRAME = pd.DataFrame({"a": [1, 2, 3], "city": ["Zürich", "Genève", "Oslo"], "t
 CSV = FRAME.to_csv(index=False).encode()
 
 
-def zipped(raw, members=("data.csv",)):
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name in members:
-            archive.writestr(name, raw)
-    return buffer.getvalue()
-
-
-COMPRESS = {
-    "gz": gzip.compress,
-    "bz2": bz2.compress,
-    "zip": zipped,
-    "xz": lzma.compress,
-    "zst": lambda raw: zstandard.ZstdCompressor().compress(raw),
-}
-
-
-@pytest.mark.parametrize("suffix", sorted(COMPRESS))
+@pytest.mark.parametrize("suffix", sorted(COMPRESSORS))
 def test_compressed_csv_files_are_read(tmp_path, suffix):
     path = tmp_path / f"data.csv.{suffix}"
-    path.write_bytes(COMPRESS[suffix](CSV))
+    path.write_bytes(COMPRESSORS[suffix](CSV))
     pd.testing.assert_frame_equal(read_file(path), FRAME)
 
 

@@ -78,13 +78,18 @@ def write(path, content):
     path.write_text(json.dumps(content))
 
 
-def test_warned_data_checks_are_listed(tmp_path):
+def write_failed_gate(workdir):
+    """The gate's decision and the comparison of a run whose gate failed (nothing registered)."""
     write(
-        tmp_path / "results/gate/decision.json",
+        workdir / "results/gate/decision.json",
         {"name": "toy", "model": "ridge", "value": 0.9, "passed": False, "reasons": [], "checks": []},
     )
     best = {"metric": "f1", "metrics": {"f1": 0.9}, "best_model": "ridge", "ranking": ["ridge"]}
-    write(tmp_path / "results/comparison/best.json", best)
+    write(workdir / "results/comparison/best.json", best)
+
+
+def test_warned_data_checks_are_listed(tmp_path):
+    write_failed_gate(tmp_path)
     checks = [
         {"check": "min_rows", "column": None, "value": 9, "verdict": "pass"},
         {
@@ -105,11 +110,6 @@ def test_warned_data_checks_are_listed(tmp_path):
 
 
 def test_no_warning_no_line(tmp_path):
-    write(
-        tmp_path / "results/gate/decision.json",
-        {"name": "toy", "model": "ridge", "value": 0.9, "passed": False, "reasons": [], "checks": []},
-    )
-    best = {"metric": "f1", "metrics": {"f1": 0.9}, "best_model": "ridge", "ranking": ["ridge"]}
-    write(tmp_path / "results/comparison/best.json", best)
+    write_failed_gate(tmp_path)
     write(tmp_path / "results/validation/report.json", {"checks": []})
     assert not [line for line in summary_lines("registry", WORKFLOW_PATHS, workdir=tmp_path) if "data checks" in line]

@@ -17,6 +17,8 @@ import pandas as pd
 import pytest
 import zstandard
 from tests.harness import snakemake
+from tests.http_server import LoopbackServer
+from tests.tables import COMPRESSORS
 from tests.workflow.test_bad_input import (  # noqa: F401 - branch is a fixture
     assert_explained,
     branch,
@@ -31,24 +33,6 @@ pytestmark = pytest.mark.workflow
 
 def csv_bytes(df):
     return df.to_csv(index=False).encode()
-
-
-def zipped(raw):
-    import io
-
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("data.csv", raw)
-    return buffer.getvalue()
-
-
-COMPRESSORS = {
-    "gz": gzip.compress,
-    "bz2": bz2.compress,
-    "zip": zipped,
-    "xz": lzma.compress,
-    "zst": lambda raw: zstandard.ZstdCompressor().compress(raw),
-}
 
 
 def run_ok(workdir, overlay, *targets):
@@ -87,23 +71,8 @@ def test_a_file_named_compressed_that_is_not(branch):
 
 @pytest.fixture
 def gzip_server():
-    body = gzip.compress(csv_bytes(frame()))
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - the name http.server calls
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/data.csv.gz?version=2"
-    server.shutdown()
-    server.server_close()
+    with LoopbackServer(default=(200, gzip.compress(csv_bytes(frame())))) as server:
+        yield server.url("/data.csv.gz?version=2")
 
 
 def test_a_compressed_csv_from_a_url_is_read(branch, gzip_server):
