@@ -66,6 +66,7 @@ lint: setup-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/snakefmt --check workflow
 	$(BIN)/snakemake --lint
+	$(BIN)/lint-imports --no-cache --no-logo
 
 format: setup-dev
 	$(BIN)/ruff format .

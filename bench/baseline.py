@@ -17,20 +17,20 @@ from pathlib import Path
 
 import yaml
 
-from snaketrain import model_registry as registry
-from snaketrain.acquire_data import acquire
-from snaketrain.build_features import fit_transform
-from snaketrain.compare_models import rank, table_csv
-from snaketrain.evaluate_model import diagnostics_figure, evaluate, importance_figure, importances, save_png
-from snaketrain.inference import make_pipeline, save_pipeline
 from snaketrain.model_metrics import selection_metric
-from snaketrain.quality_gate import decide, production_check, schema_check, score_production, threshold_checks
-from snaketrain.register_model import build_metadata
-from snaketrain.split_data import split
+from snaketrain.registry import model_registry as registry
+from snaketrain.registry.inference import make_pipeline, save_pipeline
+from snaketrain.stages.acquire_data import acquire
+from snaketrain.stages.build_features import fit_transform
+from snaketrain.stages.compare_models import rank, table_csv
+from snaketrain.stages.evaluate_model import diagnostics_figure, evaluate, importance_figure, importances, save_png
+from snaketrain.stages.quality_gate import decide, production_check, schema_check, score_production, threshold_checks
+from snaketrain.stages.register_model import build_metadata
+from snaketrain.stages.split_data import split
+from snaketrain.stages.train_model import train
+from snaketrain.stages.tune_model import tune
+from snaketrain.stages.validate_data import validate
 from snaketrain.table_io import read_joblib, sha256_file, write_bytes, write_csv, write_joblib, write_json
-from snaketrain.train_model import train
-from snaketrain.tune_model import tune
-from snaketrain.validate_data import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -78,7 +78,7 @@ def save_mlflow_model(loaded, sample, path):
     import mlflow.sklearn
     from mlflow.models import infer_signature
 
-    from snaketrain.fast_inference import sklearn_pipeline
+    from snaketrain.serving.fast_path import sklearn_pipeline
 
     shutil.rmtree(path, ignore_errors=True)  # a --scratch folder kept from an earlier run
     pipeline = sklearn_pipeline(loaded)
@@ -208,10 +208,10 @@ def in_process(loaded, df, repeats=300):
     """Median ms of one call: scikit-learn's Pipeline on a DataFrame, and the service's fast path on an array."""
     import numpy as np
 
-    from snaketrain import fast_inference
+    from snaketrain.serving import fast_path
 
-    pipeline = fast_inference.sklearn_pipeline(loaded)
-    predictor = fast_inference.build(loaded)
+    pipeline = fast_path.sklearn_pipeline(loaded)
+    predictor = fast_path.build(loaded)
     columns = list(loaded.input_schema["columns"])
 
     def median_ms(call):
@@ -330,7 +330,7 @@ def main(argv=None):
 
     import pandas as pd
 
-    from snaketrain import inference, model_registry
+    from snaketrain.registry import inference, model_registry
 
     scratch_ctx = contextlib.nullcontext(args.scratch) if args.scratch else tempfile.TemporaryDirectory()
     with scratch_ctx as scratch_name:

@@ -16,12 +16,13 @@ from starlette.applications import Starlette
 from starlette.responses import Response
 from starlette.routing import Route
 
-from snaketrain import fast_inference, inference
+from snaketrain.registry import inference
+from snaketrain.serving import fast_path
 
 
 def create_app(registry_root, name=None):
     loaded = inference.load_production(registry_root, name, stage="bench")
-    predictor = fast_inference.build(loaded)
+    predictor = fast_path.build(loaded)
     schema = loaded.input_schema
 
     async def invocations(request):

@@ -15,8 +15,8 @@ import pandas as pd
 import skops.io
 from sklearn.datasets import make_classification
 
-from snaketrain import inference
 from snaketrain.estimators import build_estimator
+from snaketrain.registry import inference
 
 MODELS = (
     ("logistic_regression", {}),

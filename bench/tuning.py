@@ -27,11 +27,11 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from snaketrain.build_features import fit_transform
 from snaketrain.model_metrics import score_model, selection_metric
-from snaketrain.split_data import split
-from snaketrain.train_model import train
-from snaketrain.tune_model import tune
+from snaketrain.stages.build_features import fit_transform
+from snaketrain.stages.split_data import split
+from snaketrain.stages.train_model import train
+from snaketrain.stages.tune_model import tune
 
 ROOT = Path(__file__).resolve().parents[1]
 # issue 13: the best model's test metric within 1 % of grid search's, at <= 0.4x its tuning time

@@ -5,8 +5,8 @@ model_registry.publish and the metadata register_model records."""
 import numpy as np
 import pandas as pd
 
-from snaketrain import inference, model_registry
-from snaketrain.build_features import fit_transform
+from snaketrain.registry import inference, model_registry
+from snaketrain.stages.build_features import fit_transform
 
 NAME = "toy"  # the registered model name the versions belong to
 SETTINGS = {"drop": [], "numeric_imputer": "median", "scale": True, "max_categories": 5}

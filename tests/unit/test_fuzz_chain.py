@@ -15,15 +15,15 @@ import pyarrow.parquet as pq
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from snaketrain.acquire_data import acquire
-from snaketrain.build_features import fit_transform
-from snaketrain.evaluate_model import diagnostics_figure, evaluate, importances
-from snaketrain.split_data import split
 from snaketrain.stage_log import StageError
+from snaketrain.stages.acquire_data import acquire
+from snaketrain.stages.build_features import fit_transform
+from snaketrain.stages.evaluate_model import diagnostics_figure, evaluate, importances
+from snaketrain.stages.split_data import split
+from snaketrain.stages.train_model import train
+from snaketrain.stages.tune_model import tune
+from snaketrain.stages.validate_data import validate
 from snaketrain.table_io import read_table, write_table
-from snaketrain.train_model import train
-from snaketrain.tune_model import tune
-from snaketrain.validate_data import validate
 
 TARGET = "target"
 SEED = 7

@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from snaketrain.build_features import fit_transform
 from snaketrain.preprocessing import transform
+from snaketrain.stages.build_features import fit_transform
 from tests.tables import mixed_frame
 
 SETTINGS = {"drop": ["id"], "numeric_imputer": "median", "scale": True, "max_categories": 3}

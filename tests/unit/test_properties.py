@@ -7,9 +7,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from snaketrain.build_features import fit_transform
 from snaketrain.stage_log import StageError
-from snaketrain.validate_data import validate
+from snaketrain.stages.build_features import fit_transform
+from snaketrain.stages.validate_data import validate
 
 TARGET = "target"
 NAMES = st.one_of(

@@ -5,8 +5,8 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from snaketrain import split_data
 from snaketrain.stage_log import ConfigError, StageError, explain_unexpected, first_error, known_fix, stage_logging
+from snaketrain.stages import split_data
 
 
 def failing_log(tmp_path, error, before=None):

@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from snaketrain.raise_alert import build_alert
+from snaketrain.stages.raise_alert import build_alert
 from snaketrain.webhook import deliver
 from tests.http_server import LoopbackServer, closed_port_url
 

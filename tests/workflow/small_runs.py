@@ -96,11 +96,11 @@ def release_branch(src, dest):
     The registry is rebuilt with the run's second-best model in production, so that registering the
     best one creates a new version and the production pointer has something to protect.
     """
-    from snaketrain import model_registry as registry
+    from snaketrain.registry import model_registry as registry
     from snaketrain.table_io import read_json
 
     workdir = clone_run(src, dest)
-    from snaketrain.inference import PIPELINE_FILE, make_pipeline, save_pipeline
+    from snaketrain.registry.inference import PIPELINE_FILE, make_pipeline, save_pipeline
     from snaketrain.table_io import read_joblib
 
     old = read_json(registry.production_path(workdir / "registry", NAME))["version"]

@@ -29,7 +29,7 @@ from tests.workflow.small_runs import (
     small_run,
 )
 
-from snaketrain import model_registry as registry
+from snaketrain.registry import model_registry as registry
 
 pytestmark = pytest.mark.workflow
 

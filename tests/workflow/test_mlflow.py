@@ -22,8 +22,8 @@ mlflow = pytest.importorskip("mlflow", reason="optional install: make setup-mlfl
 
 from mlflow import MlflowClient  # noqa: E402 - after the optional-install check
 
-from snaketrain import model_registry as registry  # noqa: E402
-from snaketrain.mlflow_mirror import ALIAS, VERSION_TAG  # noqa: E402
+from snaketrain.registry import model_registry as registry  # noqa: E402
+from snaketrain.tracking.mlflow_mirror import ALIAS, VERSION_TAG  # noqa: E402
 from snaketrain.table_io import read_json  # noqa: E402
 
 TOKEN = "mlflowpass-3e9d7a15"

@@ -14,7 +14,7 @@ from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 from tests.harness import snakemake
 from tests.workflow.small_runs import NAME, SMALL_ARGS, small_project
 
-from snaketrain import model_registry as registry
+from snaketrain.registry import model_registry as registry
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "legacy_registry"
 CANCER_COLUMNS = ["mean radius", "mean texture", "mean smoothness", "worst area", "worst concavity"]
@@ -81,7 +81,7 @@ def test_three_datasets_end_with_three_names_each_in_production(three_datasets):
     assert tasks == {"flowers": "multiclass", "cancer": "binary", "diabetes": "regression"}
     # the history command lists every name
     listed = subprocess.run(
-        [sys.executable, "-m", "snaketrain.metrics_history", "--registry", str(root)],
+        [sys.executable, "-m", "snaketrain.orchestration.metrics_history", "--registry", str(root)],
         capture_output=True,
         text=True,
         check=True,

@@ -102,7 +102,7 @@ def test_changing_a_gate_threshold_reruns_only_the_gate_and_what_follows(default
 
 def test_editing_a_stage_module_reruns_its_rule_and_what_follows(default_run, tmp_path):
     d = clone_run(default_run, tmp_path / "run")
-    with open(d / "scripts/snaketrain/compare_models.py", "a") as fh:
+    with open(d / "scripts/snaketrain/stages/compare_models.py", "a") as fh:
         fh.write("\n# a change to the stage's code\n")
     assert planned_jobs(d) == {"compare_models": 1, "quality_gate": 1, "all": 1}
 

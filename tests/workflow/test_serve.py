@@ -21,8 +21,8 @@ import pytest
 import requests
 from sklearn.linear_model import LogisticRegression
 
-from snaketrain import inference
-from snaketrain import model_registry as registry
+from snaketrain.registry import inference
+from snaketrain.registry import model_registry as registry
 from snaketrain.table_io import write_json
 from tests.harness import snakemake
 from tests.workflow.small_runs import SMALL_ARGS, small_run
@@ -51,7 +51,7 @@ class Server:
         full_env = {key: value for key, value in os.environ.items() if not key.startswith("SNAKETRAIN_")}
         full_env.update(env or {})
         # the small run's data.name is its registered model name
-        command = [sys.executable, "-m", "snaketrain.serve", "--registry", str(registry_root), "--name", NAME]
+        command = [sys.executable, "-m", "snaketrain.serving.service", "--registry", str(registry_root), "--name", NAME]
         command += ["--port", str(self.port), "--poll-seconds", "0.2", *args]
         with open(self.log_path, "w") as log:
             self.process = subprocess.Popen(command, cwd=workdir, env=full_env, stdout=log, stderr=subprocess.STDOUT)

@@ -1,4 +1,4 @@
-# Config loading and validation, params and input functions (hooks and report labels: snaketrain.hooks, .report_labels).
+# Config loading and validation, params and input functions (hooks: snaketrain.orchestration.hooks; report labels: .report_labels).
 import json
 import os
 import time
@@ -8,14 +8,14 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from snaketrain import report_labels
+from snaketrain.orchestration import report_labels
 
-# stage_code(module): a digest of a stage module and what it imports; editing it reruns the rules that use it
-from snaketrain.code_digest import module_digest as stage_code
-from snaketrain.config_check import config_error
-from snaketrain.job_resources import cpus_per_task, memory_mb
-from snaketrain.mlflow_mirror import tracked_config, tracking_from
-from snaketrain.predict import existing_production_path, predict_input_path
+# stage_code(rule): a digest of the rule's stage module and what it imports; editing it reruns the rules that use it
+from snaketrain.orchestration.code_digest import stage_code
+from snaketrain.orchestration.config_check import config_error
+from snaketrain.orchestration.job_resources import cpus_per_task, memory_mb
+from snaketrain.tracking.mlflow_mirror import tracked_config, tracking_from
+from snaketrain.stages.predict import existing_production_path, predict_input_path
 
 # Before anything is planned, Snakemake's validate() checks the config and fills in the schema's defaults; if
 # it finds a problem, config_error names every problem in the config as given, with key and fix.
@@ -68,7 +68,7 @@ def registered_config():
     return {section: config[section] for section in sections}
 
 
-# ---- resources (memory_mb and cpus_per_task come from snaketrain.job_resources)
+# ---- resources (memory_mb and cpus_per_task come from snaketrain.orchestration.job_resources)
 
 
 def model_gpus(wildcards):

@@ -16,7 +16,7 @@ rule acquire_data:
         code=stage_code("acquire_data"),
         source=acquire_settings(),
     run:
-        from snaketrain.acquire_data import run as acquire_data
+        from snaketrain.stages.acquire_data import run as acquire_data
 
         acquire_data(input, output, params, log, threads)
 
@@ -41,7 +41,7 @@ rule validate_data:
         rules=config["validation"],
         drop=config["features"]["drop"],
     run:
-        from snaketrain.validate_data import run as validate_data
+        from snaketrain.stages.validate_data import run as validate_data
 
         validate_data(input, output, params, log, threads)
 
@@ -65,6 +65,6 @@ rule split_data:
         code=stage_code("split_data"),
         split=config["split"],
     run:
-        from snaketrain.split_data import run as split_data
+        from snaketrain.stages.split_data import run as split_data
 
         split_data(input, output, params, log, threads)

@@ -20,6 +20,6 @@ rule build_features:
         code=stage_code("build_features"),
         features=config["features"],
     run:
-        from snaketrain.build_features import run as build_features
+        from snaketrain.stages.build_features import run as build_features
 
         build_features(input, output, params, log, threads)

@@ -22,7 +22,7 @@ rule tune_model:
         spec=model_spec,
         tuning=config["tuning"],
     run:
-        from snaketrain.tune_model import run as tune_model
+        from snaketrain.stages.tune_model import run as tune_model
 
         tune_model(input, output, params, log, threads)
 
@@ -51,7 +51,7 @@ rule train_model:
         spec=model_spec,
         seed=config["tuning"]["seed"],
     run:
-        from snaketrain.train_model import run as train_model
+        from snaketrain.stages.train_model import run as train_model
 
         train_model(input, output, params, log, threads)
 
@@ -90,6 +90,6 @@ rule evaluate_model:
         model="{model}",
         seed=config["tuning"]["seed"],
     run:
-        from snaketrain.evaluate_model import run as evaluate_model
+        from snaketrain.stages.evaluate_model import run as evaluate_model
 
         evaluate_model(input, output, params, log, threads)

@@ -32,7 +32,7 @@ rule compare_models:
         code=stage_code("compare_models"),
         metric=config["selection"]["metric"],
     run:
-        from snaketrain.compare_models import run as compare_models
+        from snaketrain.stages.compare_models import run as compare_models
 
         compare_models(input, output, params, log, threads)
 
@@ -59,7 +59,7 @@ checkpoint quality_gate:
         registry=REGISTRY,
         name=MODEL_NAME,
     run:
-        from snaketrain.quality_gate import run as quality_gate
+        from snaketrain.stages.quality_gate import run as quality_gate
 
         quality_gate(input, output, params, log, threads)
 
@@ -91,7 +91,7 @@ rule register_model:
         config_sections=registered_config(),
         estimator=best_model_spec,
     run:
-        from snaketrain.register_model import run as register_model
+        from snaketrain.stages.register_model import run as register_model
 
         register_model(input, output, params, log, threads)
 
@@ -114,7 +114,7 @@ rule deploy_model:
         registry=REGISTRY,
         name=MODEL_NAME,
     run:
-        from snaketrain.deploy_model import run as deploy_model
+        from snaketrain.stages.deploy_model import run as deploy_model
 
         deploy_model(input, output, params, log, threads)
 
@@ -137,7 +137,7 @@ rule raise_alert:
         webhook_env=config["alerts"]["webhook_env"],
         retries=config["alerts"]["retries"],
     run:
-        from snaketrain.raise_alert import run as raise_alert
+        from snaketrain.stages.raise_alert import run as raise_alert
 
         raise_alert(input, output, params, log, threads)
 
@@ -195,7 +195,7 @@ rule summarize_run:
         registry=REGISTRY,
         name=MODEL_NAME,
     run:
-        from snaketrain.summarize_run import run as summarize_run
+        from snaketrain.stages.summarize_run import run as summarize_run
 
         summarize_run(input, output, params, log, threads)
 
@@ -222,7 +222,7 @@ rule predict:
         delimiter=config["data"]["delimiter"],
         encoding=config["data"]["encoding"],
     run:
-        from snaketrain.predict import run as predict
+        from snaketrain.stages.predict import run as predict
 
         predict(input, output, params, log, threads)
 
@@ -248,6 +248,6 @@ rule rollback_model:
         to=config["rollback"]["to"],
         requested=RUN_STARTED,
     run:
-        from snaketrain.rollback_model import run as rollback_model
+        from snaketrain.stages.rollback_model import run as rollback_model
 
         rollback_model(input, output, params, log, threads, mlflow_tracking())

@@ -35,7 +35,7 @@ rule mirror_mlflow:
         estimators={model: config["estimators"][model] for model in MODELS},
         config=tracked_config(config),
     run:
-        from snaketrain.mirror_mlflow import run as mirror_mlflow
+        from snaketrain.stages.mirror_mlflow import run as mirror_mlflow
 
         mirror_mlflow(input, output, params, log, threads, mlflow_tracking())
 
@@ -49,6 +49,6 @@ rule sync_mlflow:
         registry=REGISTRY,
         name=MODEL_NAME,
     run:
-        from snaketrain.sync_mlflow import run as sync_mlflow
+        from snaketrain.stages.sync_mlflow import run as sync_mlflow
 
         sync_mlflow(params.registry, params.name, mlflow_tracking(), log[0])

@@ -1,0 +1,146 @@
+"""The end of a successful run: a short summary on the terminal and the HTML report.
+
+Called from the Snakefile's onsuccess hook, which Snakemake runs only after a real run that did work
+(never after a dry run or a run with nothing to do), so the report is rebuilt exactly when results change.
+"""
+
+import json
+from pathlib import Path
+
+from snaketrain.registry import model_registry
+
+REPORT_PATH = "report.html"
+
+
+def _read(path):
+    path = Path(path)
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def _metrics_text(metrics):
+    return ", ".join(f"{name} {value:.4g}" for name, value in sorted(metrics.items()))
+
+
+def _warning_lines(validation):
+    """The data checks that warned (e.g. labels that differ only by spaces or case): the run went on, the user should know."""
+    warned = [c for c in (validation or {}).get("checks", []) if c["verdict"] == "warn"]
+    if not warned:
+        return []
+    lines = [f"  data checks:  {len(warned)} warning(s), see results/report/validation.html"]
+    for check in warned[:5]:
+        column = f" column '{check['column']}'" if check.get("column") else ""
+        lines.append(f"    - {check['check']}{column}: {check.get('detail') or check['value']}")
+    return lines
+
+
+def schema_lines(decision):
+    """The gate's input check against production, when the input changed: what changed, one line each."""
+    check = next((c for c in decision["checks"] if c["check"] == "input schema vs production"), None)
+    changes = (check or {}).get("changes")
+    if not changes:
+        return []
+    verdict = "FAILS the gate" if check["verdict"] == "fail" else "allowed by gate.allow_schema_change"
+    lines = [f"  input check:  the input differs from production {check['production_version']} ({verdict})"]
+    for key, label in (("columns_added", "added"), ("columns_removed", "removed"), ("columns_retyped", "retyped")):
+        if key in changes:
+            lines.append(f"    - columns {label}: {', '.join(changes[key])}")
+    for key in ("target", "task"):
+        if key in changes:
+            lines.append(f"    - {key}: {changes[key]['production']} -> {changes[key]['candidate']}")
+    return lines
+
+
+def summary_lines(registry_root, paths, report_path=None, workdir=".", name=None):
+    """The summary of the last full run, from its result files; [] if the gate has not run.
+
+    paths: the rules' output files it reads ({decision, best, table, metrics, deploy, alert, alert_log, mlflow}),
+    as the Snakefile's onsuccess hook passes them; "metrics" is the evaluate_model pattern with {model}.
+    """
+    root = Path(workdir)
+    decision = _read(root / paths["decision"])
+    best = _read(root / paths["best"])
+    if decision is None or best is None:
+        return []
+    name = name or decision.get("name")
+    pointer = model_registry.production(Path(root, registry_root), name)
+    model = decision["model"]
+    lines = ["", "snaketrain summary"]
+    lines.append(f"  model name:   {name} (registry.model_name)")
+    lines.append(f"  best model:   {model} ({best['metric']} = {decision['value']})")
+    lines.append(f"  its metrics:  {_metrics_text(best['metrics'])}")
+    lines.append(f"  metrics file: {paths['metrics'].format(model=best['best_model'])}")
+    lines.append(f"  all models:   {paths['table']} ({len(best['ranking'])} models)")
+    lines.extend(_warning_lines(_read(root / paths["validation"]) if "validation" in paths else None))
+    deploy = _read(root / paths["deploy"])
+    if decision["passed"] and deploy:
+        folder = model_registry.version_dir(registry_root, deploy["version"], name)
+        lines.append("  quality gate: PASSED")
+        lines.extend(schema_lines(decision))
+        lines.append(f"  registered:   version {deploy['version']} in {folder}/")
+        lines.append(f"  model:        {folder / 'pipeline.skops'} (scikit-learn Pipeline)")
+    else:
+        lines.append("  quality gate: FAILED - the model was NOT promoted; production is unchanged")
+        lines.extend(f"    - {reason}" for reason in decision["reasons"])
+        lines.extend(schema_lines(decision))
+        lines.append(f"  alert:        {paths['alert']} (delivery: {paths['alert_log']})")
+    if pointer:
+        previous = pointer.get("previous")
+        was = f" (was {previous})" if previous and previous != pointer["version"] else ""
+        lines.append(f"  production:   {pointer['version']}{was}")
+    else:
+        lines.append("  production:   none yet")
+    lines.extend(mlflow_lines(root / paths["mlflow"], root / paths["decision"]) if "mlflow" in paths else [])
+    if report_path:
+        lines.append(f"  report:       {report_path} (open it in a browser)")
+    else:
+        lines.append("  report:       not built; make it with: snakemake --report report.html")
+    lines.append(f"  history:      snaketrain-history --registry {registry_root} --name {name}")
+    lines.append(f"  rollback:     snaketrain-rollback --registry {registry_root} --name {name}")
+    return lines
+
+
+def mlflow_lines(receipt_path, decision_path):
+    """What the MLflow mirror did in this run (a receipt older than the gate's decision is from an earlier run)."""
+    receipt = _read(receipt_path)
+    if receipt is None or Path(receipt_path).stat().st_mtime < Path(decision_path).stat().st_mtime:
+        return []
+    if not receipt["mirrored"]:
+        first, *rest = receipt["warning"].splitlines()
+        return [f"  mlflow:       WARNING: {first}", *(f"              {line}" for line in rest)]
+    line = f"  mlflow:       run {receipt['run_id']} in experiment {receipt['registered_model']}"
+    if receipt.get("production"):
+        line += f"; alias production -> {receipt['registered_model']} version {receipt['production']['model_version']}"
+    return [line]
+
+
+def build_report(workflow, path=REPORT_PATH):
+    """Write the HTML report of the run that just finished, in this process (what --report-after-run does).
+
+    Returns the path, or None (with the reason printed) if the report could not be built: a report
+    problem never turns a successful run into a failed one.
+    """
+    try:
+        from snakemake.report import auto_report
+        from snakemake.settings.types import GlobalReportSettings
+        from snakemake_interface_report_plugins.registry import ReportPluginRegistry
+
+        plugin = ReportPluginRegistry().get_plugin("html")
+        settings = plugin.settings_cls(path=Path(path))
+        workflow.async_run(auto_report(workflow.dag, plugin, settings, GlobalReportSettings()))
+    except Exception as error:  # noqa: BLE001 - see the docstring
+        print(f"snaketrain: the report could not be built ({type(error).__name__}: {error});")
+        print(f"  build it with: snakemake --report {path}")
+        return None
+    return path
+
+
+def ran_full_pipeline(workflow):
+    """True when the run's DAG ends in rule all (not `snakemake predict` or a single file)."""
+    return any(job.rule.name == "all" for job in workflow.dag.jobs)
+
+
+def on_success(workflow, registry_root, paths, name=None):
+    if not ran_full_pipeline(workflow):
+        return
+    report = build_report(workflow)
+    print("\n".join(summary_lines(registry_root, paths, report, name=name)))

@@ -1,0 +1,332 @@
+"""One inference path: load a registered version (sha256-verified), check rows against its recorded input
+schema, predict with its fitted Pipeline (preprocessor + estimator; class probabilities for classifiers).
+
+Loading never runs code from a file: a version's Pipeline is stored with skops (save_pipeline) and loaded with
+an explicit list of trusted types (TRUSTED_TYPES, on top of the types skops trusts by default: scikit-learn's
+estimators, numpy and scipy containers). A file that is not a skops file (a pickle, say) or holds any other type
+is refused before anything in it is built. The joblib files a version also holds are never loaded here.
+
+predict (batch scoring), quality_gate (scoring the production model on the current test split) and the model
+service all go through load_version / load_production and predict. The input check reports every problem at
+once, one clear sentence each, so that a user (or an HTTP client) can fix them all in one go.
+"""
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+
+from snaketrain.registry import model_registry as registry
+from snaketrain.stage_log import StageError
+from snaketrain.table_io import write_bytes
+
+# how many offending values an input problem quotes
+EXAMPLES = 1
+PIPELINE_FILE = "pipeline.skops"
+# Types a registered Pipeline may hold beyond skops' defaults: the fitted parts of the built-in estimator
+# families (trees, histogram-boosting predictors, neighbour search structures) and our text conversion step.
+# Loading refuses any other type, so a file written by someone else cannot make us build anything else.
+TRUSTED_TYPES = (
+    "numpy.dtype",
+    "sklearn.tree._tree.Tree",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.neighbors._kd_tree.KDTree",
+    "sklearn.neighbors._ball_tree.BallTree",
+    "sklearn.metrics._dist_metrics.EuclideanDistance64",
+    "sklearn.metrics._dist_metrics.ManhattanDistance64",
+    "sklearn.metrics._dist_metrics.MinkowskiDistance64",
+    "snaketrain.preprocessing.as_text",
+)
+
+
+class InputError(StageError):
+    """Rows that do not fit the model's recorded input schema; .problems lists each problem in one sentence."""
+
+    def __init__(self, stage, problems, expected, where=None, column=None):
+        self.problems = list(problems)
+        problem = (
+            self.problems[0] if len(self.problems) == 1 else f"{len(self.problems)} problems: " + "; ".join(problems)
+        )
+        if column and where:
+            where = f"{where}, column {column}"
+        super().__init__(
+            stage,
+            problem,
+            "fix the rows: the model was trained with "
+            + ", ".join(f"{name} ({kind})" for name, kind in expected.items()),
+            where,
+        )
+
+
+def check_input(df, input_schema, stage="predict", where=None):
+    """The rows with numeric columns as numbers, and the extra columns (ignored); raises InputError listing
+    every missing column and every column whose values cannot be read as the recorded kind."""
+    import pandas as pd
+    from pandas.api import types
+
+    expected = input_schema["columns"]
+    problems, bad_columns = [], []
+    missing = [column for column in expected if column not in df.columns]
+    if missing:
+        problems.append(f"the input lacks {len(missing)} column(s) the model needs: {', '.join(missing)}")
+    df = df.copy()
+    for column, kind in expected.items():
+        values = df.get(column)
+        # pandas counts true/false as numeric: they are not numbers a model was trained on
+        if values is None or kind != "numeric" or (types.is_numeric_dtype(values) and not types.is_bool_dtype(values)):
+            continue
+        if types.is_bool_dtype(values):
+            problems.append(f"column '{column}' must be numeric but holds true/false values")
+            bad_columns.append(column)
+            continue
+        converted = pd.to_numeric(values, errors="coerce")
+        bad = values[converted.isna() & values.notna() & (values.astype(str).str.strip() != "")]
+        if len(bad):
+            problems.append(
+                f"column '{column}' must be numeric but holds {bad.iloc[0]!r} (row {bad.index[0]}"
+                + (f", and {len(bad) - 1} more row(s))" if len(bad) > 1 else ")")
+            )
+            bad_columns.append(column)
+            continue
+        df[column] = converted
+    if problems:
+        # a single wrong column is named in "where" too, so the user looks at the right place
+        column = bad_columns[0] if len(problems) == 1 and bad_columns else None
+        raise InputError(stage, problems, expected, where, column)
+    extra = [column for column in df.columns if column not in expected and column != input_schema["target"]]
+    return df, extra
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A verified registry version, ready to predict: .pipeline predicts from the raw input columns."""
+
+    version: str
+    metadata: dict
+    pipeline: object
+
+    @property
+    def name(self):
+        return self.metadata.get("name")
+
+    @property
+    def model(self):
+        return self.pipeline.named_steps["model"]
+
+    @property
+    def preprocessor(self):
+        return self.pipeline.named_steps["preprocess"]
+
+    @property
+    def task(self):
+        return self.metadata["task"]
+
+    @property
+    def input_schema(self):
+        return self.metadata["input_schema"]
+
+    @property
+    def classes(self):
+        return list(getattr(self.model, "classes_", [])) or None
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Predictions for checked rows; probabilities (rows x classes) only for classifiers that give them."""
+
+    labels: object
+    probabilities: object = None
+    classes: list = None
+    extra_columns: tuple = ()
+
+
+def make_pipeline(preprocessor, model):
+    """The one-file form of a model: its fitted preprocessor and estimator as a scikit-learn Pipeline."""
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline([("preprocess", preprocessor), ("model", model)])
+
+
+def pipeline_bytes(pipeline):
+    """The Pipeline as skops bytes, the same bytes for the same fitted Pipeline (see _canonical_skops)."""
+    import skops.io
+
+    data = _canonical_skops(skops.io.dumps(pipeline))
+    unknown = sorted(set(skops.io.get_untrusted_types(data=data)) - set(TRUSTED_TYPES))
+    if unknown:
+        raise StageError(
+            "register_model",
+            f"the model holds types that snaketrain does not load from a registry: {', '.join(unknown)}",
+            "use one of the built-in estimator families (estimators.<model>.estimator), or add the types to "
+            "inference.TRUSTED_TYPES after checking they cannot run code when built",
+            "estimators",
+        )
+    return data
+
+
+def save_pipeline(pipeline, path):
+    write_bytes(pipeline_bytes(pipeline), path)
+
+
+def _canonical_skops(data):
+    """skops' zip with deterministic bytes: member names and object ids numbered in the order they appear
+    (skops uses memory addresses), padding bytes of structured arrays zeroed (a tree's node table carries
+    uninitialised padding), fixed timestamps, sorted members, deflate-compressed."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    members = {}
+    count = 0
+
+    def walk(node):
+        nonlocal count
+        if isinstance(node, list):
+            return [walk(value) for value in node]
+        if not isinstance(node, dict):
+            return node
+        out = {}
+        for key in sorted(node):
+            value = node[key]
+            if key == "__id__":
+                count += 1
+                out[key] = count
+            elif key == "file" and isinstance(value, str):
+                count += 1
+                name = f"{count}{value[value.rfind('.') :]}"
+                content = source.read(value)
+                members[name] = _without_padding(content) if name.endswith(".npy") else content
+                out[key] = name
+            else:
+                out[key] = walk(value)
+        return out
+
+    schema = walk(json.loads(source.read("schema.json")))
+    members["schema.json"] = json.dumps(schema, sort_keys=True, separators=(",", ":")).encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as target:
+        for name in sorted(members):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(info, members[name], compresslevel=6)
+    return buffer.getvalue()
+
+
+def _without_padding(npy):
+    import numpy as np
+
+    array = np.load(io.BytesIO(npy), allow_pickle=False)
+    if array.dtype.names is None:
+        return npy
+    clean = np.zeros(array.shape, array.dtype)
+    for field in array.dtype.names:
+        clean[field] = array[field]
+    buffer = io.BytesIO()
+    np.save(buffer, clean, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def read_pipeline(path, stage="predict"):
+    """The Pipeline stored at path by save_pipeline; refuses (StageError) anything that is not a skops file of
+    trusted types, before building any object from it."""
+    import skops.io
+
+    try:
+        untrusted = skops.io.get_untrusted_types(file=path)
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, json.JSONDecodeError) as error:
+        raise StageError(
+            stage,
+            f"{path} is not a model file in the safe (skops) format: refused without loading it "
+            f"({type(error).__name__})",
+            "register the model again by rerunning the pipeline; never copy pickle or joblib files into a registry",
+            str(path),
+        ) from None
+    unknown = sorted(set(untrusted) - set(TRUSTED_TYPES))
+    if unknown:
+        raise StageError(
+            stage,
+            f"{path} holds types that are not trusted: {', '.join(unknown)}; refused without loading it",
+            "register the model again by rerunning the pipeline",
+            str(path),
+        )
+    return skops.io.load(path, trusted=list(TRUSTED_TYPES))
+
+
+def load_version(root, version, name, stage="predict"):
+    """The version's Pipeline (safely loaded), after checking every file against its recorded sha256."""
+    files = registry.verified_files(root, version, name)
+    if PIPELINE_FILE not in files:
+        raise StageError(
+            stage,
+            f"version {version} of model '{name}' was registered before models were stored safely: it holds only "
+            "joblib files, which can run code when loaded, so snaketrain does not load it",
+            "rerun the pipeline to register a new version of this model (the old one stays in the registry)",
+            str(registry.version_dir(root, version, name)),
+        )
+    return LoadedModel(
+        version=version,
+        metadata=registry.metadata(root, version, name),
+        pipeline=read_pipeline(files[PIPELINE_FILE], stage),
+    )
+
+
+def load_production(root, name, stage="predict"):
+    """The production version of the registered model name in the registry at root; a StageError naming the
+    fix when there is none."""
+    current = registry.production(root, name)
+    if not current:
+        others = [other for other in registry.names(root) if other != name]
+        raise StageError(
+            stage,
+            f"model '{name}' has no version in production in {root}",
+            "run the pipeline until a model passes the gate"
+            + (f"; names with models in this registry: {', '.join(others)}" if others else ""),
+            str(root),
+        )
+    return load_version(root, current["version"], name, stage)
+
+
+def predict(loaded, df, stage="predict", where=None):
+    """Check df against the version's input schema and predict with its Pipeline; raises InputError on bad rows."""
+    checked, extra = check_input(df, loaded.input_schema, stage, where)
+    # in the order the Pipeline was fitted with (the recorded schema's JSON keys are sorted)
+    rows = checked[list(loaded.pipeline.feature_names_in_)]
+    labels = loaded.pipeline.predict(rows)
+    probabilities = None
+    if loaded.task != "regression" and hasattr(loaded.pipeline, "predict_proba"):
+        probabilities = loaded.pipeline.predict_proba(rows)
+    return Prediction(labels, probabilities, loaded.classes, tuple(extra))
+
+
+# JSON values the service's fast path takes as numbers (None is a missing value, imputed as in training)
+_NUMBER_TYPES = frozenset({int, float, type(None)})
+
+
+def numeric_matrix(columns, rows, input_schema):
+    """The fast path of check_input for the model service: rows (lists of values, in the order of columns) as a
+    float array in the order of the schema's columns, or None whenever check_input must look at them (a
+    categorical schema, a missing column, a value that is not a JSON number or null, ragged rows). It accepts only
+    what check_input accepts, so a None costs time, never a different answer."""
+    import numpy as np
+
+    expected = input_schema["columns"]
+    if not rows or set(expected.values()) != {"numeric"}:
+        return None
+    width = len(columns)
+    try:
+        where = {column: position for position, column in enumerate(columns)}
+        positions = [where[column] for column in expected]
+        flat = [row[position] for row in rows if len(row) == width for position in positions]
+    except (TypeError, IndexError, KeyError):
+        return None
+    # a ragged row was skipped above; any other type (text, true/false, lists) is check_input's to judge
+    if len(flat) != len(rows) * len(positions) or not set(map(type, flat)) <= _NUMBER_TYPES:
+        return None
+    return np.array(flat, dtype=np.float64).reshape(len(rows), len(positions))
+
+
+def numeric_records(records, input_schema):
+    """numeric_matrix for records (a list of {column: value}); None whenever check_input must look at them."""
+    expected = list(input_schema["columns"])
+    try:
+        rows = [[record[column] for column in expected] for record in records]
+    except (KeyError, TypeError):
+        return None
+    return numeric_matrix(expected, rows, input_schema)

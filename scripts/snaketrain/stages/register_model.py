@@ -1,0 +1,95 @@
+"""Register the gated best model as a version of its registered model name: the fitted Pipeline (skops, safe to
+load) plus the model and preprocessor files, metadata, and a receipt in results/."""
+
+import platform
+import subprocess
+from importlib import metadata as package_metadata
+
+from snaketrain.registry import model_registry as registry
+from snaketrain.registry.inference import PIPELINE_FILE, make_pipeline, save_pipeline
+from snaketrain.stage_log import StageError, stage_logging
+from snaketrain.table_io import read_joblib, read_json, write_json
+
+STAGE = "register_model"
+RECORDED_PACKAGES = ("scikit-learn", "skops", "pandas", "numpy", "pyarrow", "joblib", "snakemake")
+
+
+def package_versions(names=RECORDED_PACKAGES):
+    versions = {"python": platform.python_version()}
+    for name in names:
+        try:
+            versions[name] = package_metadata.version(name)
+        except package_metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def git_commit():
+    try:
+        result = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if result.returncode != 0:
+        return None
+    return result.stdout.strip() or None
+
+
+def build_metadata(decision, evaluation, tuned, schema, validation, config_sections, estimator_spec):
+    """Everything a later reader needs to trust and reuse the version; no timestamps (those go in the receipt)."""
+    return {
+        "model": decision["model"],
+        "estimator": estimator_spec,
+        "task": schema["task"],
+        "metrics": evaluation["metrics"],
+        "best_params": tuned["best_params"],
+        "cv_score": tuned["cv_score"],
+        "input_schema": {k: schema[k] for k in ("target", "columns", "dtypes")},
+        "dataset_sha256": validation["dataset_sha256"],
+        "config": config_sections,
+        "packages": package_versions(),
+        "git_commit": git_commit(),
+    }
+
+
+def run(input, output, params, log, threads=1):
+    with stage_logging(log[0], STAGE, input) as logger:
+        decision = read_json(input.decision)
+        if not decision["passed"]:
+            raise StageError(
+                STAGE,
+                "the gate did not pass, so nothing may be registered",
+                "this is a workflow bug: report it",
+                str(input.decision),
+            )
+        meta = build_metadata(
+            decision,
+            read_json(input.metrics),
+            read_json(input.best_params),
+            read_json(input.schema),
+            read_json(input.validation),
+            params.config_sections,
+            params.estimator,
+        )
+        # results/ holds this run's own intermediate files; the registry gets the form that loads safely
+        save_pipeline(make_pipeline(read_joblib(input.preprocessor), read_joblib(input.model)), output.pipeline)
+        files = {PIPELINE_FILE: output.pipeline, "model.joblib": input.model, "preprocessor.joblib": input.preprocessor}
+        version, created = registry.publish(params.registry, files, meta, params.name)
+        logger.info(
+            "%s version %s of %s (model %s) in %s",
+            "registered" if created else "already had",
+            version,
+            params.name,
+            decision["model"],
+            params.registry,
+        )
+        write_json(
+            {
+                "name": params.name,
+                "version": version,
+                "model": decision["model"],
+                "created": created,
+                "registry": params.registry,
+                "registered_at": registry.now_utc(),
+            },
+            output.receipt,
+        )

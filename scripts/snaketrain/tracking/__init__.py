@@ -1,0 +1,1 @@
+"""Experiment tracking: the MLflow mirror of the registry (mlflow_mirror)."""

@@ -1,0 +1,137 @@
+"""Each change to Snakemake's internals still finds what it relies on, and still does what it was measured doing.
+
+A failure here after a Snakemake upgrade means: the internal a patch relies on moved. The patch would now leave
+Snakemake alone (runs stay correct, only slower); re-check it in snaketrain/orchestration/snakemake_patches.py.
+"""
+
+import re
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from snaketrain.orchestration import snakemake_patches
+from tests.harness import ROOT
+
+
+def test_the_pinned_snakemake_is_the_one_the_patches_were_checked_on():
+    pinned = re.search(r"^snakemake==(\S+)", (ROOT / "requirements.txt").read_text(), re.M).group(1)
+    assert pinned == snakemake_patches.SNAKEMAKE_CHECKED, (
+        f"requirements.txt pins Snakemake {pinned}, the patches were checked on "
+        f"{snakemake_patches.SNAKEMAKE_CHECKED}: run these tests, re-measure (bench/README.md), then update "
+        "SNAKEMAKE_CHECKED"
+    )
+
+
+# ---- exit-time garbage collection skipped
+
+
+def test_exit_collection_is_skipped_by_freezing_at_exit():
+    # atexit runs handlers last-in first-out: the one registered first sees what skip_exit_collection did
+    code = (
+        "import atexit, gc\n"
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0))\n"
+        "from snaketrain.orchestration.snakemake_patches import skip_exit_collection\n"
+        "print('applied', skip_exit_collection())\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["applied", "True", "frozen", "True"]
+
+
+# ---- params compared without importing pandas
+
+
+class _Persistence:
+    """Just the param-serialising methods of Snakemake's PersistenceBase, on an object that needs no workflow."""
+
+
+def _persistence_with(serialize_property):
+    from snakemake.persistence import PersistenceBase
+
+    namespace = {
+        name: getattr(PersistenceBase, name) for name in ("_serialize_param_pandas", "_serialize_param_builtin")
+    }
+    namespace["_serialize_param"] = serialize_property
+    return type("Persistence", (_Persistence,), namespace)()
+
+
+def test_the_params_check_finds_snakemakes_serialisers():
+    from snakemake import persistence
+
+    base = getattr(persistence, "PersistenceBase", None)
+    assert base is not None, "snakemake.persistence.PersistenceBase is gone: re-check params_check_without_pandas"
+    missing = [name for name in snakemake_patches.PARAM_SERIALIZERS if not hasattr(base, name)]
+    assert not missing, f"PersistenceBase lost {missing}: re-check params_check_without_pandas"
+
+
+def test_params_serialise_the_same_with_the_pandas_free_check(monkeypatch):
+    import pandas as pd
+    from snakemake.persistence import PersistenceBase
+
+    values = [None, 3, 0.25, "text", [1, 2], {"b": 1, "a": [2]}, (1,), pd.Series([1, 2]), pd.DataFrame({"a": [1]})]
+    before = _persistence_with(PersistenceBase.__dict__["_serialize_param"])
+    expected = [before._serialize_param(value) for value in values]
+    monkeypatch.setattr(PersistenceBase, "_serialize_param", PersistenceBase.__dict__["_serialize_param"])
+    assert snakemake_patches.params_check_without_pandas() is True
+    after = _persistence_with(PersistenceBase.__dict__["_serialize_param"])
+    assert [after._serialize_param(value) for value in values] == expected
+    assert expected[-1] != expected[-2]  # the DataFrame and the Series were hashed by pandas, not left out
+
+
+def test_params_check_imports_no_pandas():
+    code = (
+        "import sys\n"
+        "from snakemake.persistence import PersistenceBase\n"
+        "from snaketrain.orchestration.snakemake_patches import params_check_without_pandas\n"
+        "assert params_check_without_pandas()\n"
+        "class P: pass\n"
+        "for name in ('_serialize_param', '_serialize_param_pandas', '_serialize_param_builtin'):\n"
+        "    setattr(P, name, PersistenceBase.__dict__[name])\n"
+        "print(P()._serialize_param({'n_estimators': 20}), 'pandas' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["{'n_estimators':", "20}", "False"]
+
+
+# ---- the scheduler's timers cancelled at the end of a run
+
+
+def test_the_scheduler_still_starts_the_timers_the_patch_cancels():
+    from snakemake.scheduling import job_scheduler
+
+    marker = snakemake_patches.SCHEDULER_TIMER
+    assert hasattr(job_scheduler.JobScheduler, marker), (
+        f"JobScheduler.{marker} is gone: re-check cancel_scheduler_timers"
+    )
+
+
+def test_scheduler_timers_are_cancelled_at_the_end_of_a_run():
+    from snakemake.scheduling.job_scheduler import JobScheduler
+
+    class Scheduler:
+        _open_jobs = threading.Semaphore(0)
+
+    JobScheduler._schedule_reevalutation(Scheduler(), 60)  # Snakemake's own timer, 60 s instead of 1 s
+    other = threading.Timer(60, lambda: None)
+    other.start()
+    started = time.monotonic()
+    try:
+        assert snakemake_patches.cancel_scheduler_timers() >= 1, (
+            "no timer of Snakemake's scheduler was found: its function is no longer named "
+            f"{snakemake_patches.SCHEDULER_TIMER}; re-check cancel_scheduler_timers"
+        )
+        timers = [t for t in threading.enumerate() if isinstance(t, threading.Timer) and t is not other]
+        for timer in timers:
+            timer.join(5)
+        assert time.monotonic() - started < 5
+        assert not any(timer.is_alive() for timer in timers)
+        assert other.is_alive()  # only the scheduler's own timers
+    finally:
+        other.cancel()
+
+
+@pytest.mark.parametrize("patch", ["skip_exit_collection", "params_check_without_pandas", "cancel_scheduler_timers"])
+def test_the_snakefile_applies_every_patch(patch):
+    assert f"snakemake_patches.{patch}()" in (ROOT / "workflow" / "Snakefile").read_text()

@@ -1,0 +1,77 @@
+"""The quality_gate stage: threshold checks, the decision with its reasons, the comparison with production."""
+
+from snaketrain.stages.quality_gate import decide, production_check, schema_check, score_production, threshold_checks
+from snaketrain.table_io import write_table
+from tests.fitted_models import NAME, publish_fitted, rows
+
+BEST = {"best_model": "rf", "metric": "f1", "metrics": {"accuracy": 0.95, "f1": 0.94}, "task": "binary"}
+
+
+def test_thresholds_are_minimums_or_maximums_by_metric():
+    checks = threshold_checks({"f1": 0.94, "rmse": 3.0}, {"f1": 0.9, "rmse": 2.0, "accuracy": 0.5})
+    verdicts = {c["check"]: c["verdict"] for c in checks}
+    assert verdicts == {"min f1": "pass", "max rmse": "fail", "min accuracy": "skipped"}
+
+
+def test_gate_fails_with_reasons_and_passes_otherwise():
+    failing = decide(BEST, threshold_checks(BEST["metrics"], {"f1": 0.99}))
+    assert not failing["passed"] and failing["reasons"] == ["f1 0.94 misses >= 0.99"]
+    passing = decide(BEST, threshold_checks(BEST["metrics"], {"f1": 0.9}))
+    assert passing["passed"] and passing["model"] == "rf"
+
+
+def test_candidate_worse_than_production_beyond_tolerance_fails():
+    assert production_check("f1", 0.94, 0.945, 0.01, "v1")["verdict"] == "pass"
+    check = production_check("f1", 0.90, 0.95, 0.01, "v1")
+    assert check["verdict"] == "fail" and "worse than production v1" in check["reason"]
+
+
+def test_the_production_model_is_scored_on_the_current_test_split(tmp_path):
+    root = tmp_path / "registry"
+    version, _ = publish_fitted(root, tmp_path, "binary")
+    test = rows(80, seed=4)
+    write_table(test, tmp_path / "test.parquet")
+    score = score_production(root, version, NAME, tmp_path / "test.parquet", "f1")
+    assert 0.8 < score <= 1
+    # (a production version with other columns, target or task is caught by schema_check before scoring)
+
+
+PRODUCTION_META = {
+    "task": "binary",
+    "input_schema": {"target": "species", "columns": {"bill": "numeric", "island": "categorical", "mass": "numeric"}},
+}
+
+
+def test_the_same_input_as_production_passes_the_schema_check():
+    candidate = {
+        "target": "species",
+        "task": "binary",
+        "columns": {"island": "categorical", "bill": "numeric", "mass": "numeric"},
+    }
+    check = schema_check(candidate, PRODUCTION_META, "v1", "penguins", allow=False)
+    assert check["verdict"] == "pass" and check["changes"] == {}
+
+
+def test_other_columns_target_or_task_fail_the_gate_naming_what_changed():
+    candidate = {
+        "target": "sex",
+        "task": "multiclass",
+        "columns": {"bill": "categorical", "mass": "numeric", "year": "numeric"},
+    }
+    check = schema_check(candidate, PRODUCTION_META, "v1", "penguins", allow=False)
+    assert check["verdict"] == "fail"
+    assert check["changes"] == {
+        "columns_added": ["year"],
+        "columns_removed": ["island"],
+        "columns_retyped": ["bill (numeric -> categorical)"],
+        "target": {"production": "species", "candidate": "sex"},
+        "task": {"production": "binary", "candidate": "multiclass"},
+    }
+    assert "columns added: year; columns removed: island" in check["reason"]
+    assert "target species -> sex; task binary -> multiclass" in check["reason"]
+    assert "gate.allow_schema_change" in check["reason"]
+    decision = decide(BEST, [check])
+    assert not decision["passed"] and decision["reasons"] == [check["reason"]]
+    allowed = schema_check(candidate, PRODUCTION_META, "v1", "penguins", allow=True)
+    assert allowed["verdict"] == "pass" and "allowed by gate.allow_schema_change" in allowed["reason"]
+    assert decide(BEST, [allowed])["passed"]
