@@ -1,88 +1,247 @@
-"""The estimator factory: config entries become scikit-learn-compatible estimators and search spaces."""
+"""The estimator catalogue and factory: config entries become scikit-learn-compatible estimators and search spaces.
 
+A model family is one catalogue entry (FAMILIES): its class per task, default params and search space, the
+parameters that take the job's threads and the seed, what successive halving and early stopping count, the types
+its fitted files may hold (trusted for that family only when a registry version is loaded), and how to make a
+fitted model's bytes independent of the threads it was trained on. Adding a family touches this table, not the
+stages.
+"""
+
+import difflib
 import importlib
 import importlib.util
 import inspect
+import json
+import re
+from dataclasses import dataclass, field
 
 from snaketrain.stage_log import StageError
 
-# short name -> (classifier, regressor); None where the family has no such member
-SHORT_NAMES = {
-    "logistic_regression": ("sklearn.linear_model.LogisticRegression", None),
-    "ridge": ("sklearn.linear_model.RidgeClassifier", "sklearn.linear_model.Ridge"),
-    "linear_regression": (None, "sklearn.linear_model.LinearRegression"),
-    "random_forest": (
-        "sklearn.ensemble.RandomForestClassifier",
-        "sklearn.ensemble.RandomForestRegressor",
-    ),
-    "extra_trees": (
-        "sklearn.ensemble.ExtraTreesClassifier",
-        "sklearn.ensemble.ExtraTreesRegressor",
-    ),
-    "gradient_boosting": (
-        "sklearn.ensemble.GradientBoostingClassifier",
-        "sklearn.ensemble.GradientBoostingRegressor",
-    ),
-    "hist_gradient_boosting": (
-        "sklearn.ensemble.HistGradientBoostingClassifier",
-        "sklearn.ensemble.HistGradientBoostingRegressor",
-    ),
-    "knn": ("sklearn.neighbors.KNeighborsClassifier", "sklearn.neighbors.KNeighborsRegressor"),
-    "svm": ("sklearn.svm.SVC", "sklearn.svm.SVR"),
-}
+CLASSIFICATION, REGRESSION = "classification", "regression"
+BOOST_INSTALL = "make setup-boost (or pip install -r requirements-boost.txt)"
 
-# What successive halving gives more of in each round when the config names no halving_resource: training rows,
-# except for tree ensembles, whose trees (boosting iterations) it caps instead, so that every round sees all rows.
-# On 50,000 rows (bench/README.md, "Tuning"): HistGradientBoosting halved by rows took 1.09x grid search's time
-# (above 10,000 rows it stops early by itself, so only its fits on few rows run every iteration), by iterations
-# 0.44x; a random forest by rows 0.52x, by trees 0.43x, with the same parameters chosen.
-HALVING_RESOURCES = {
-    "random_forest": "n_estimators",
-    "extra_trees": "n_estimators",
-    "gradient_boosting": "n_estimators",
-    "hist_gradient_boosting": "max_iter",
-}
 
-# estimators that parallelise internally through an n_jobs parameter get the job's threads ...
-_THREADED_PARAM = "n_jobs"
-# ... except those where scikit-learn deprecated it as having no effect (it warns when set)
+@dataclass(frozen=True)
+class Form:
+    """A family's estimator for one kind of task, with its default fixed params and search space."""
+
+    path: str
+    params: dict = field(default_factory=dict)
+    search_space: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Family:
+    classifier: Form | None
+    regressor: Form | None
+    install: str | None = None  # the command that installs the family's package; None: always installed
+    threads: str | None = "n_jobs"  # the constructor parameter that takes the job's threads
+    seed: str | None = "random_state"
+    # what successive halving gives more of each round, and what early stopping counts: trees or boosting rounds
+    rounds: str | None = None
+    early_stopping: int = 0  # rounds without improvement before a boosted family stops (0: off)
+    # types its fitted files hold beyond skops' defaults and scikit-learn's own (registry.inference.TRUSTED_TYPES)
+    trusted_types: tuple = ()
+    documented_params: str | None = None  # for **kwargs constructors: the function listing every documented name
+
+    def form(self, task):
+        return self.regressor if task == "regression" else self.classifier
+
+
+LINEAR_C = {"C": [0.1, 1.0, 10.0]}
+ALPHA = {"alpha": [0.1, 1.0, 10.0]}
+FOREST = {"n_estimators": 200}
+FOREST_SPACE = {"max_depth": [None, 8], "min_samples_leaf": [1, 3]}
+RATE = [0.05, 0.1]
+
+FAMILIES = {
+    # one linear family for every task: logistic regression for classification, ridge for regression
+    "linear": Family(
+        Form("sklearn.linear_model.LogisticRegression", {"max_iter": 1000}, LINEAR_C),
+        Form("sklearn.linear_model.Ridge", {}, ALPHA),
+    ),
+    "logistic_regression": Family(Form("sklearn.linear_model.LogisticRegression", {"max_iter": 1000}, LINEAR_C), None),
+    "ridge": Family(Form("sklearn.linear_model.RidgeClassifier", {}, ALPHA), Form("sklearn.linear_model.Ridge", {}, ALPHA)),
+    "linear_regression": Family(None, Form("sklearn.linear_model.LinearRegression")),
+    "random_forest": Family(
+        Form("sklearn.ensemble.RandomForestClassifier", FOREST, FOREST_SPACE),
+        Form("sklearn.ensemble.RandomForestRegressor", FOREST, FOREST_SPACE),
+        rounds="n_estimators",
+    ),
+    "extra_trees": Family(
+        Form("sklearn.ensemble.ExtraTreesClassifier", FOREST, FOREST_SPACE),
+        Form("sklearn.ensemble.ExtraTreesRegressor", FOREST, FOREST_SPACE),
+        rounds="n_estimators",
+    ),
+    "gradient_boosting": Family(
+        Form("sklearn.ensemble.GradientBoostingClassifier", {"n_estimators": 100}, {"learning_rate": RATE}),
+        Form("sklearn.ensemble.GradientBoostingRegressor", {"n_estimators": 100}, {"learning_rate": RATE}),
+        rounds="n_estimators",
+    ),
+    "hist_gradient_boosting": Family(
+        Form(
+            "sklearn.ensemble.HistGradientBoostingClassifier",
+            {"max_iter": 200},
+            {"learning_rate": RATE, "max_leaf_nodes": [15, 31]},
+        ),
+        Form(
+            "sklearn.ensemble.HistGradientBoostingRegressor",
+            {"max_iter": 200},
+            {"learning_rate": RATE, "max_leaf_nodes": [15, 31]},
+        ),
+        rounds="max_iter",
+    ),
+    "knn": Family(
+        Form("sklearn.neighbors.KNeighborsClassifier", {}, {"n_neighbors": [5, 15]}),
+        Form("sklearn.neighbors.KNeighborsRegressor", {}, {"n_neighbors": [5, 15]}),
+    ),
+    "svm": Family(Form("sklearn.svm.SVC", {}, LINEAR_C), Form("sklearn.svm.SVR", {}, LINEAR_C)),
+    # the boosted-tree libraries (make setup-boost): quiet, no files of their own, seeded and threaded
+    "xgboost": Family(
+        Form(
+            "xgboost.XGBClassifier",
+            {"n_estimators": 300, "verbosity": 0, "tree_method": "hist"},
+            {"learning_rate": RATE, "max_depth": [4, 6]},
+        ),
+        Form(
+            "xgboost.XGBRegressor",
+            {"n_estimators": 300, "verbosity": 0, "tree_method": "hist"},
+            {"learning_rate": RATE, "max_depth": [4, 6]},
+        ),
+        install=BOOST_INSTALL,
+        rounds="n_estimators",
+        early_stopping=20,
+        trusted_types=("xgboost.core.Booster", "xgboost.sklearn.XGBClassifier", "xgboost.sklearn.XGBRegressor"),
+        documented_params="_fitted_param_names",
+    ),
+    "lightgbm": Family(
+        Form(
+            "lightgbm.LGBMClassifier",
+            {"n_estimators": 300, "verbose": -1},
+            {"learning_rate": RATE, "num_leaves": [15, 31]},
+        ),
+        Form(
+            "lightgbm.LGBMRegressor",
+            {"n_estimators": 300, "verbose": -1},
+            {"learning_rate": RATE, "num_leaves": [15, 31]},
+        ),
+        install=BOOST_INSTALL,
+        rounds="n_estimators",
+        early_stopping=20,
+        trusted_types=(
+            "collections.OrderedDict",
+            "lightgbm.basic.Booster",
+            "lightgbm.sklearn.LGBMClassifier",
+            "lightgbm.sklearn.LGBMRegressor",
+        ),
+        documented_params="_lightgbm_param_names",
+    ),
+    "catboost": Family(
+        Form(
+            "catboost.CatBoostClassifier",
+            {"iterations": 300, "verbose": 0, "allow_writing_files": False},
+            {"learning_rate": RATE, "depth": [4, 6]},
+        ),
+        Form(
+            "catboost.CatBoostRegressor",
+            {"iterations": 300, "verbose": 0, "allow_writing_files": False},
+            {"learning_rate": RATE, "depth": [4, 6]},
+        ),
+        install=BOOST_INSTALL,
+        threads="thread_count",
+        rounds="iterations",
+        early_stopping=20,
+        trusted_types=("catboost.core.CatBoostClassifier", "catboost.core.CatBoostRegressor"),
+    ),
+}
+# the short names, kept for messages and the schema's description
+SHORT_NAMES = tuple(FAMILIES)
+# scikit-learn deprecated n_jobs as having no effect on these (it warns when set)
 _N_JOBS_WITHOUT_EFFECT = frozenset({"LogisticRegression"})
+# early stopping holds out this share of the training part (never the test part), as HistGradientBoosting does
+VALIDATION_FRACTION = 0.1
+
+
+def task_kind(task):
+    return REGRESSION if task == "regression" else CLASSIFICATION
+
+
+def family_of(estimator):
+    """The catalogue family of a config `estimator` (a short name or a dotted class path), or None."""
+    if estimator in FAMILIES:
+        return FAMILIES[estimator]
+    key = _class_key(estimator)
+    for family in FAMILIES.values():
+        if any(form and _class_key(form.path) == key for form in (family.classifier, family.regressor)):
+            return family
+    return None
+
+
+def _class_key(path):
+    # xgboost.XGBClassifier and xgboost.sklearn.XGBClassifier name the same class
+    return path.split(".")[0], path.rpartition(".")[2]
+
+
+def library_version(top):
+    """The installed version of a top-level package (xgboost, sklearn, ...), or None."""
+    module = importlib.import_module(top) if importlib.util.find_spec(top) else None
+    return getattr(module, "__version__", None)
 
 
 def class_path(name, spec, task):
     """Resolve a model's estimator to a dotted class path for the task ('binary', 'multiclass', 'regression')."""
     estimator = spec["estimator"]
-    if estimator in SHORT_NAMES:
-        classifier, regressor = SHORT_NAMES[estimator]
-        path = regressor if task == "regression" else classifier
-        if path is None:
-            kind = "regression" if task == "regression" else "classification"
+    if estimator in FAMILIES:
+        form = FAMILIES[estimator].form(task)
+        if form is None:
+            kind = task_kind(task)
+            fitting = [short for short, family in FAMILIES.items() if family.form(task)]
             raise StageError(
                 "config",
                 f"estimator '{estimator}' of model '{name}' has no {kind} form",
-                f"use one of {', '.join(n for n, p in SHORT_NAMES.items() if p[task == 'regression'])} "
-                f"for {kind}, or list another model in `models`",
+                f"use one of {', '.join(fitting)} for {kind} (linear is logistic regression or ridge, whichever the "
+                "task needs), or list another model in `models`",
                 where=f"estimators.{name}.estimator",
             )
-        return path
+        return form.path
     if "." not in estimator:
+        close = difflib.get_close_matches(estimator, FAMILIES, n=3)
         raise StageError(
             "config",
-            f"unknown estimator '{estimator}' for model '{name}'",
-            f"use a short name ({', '.join(SHORT_NAMES)}) or a dotted class path such as xgboost.XGBClassifier",
+            f"unknown estimator '{estimator}' for model '{name}'"
+            + (f" (did you mean {' or '.join(close)}?)" if close else ""),
+            f"use a short name ({', '.join(FAMILIES)}) or a dotted class path such as sklearn.svm.LinearSVC",
             where=f"estimators.{name}.estimator",
         )
     return estimator
+
+
+def resolve(name, spec, task):
+    """The model's config entry completed from its family for the task: a dotted class path, the family's params
+    under the config's, and the family's search space unless the config gives one. Resolving twice changes nothing."""
+    path = class_path(name, spec, task)
+    family = family_of(spec["estimator"])
+    form = family.form(task) if family else None
+    defaults = form if form is not None and form.path == path else Form(path)
+    resolved = dict(spec, estimator=path)
+    resolved["params"] = {**defaults.params, **(spec.get("params") or {})}
+    if spec.get("search_space") is None:
+        resolved["search_space"] = dict(defaults.search_space)
+    if family and family.rounds and not spec.get("halving_resource"):
+        resolved["halving_resource"] = family.rounds
+    return resolved
 
 
 def load_class(name, path):
     module_name, _, class_name = path.rpartition(".")
     top = module_name.split(".")[0]
     if importlib.util.find_spec(top) is None:
+        family = family_of(path)
+        install = family.install if family and family.install else f"pip install {top}"
         raise StageError(
             "config",
             f"model '{name}' needs the package '{top}', which is not installed",
-            f"install it (pip install {top}) or remove '{name}' from `models`",
+            f"install it ({install}) or remove '{name}' from `models`",
             where=f"estimators.{name}.estimator",
         )
     try:
@@ -96,38 +255,81 @@ def load_class(name, path):
         ) from None
 
 
+def accepted_params(cls):
+    """Every parameter the estimator documents: its constructor's named parameters and, for a constructor that
+    takes **kwargs (XGBoost, LightGBM), what the library itself lists."""
+    signature = inspect.signature(cls.__init__).parameters
+    known = {name for name, p in signature.items() if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    if any(p.kind is p.VAR_KEYWORD for p in signature.values()):
+        known |= set(cls().get_params())
+        family = family_of(f"{cls.__module__}.{cls.__name__}")
+        if family and family.documented_params:
+            known |= globals()[family.documented_params](cls)
+    return known
+
+
+def _fitted_param_names(cls):
+    return set(cls().get_params())
+
+
+def _lightgbm_param_names(cls):
+    """LightGBM's own list of its parameters and their aliases (the names its C++ core accepts)."""
+    from lightgbm.basic import _ConfigAliases
+
+    aliases = getattr(_ConfigAliases, "_get_all_param_aliases", lambda: {})()
+    return set(aliases) | {alias for names in aliases.values() for alias in names}
+
+
 def check_spec(name, spec, task):
     """Raise StageError unless the estimator exists and knows every fixed and searched parameter."""
-    cls = load_class(name, class_path(name, spec, task))
-    known = set(inspect.signature(cls.__init__).parameters) - {"self", "args", "kwargs"}
+    resolved = resolve(name, spec, task)
+    cls = load_class(name, resolved["estimator"])
+    if cls.__module__.split(".")[0] != "sklearn" and family_of(resolved["estimator"]) is None:
+        # it would train, pass the gate and then be refused by the registry, which loads only known types
+        raise StageError(
+            "config",
+            f"model '{name}' uses {cls.__module__}.{cls.__name__}, which is neither a scikit-learn estimator nor a "
+            "family of the catalogue: its fitted files could not be loaded safely from the registry",
+            f"use a scikit-learn class or a short name ({', '.join(FAMILIES)})",
+            where=f"estimators.{name}.estimator",
+        )
+    known = accepted_params(cls)
     for section in ("params", "search_space"):
-        unknown = sorted(set(spec.get(section) or {}) - known)
+        unknown = sorted(set(resolved.get(section) or {}) - known)
         if unknown:
+            close = {bad: difflib.get_close_matches(bad, known, n=3) for bad in unknown}
+            hints = "; ".join(f"for '{bad}': {', '.join(found)}" for bad, found in close.items() if found)
             raise StageError(
                 "config",
                 f"{cls.__name__} has no parameter {', '.join(map(repr, unknown))} (model '{name}')",
-                f"use parameters that {cls.__name__} accepts: {', '.join(sorted(known))}",
+                (f"closest valid names {hints}" if hints else f"use parameters that {cls.__name__} accepts")
+                + f" (all of them: {', '.join(sorted(known))})",
                 where=f"estimators.{name}.{section}",
             )
     return cls
 
 
 def build_estimator(name, spec, task, seed, threads=1, extra_params=None):
-    """An unfitted estimator with the fixed params, extra_params (e.g. tuned ones), a seed and threads."""
-    cls = check_spec(name, spec, task)
-    params = {**(spec.get("params") or {}), **(extra_params or {})}
-    accepted = inspect.signature(cls.__init__).parameters
-    if "random_state" in accepted:
-        params.setdefault("random_state", seed)
-    if _THREADED_PARAM in accepted and cls.__name__ not in _N_JOBS_WITHOUT_EFFECT:
-        params.setdefault(_THREADED_PARAM, threads)
+    """An unfitted estimator with the family's and the config's params, extra_params (e.g. tuned ones), a seed
+    and threads."""
+    resolved = resolve(name, spec, task)
+    cls = check_spec(name, resolved, task)
+    family = family_of(resolved["estimator"])
+    params = {**resolved["params"], **(extra_params or {})}
+    accepted = accepted_params(cls)
+    seed_param = family.seed if family else "random_state"
+    if seed_param in accepted:
+        params.setdefault(seed_param, seed)
+    threads_param = family.threads if family else "n_jobs"
+    if threads_param in accepted and cls.__name__ not in _N_JOBS_WITHOUT_EFFECT:
+        params.setdefault(threads_param, threads)
     return cls(**params)
 
 
 def halving_resource(name, spec, estimator):
     """(resource, max_resources) for successive halving: ("n_samples", "auto"), or an integer parameter of the
     estimator (its iterations or trees) with its configured value as the most any candidate gets."""
-    resource = spec.get("halving_resource") or HALVING_RESOURCES.get(spec.get("estimator"), "n_samples")
+    resource = spec.get("halving_resource") or "n_samples"
     if resource == "n_samples":
         return resource, "auto"
     where = f"estimators.{name}.halving_resource"
@@ -151,11 +353,69 @@ def halving_resource(name, spec, estimator):
     return resource, budget
 
 
+def early_stopping_rounds(spec):
+    """Rounds without improvement before a boosted model stops (0: off): the config's, else the family's."""
+    configured = spec.get("early_stopping_rounds")
+    if configured is not None:
+        return configured
+    family = family_of(spec["estimator"])
+    return family.early_stopping if family else 0
+
+
+def fit_with_early_stopping(model, X, y, X_valid, y_valid, rounds):
+    """Fit a boosted model on X, y, stopping once the held-out X_valid, y_valid has not improved for `rounds`
+    rounds; returns how many rounds were best."""
+    module = type(model).__module__.split(".")[0]
+    if module == "xgboost":
+        model.set_params(early_stopping_rounds=rounds)
+        model.fit(X, y, eval_set=[(X_valid, y_valid)], verbose=False)
+        return int(model.best_iteration) + 1
+    if module == "lightgbm":
+        import lightgbm
+
+        model.fit(X, y, eval_set=[(X_valid, y_valid)], callbacks=[lightgbm.early_stopping(rounds, verbose=False)])
+        return int(model.best_iteration_) or model.n_estimators
+    if module == "catboost":
+        model.fit(X, y, eval_set=(X_valid, y_valid), early_stopping_rounds=rounds)
+        return int(model.get_best_iteration()) + 1
+    raise StageError(
+        "config",
+        f"{type(model).__name__} has no early stopping that snaketrain knows",
+        "remove early_stopping_rounds from its estimators entry",
+    )
+
+
 def without_threads(model):
-    """The fitted model with its thread count reset: how many cores a job had is not part of the model,
-    and keeping it would make the saved bytes (and the registry version id) depend on --cores."""
-    if _THREADED_PARAM in model.get_params(deep=False):
-        model.set_params(**{_THREADED_PARAM: None})
+    """The fitted model with its thread count (and, for CatBoost, its training time and random id) left out: how
+    many cores a job had is not part of the model, and keeping it would make the saved bytes (and the registry
+    version id) depend on --cores."""
+    module = type(model).__module__.split(".")[0]
+    if module == "catboost":
+        return _catboost_without_threads(model)
+    if "n_jobs" in model.get_params(deep=False):
+        model.set_params(n_jobs=None)
+    if module == "xgboost":
+        model.get_booster().set_param({"nthread": 0})
+    elif module == "lightgbm":
+        import lightgbm
+
+        text = re.sub(r"^\[num_threads: \d+\]$", "[num_threads: 0]", model.booster_.model_to_string(), flags=re.M)
+        model._Booster = lightgbm.Booster(model_str=text)
+    return model
+
+
+def _catboost_without_threads(model):
+    metadata = model.get_metadata()
+    for key in ("model_guid", "train_finish_time"):
+        if key in metadata:
+            del metadata[key]
+    if "params" in metadata:
+        params = json.loads(metadata["params"])
+        params.get("flat_params", {}).pop("thread_count", None)
+        params.get("system_options", {})["thread_count"] = -1
+        metadata["params"] = json.dumps(params, sort_keys=True)
+    # a fitted CatBoost model refuses set_params; its constructor params are kept in _init_params
+    model._init_params.pop("thread_count", None)
     return model
 
 

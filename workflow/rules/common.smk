@@ -32,6 +32,7 @@ if _problem:
 # {model} patterns that input functions fill in: plain strings, because with a default storage provider
 # rules.<name>.output carries storage flags, which expand() and str.format() cannot take
 MODEL_FILE = "results/models/{model}.joblib"
+MODEL_ESTIMATOR = "results/estimators/{model}.json"
 MODEL_METRICS = "results/evaluation/{model}/metrics.json"
 MODEL_PARAMS = "results/tuning/{model}/best_params.json"
 MODEL_PLOT = "results/evaluation/{model}/plot.png"
@@ -59,7 +60,12 @@ def acquire_settings():
 
 
 def model_spec(wildcards):
-    return config["estimators"][wildcards.model]
+    return estimator_entry(wildcards.model)
+
+
+def estimator_entry(model):
+    # a family of the catalogue needs no entry under `estimators`, and an entry named after one no `estimator:`
+    return {"estimator": model, **config["estimators"].get(model, {})}
 
 
 def registered_config():
@@ -74,7 +80,7 @@ def registered_config():
 def model_gpus(wildcards):
     # None leaves the resource unset: the kubernetes executor rejects a gpu resource (even 0) without
     # gpu_manufacturer, and the slurm executor adds --gpus only for a positive count
-    gpus = config["estimators"][wildcards.model].get("resources", {}).get("gpu", 0)
+    gpus = estimator_entry(wildcards.model).get("resources", {}).get("gpu", 0)
     return gpus or None
 
 
@@ -101,10 +107,6 @@ def best_model_file(pattern):
         return pattern.format(model=gate_decision()["model"])
 
     return of_best_model
-
-
-def best_model_spec(wildcards):
-    return config["estimators"][gate_decision()["model"]]
 
 
 def predict_input(wildcards):

@@ -1,7 +1,31 @@
+rule resolve_estimator:
+    input:
+        validation=rules.validate_data.output.report,
+    output:
+        estimator=MODEL_ESTIMATOR,
+    log:
+        "logs/resolve_estimator/{model}.log",
+    benchmark:
+        "benchmarks/resolve_estimator/{model}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        code=stage_code("resolve_estimator"),
+        model="{model}",
+        spec=model_spec,
+    run:
+        from snaketrain.stages.resolve_estimator import run as resolve_estimator
+
+        resolve_estimator(input, output, params, log, threads)
+
+
 rule tune_model:
     input:
         train=rules.build_features.output.train,
         schema=rules.build_features.output.schema,
+        estimator=rules.resolve_estimator.output.estimator,
     output:
         best_params=MODEL_PARAMS,
         cv_results="results/tuning/{model}/cv_results.csv",

@@ -1,5 +1,6 @@
 # The light end of the pipeline: none of these jobs needs a cluster node of its own.
 localrules:
+    resolve_estimator,
     compare_models,
     quality_gate,
     register_model,
@@ -70,6 +71,7 @@ rule register_model:
         model=best_model_file(MODEL_FILE),
         metrics=best_model_file(MODEL_METRICS),
         best_params=best_model_file(MODEL_PARAMS),
+        estimator=best_model_file(MODEL_ESTIMATOR),
         preprocessor=rules.build_features.output.preprocessor,
         schema=rules.build_features.output.schema,
         validation=rules.validate_data.output.report,
@@ -89,7 +91,6 @@ rule register_model:
         registry=REGISTRY,
         name=MODEL_NAME,
         config_sections=registered_config(),
-        estimator=best_model_spec,
     run:
         from snaketrain.stages.register_model import run as register_model
 

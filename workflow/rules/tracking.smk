@@ -32,7 +32,7 @@ rule mirror_mlflow:
         registry=REGISTRY,
         name=MODEL_NAME,
         models=MODELS,
-        estimators={model: config["estimators"][model] for model in MODELS},
+        estimators={model: estimator_entry(model) for model in MODELS},
         config=tracked_config(config),
     run:
         from snaketrain.stages.mirror_mlflow import run as mirror_mlflow

@@ -144,22 +144,37 @@ def schema_errors(config, schema):
 
 
 def catalogue_errors(config):
-    """Models listed in `models` that the `estimators` catalogue does not define."""
-    catalogue = config.get("estimators") or {}
+    """Models listed in `models` that are neither a family of the catalogue nor an entry under `estimators`, and
+    entries that name no estimator."""
+    from snaketrain.estimators import FAMILIES
+
+    entries = config.get("estimators") or {}
     models = config.get("models") or []
-    undefined = [name for name in models if isinstance(name, str) and name not in catalogue]
-    if not undefined:
-        return []
-    close = {name: difflib.get_close_matches(name, list(catalogue), n=1, cutoff=0.6) for name in undefined}
-    hints = "; ".join(f"did you mean {c[0]}?" for c in close.values() if c)
-    return [
-        (
-            f"models lists {', '.join(undefined)}, which `estimators` does not define",
-            f"add {'it' if len(undefined) == 1 else 'them'} under `estimators`, or list only defined names "
-            f"({', '.join(catalogue)}){'; ' + hints if hints else ''}",
-            "models",
+    problems = []
+    undefined = [name for name in models if isinstance(name, str) and name not in entries and name not in FAMILIES]
+    if undefined:
+        known = [*FAMILIES, *(name for name in entries if name not in FAMILIES)]
+        close = {name: difflib.get_close_matches(name, known, n=1, cutoff=0.6) for name in undefined}
+        hints = "; ".join(f"did you mean {c[0]}?" for c in close.values() if c)
+        problems.append(
+            (
+                f"models lists {', '.join(undefined)}, which is neither a family of the catalogue nor defined under "
+                "`estimators`",
+                f"list families ({', '.join(FAMILIES)}) or names defined under `estimators`"
+                f"{'; ' + hints if hints else ''}",
+                "models",
+            )
         )
-    ]
+    for name, entry in entries.items():
+        if isinstance(entry, dict) and "estimator" not in entry and name not in FAMILIES:
+            problems.append(
+                (
+                    f"estimators.{name} names no estimator, and '{name}' is not a family of the catalogue",
+                    f"add `estimator:` (one of {', '.join(FAMILIES)}, or a scikit-learn class path)",
+                    f"estimators.{name}",
+                )
+            )
+    return problems
 
 
 def config_error(config, schema_path, configfiles=(), schema_checked=False):

@@ -8,6 +8,7 @@ The end-of-run summary is terminal_summary; the changes to Snakemake's internals
 import logging
 import platform
 import re
+import sys
 from pathlib import Path
 
 from snaketrain.stage_log import StageError, first_error, stage_logging
@@ -17,22 +18,33 @@ from snaketrain.webhook import deliver
 # ---- onstart
 
 
-def check_estimators(estimators, models, task):
-    """Config errors in estimators surface before anything trains (imports scikit-learn: real runs only)."""
+def estimator_problems(estimators, models, task):
+    """The config error of each model that cannot train (imports the estimators' libraries: real runs only).
+    With task auto a model passes when either form is fine; resolve_estimator checks it once the task is known."""
     from snaketrain.estimators import check_spec
 
+    problems = []
     for name in models:
-        # with task auto, check against the classifier or the regressor, whichever the family has
-        try:
+        tasks = ["regression"] if task == "regression" else ["binary"] + (["regression"] if task == "auto" else [])
+        errors = []
+        for each in tasks:
             try:
-                check_spec(name, estimators[name], "regression" if task == "regression" else "binary")
+                check_spec(name, estimators[name], each)
+                break
             except StageError as error:
-                if task != "auto" or "has no classification form" not in str(error):
-                    raise
-                check_spec(name, estimators[name], "regression")
-        except StageError as error:
-            # the message names key and fix; the stack inside estimators.py would only bury it
-            raise error.with_traceback(None) from None
+                errors.append(error)
+        else:
+            problems.append(errors[0])
+    return problems
+
+
+def check_estimators(estimators, models, task):
+    """onstart: stop the run before any job when a model cannot train, with each problem's message (what, where,
+    fix) and no Python stack lines, which would only bury it."""
+    problems = estimator_problems(estimators, models, task)
+    if problems:
+        print("\n".join(str(problem) for problem in problems), file=sys.stderr)
+        raise SystemExit(1)
 
 
 # ---- onerror: the failure summary

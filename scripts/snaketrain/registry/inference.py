@@ -16,6 +16,7 @@ import json
 import zipfile
 from dataclasses import dataclass
 
+from snaketrain.estimators import SHORT_NAMES, family_of, library_version
 from snaketrain.registry import model_registry as registry
 from snaketrain.stage_log import StageError
 from snaketrain.table_io import write_bytes
@@ -23,8 +24,9 @@ from snaketrain.table_io import write_bytes
 # how many offending values an input problem quotes
 EXAMPLES = 1
 PIPELINE_FILE = "pipeline.skops"
-# Types a registered Pipeline may hold beyond skops' defaults: the fitted parts of the built-in estimator
-# families (trees, histogram-boosting predictors, neighbour search structures) and our text conversion step.
+# Types any registered Pipeline may hold beyond skops' defaults: scikit-learn's own fitted parts (trees,
+# histogram-boosting predictors, neighbour search structures) and our text conversion step. A family from another
+# library adds the types its files hold (estimators.FAMILIES[...].trusted_types), for versions of that family only.
 # Loading refuses any other type, so a file written by someone else cannot make us build anything else.
 TRUSTED_TYPES = (
     "numpy.dtype",
@@ -37,6 +39,19 @@ TRUSTED_TYPES = (
     "sklearn.metrics._dist_metrics.MinkowskiDistance64",
     "snaketrain.preprocessing.as_text",
 )
+
+
+def trusted_types(estimator):
+    """The types a Pipeline of this estimator (a config short name or class path) may hold: TRUSTED_TYPES plus
+    its family's own."""
+    family = family_of(estimator) if estimator else None
+    return TRUSTED_TYPES + (family.trusted_types if family else ())
+
+
+def estimator_of(metadata):
+    """The estimator (short name or class path) a version's metadata records, or None."""
+    spec = metadata.get("estimator")
+    return spec.get("estimator") if isinstance(spec, dict) else None
 
 
 class InputError(StageError):
@@ -147,25 +162,26 @@ def make_pipeline(preprocessor, model):
     return Pipeline([("preprocess", preprocessor), ("model", model)])
 
 
-def pipeline_bytes(pipeline):
+def pipeline_bytes(pipeline, trusted=TRUSTED_TYPES, stage="register_model"):
     """The Pipeline as skops bytes, the same bytes for the same fitted Pipeline (see _canonical_skops)."""
     import skops.io
 
     data = _canonical_skops(skops.io.dumps(pipeline))
-    unknown = sorted(set(skops.io.get_untrusted_types(data=data)) - set(TRUSTED_TYPES))
+    unknown = sorted(set(skops.io.get_untrusted_types(data=data)) - set(trusted))
     if unknown:
         raise StageError(
-            "register_model",
+            stage,
             f"the model holds types that snaketrain does not load from a registry: {', '.join(unknown)}",
-            "use one of the built-in estimator families (estimators.<model>.estimator), or add the types to "
-            "inference.TRUSTED_TYPES after checking they cannot run code when built",
+            "use an estimator family of the catalogue (estimators.<model>.estimator: "
+            + ", ".join(SHORT_NAMES)
+            + "); a family's trusted types are declared beside it in snaketrain/estimators.py",
             "estimators",
         )
     return data
 
 
-def save_pipeline(pipeline, path):
-    write_bytes(pipeline_bytes(pipeline), path)
+def save_pipeline(pipeline, path, trusted=TRUSTED_TYPES):
+    write_bytes(pipeline_bytes(pipeline, trusted), path)
 
 
 def _canonical_skops(data):
@@ -223,7 +239,7 @@ def _without_padding(npy):
     return buffer.getvalue()
 
 
-def read_pipeline(path, stage="predict"):
+def read_pipeline(path, stage="predict", trusted=TRUSTED_TYPES):
     """The Pipeline stored at path by save_pipeline; refuses (StageError) anything that is not a skops file of
     trusted types, before building any object from it."""
     import skops.io
@@ -238,7 +254,7 @@ def read_pipeline(path, stage="predict"):
             "register the model again by rerunning the pipeline; never copy pickle or joblib files into a registry",
             str(path),
         ) from None
-    unknown = sorted(set(untrusted) - set(TRUSTED_TYPES))
+    unknown = sorted(set(untrusted) - set(trusted))
     if unknown:
         raise StageError(
             stage,
@@ -246,7 +262,7 @@ def read_pipeline(path, stage="predict"):
             "register the model again by rerunning the pipeline",
             str(path),
         )
-    return skops.io.load(path, trusted=list(TRUSTED_TYPES))
+    return skops.io.load(path, trusted=list(trusted))
 
 
 def load_version(root, version, name, stage="predict"):
@@ -260,11 +276,31 @@ def load_version(root, version, name, stage="predict"):
             "rerun the pipeline to register a new version of this model (the old one stays in the registry)",
             str(registry.version_dir(root, version, name)),
         )
+    metadata = registry.metadata(root, version, name)
+    warn_on_other_library(metadata, version)
     return LoadedModel(
         version=version,
-        metadata=registry.metadata(root, version, name),
-        pipeline=read_pipeline(files[PIPELINE_FILE], stage),
+        metadata=metadata,
+        pipeline=read_pipeline(files[PIPELINE_FILE], stage, trusted_types(estimator_of(metadata))),
     )
+
+
+def warn_on_other_library(metadata, version):
+    """A warning (Python's warnings, which each stage logs) when the model's library is installed here in another
+    major version than the one that trained it: its files may load but predict differently, or not load."""
+    import warnings
+
+    recorded = metadata.get("estimator_library") or {}
+    name, trained = recorded.get("name"), recorded.get("version")
+    if not name or not trained:
+        return
+    installed = library_version(name)
+    if installed and installed.split(".")[0] != trained.split(".")[0]:
+        warnings.warn(
+            f"version {version} was trained with {name} {trained}; {name} {installed} is installed here (another "
+            f"major version): predictions may differ. Install {name}=={trained} or register the model again",
+            stacklevel=2,
+        )
 
 
 def load_production(root, name, stage="predict"):

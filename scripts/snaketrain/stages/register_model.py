@@ -6,7 +6,7 @@ import subprocess
 from importlib import metadata as package_metadata
 
 from snaketrain.registry import model_registry as registry
-from snaketrain.registry.inference import PIPELINE_FILE, make_pipeline, save_pipeline
+from snaketrain.registry.inference import PIPELINE_FILE, make_pipeline, save_pipeline, trusted_types
 from snaketrain.stage_log import StageError, stage_logging
 from snaketrain.table_io import read_joblib, read_json, write_json
 
@@ -34,11 +34,13 @@ def git_commit():
     return result.stdout.strip() or None
 
 
-def build_metadata(decision, evaluation, tuned, schema, validation, config_sections, estimator_spec):
+def build_metadata(decision, evaluation, tuned, schema, validation, config_sections, estimator):
     """Everything a later reader needs to trust and reuse the version; no timestamps (those go in the receipt)."""
     return {
         "model": decision["model"],
-        "estimator": estimator_spec,
+        # the resolved entry: class path, params, search space (resolve_estimator)
+        "estimator": {key: estimator[key] for key in ("estimator", "params", "search_space") if key in estimator},
+        "estimator_library": estimator.get("library"),
         "task": schema["task"],
         "metrics": evaluation["metrics"],
         "best_params": tuned["best_params"],
@@ -68,10 +70,12 @@ def run(input, output, params, log, threads=1):
             read_json(input.schema),
             read_json(input.validation),
             params.config_sections,
-            params.estimator,
+            estimator := read_json(input.estimator),
         )
-        # results/ holds this run's own intermediate files; the registry gets the form that loads safely
-        save_pipeline(make_pipeline(read_joblib(input.preprocessor), read_joblib(input.model)), output.pipeline)
+        # results/ holds this run's own intermediate files; the registry gets the form that loads safely, holding
+        # only the types scikit-learn and the model's family are trusted with
+        pipeline = make_pipeline(read_joblib(input.preprocessor), read_joblib(input.model))
+        save_pipeline(pipeline, output.pipeline, trusted_types(estimator["estimator"]))
         files = {PIPELINE_FILE: output.pipeline, "model.joblib": input.model, "preprocessor.joblib": input.preprocessor}
         version, created = registry.publish(params.registry, files, meta, params.name)
         logger.info(

@@ -1,13 +1,52 @@
-"""Fit one model with its tuned parameters on the whole training split."""
+"""Fit one model with its tuned parameters on the whole training split (boosted families: early-stopped first on a
+held-out part of the training split, then refitted on all of it with the rounds that were best)."""
 
-from snaketrain.estimators import build_estimator, without_threads
+from snaketrain.estimators import (
+    VALIDATION_FRACTION,
+    build_estimator,
+    early_stopping_rounds,
+    family_of,
+    fit_with_early_stopping,
+    resolve,
+    without_threads,
+)
 from snaketrain.stage_log import stage_logging
 from snaketrain.table_io import read_json, read_table, write_joblib
 
 STAGE = "train_model"
 
 
-def train(name, spec, best_params, task, seed, X, y, threads=1):
+def best_rounds(name, spec, best_params, task, seed, X, y, threads, rounds):
+    """How many boosting rounds early stopping keeps, on a seeded held-out part of the training split (stratified
+    for classification); the test split is never seen."""
+    from sklearn.model_selection import train_test_split
+
+    stratify = None if task == "regression" else y
+    X_fit, X_valid, y_fit, y_valid = train_test_split(
+        X, y, test_size=VALIDATION_FRACTION, random_state=seed, stratify=stratify
+    )
+    model = build_estimator(name, spec, task, seed, threads=threads, extra_params=best_params)
+    return fit_with_early_stopping(model, X_fit, y_fit, X_valid, y_valid, rounds)
+
+
+def train(name, spec, best_params, task, seed, X, y, threads=1, logger=None):
+    spec = resolve(name, spec, task)
+    family = family_of(spec["estimator"])
+    rounds = early_stopping_rounds(spec)
+    best_params = dict(best_params)
+    if rounds and family and family.rounds and family.rounds not in best_params:
+        kept = best_rounds(name, spec, best_params, task, seed, X, y, threads, rounds)
+        if logger:
+            budget = spec["params"].get(family.rounds)
+            logger.info(
+                "early stopping (%d rounds without improvement on %.0f%% of the training split): %d of %s %s",
+                rounds,
+                VALIDATION_FRACTION * 100,
+                kept,
+                budget,
+                family.rounds,
+            )
+        best_params[family.rounds] = kept
     model = build_estimator(name, spec, task, seed, threads=threads, extra_params=best_params)
     return without_threads(model.fit(X, y))
 
@@ -18,6 +57,6 @@ def run(input, output, params, log, threads=1):
         train_set = read_table(input.train)
         X, y = train_set.drop(columns=[schema["target"]]), train_set[schema["target"]]
         logger.info("read %d rows x %d features from %s", *X.shape, input.train)
-        model = train(params.model, params.spec, tuned["best_params"], schema["task"], params.seed, X, y, threads)
+        model = train(params.model, params.spec, tuned["best_params"], schema["task"], params.seed, X, y, threads, logger)
         logger.info("fitted %s on %d rows with %s", type(model).__name__, len(X), tuned["best_params"])
         write_joblib(model, output.model)

@@ -4,7 +4,7 @@ import time
 from contextlib import contextmanager
 from math import floor, log
 
-from snaketrain.estimators import build_estimator, halving_resource, search_space
+from snaketrain.estimators import build_estimator, halving_resource, resolve, search_space
 from snaketrain.model_metrics import tuning_scorer
 from snaketrain.stage_log import StageError, stage_logging
 from snaketrain.table_io import read_json, read_table, write_csv, write_json
@@ -159,6 +159,7 @@ def tune(name, spec, tuning, task, X, y, threads=1, progress=None):
     import pandas as pd
 
     check_folds(tuning["cv"], y, task)
+    spec = resolve(name, spec, task)  # the family's defaults under the config's entry
     space = search_space(spec, tuning["method"])
     # the search parallelises over candidates, so each fit uses one thread
     estimator = build_estimator(name, spec, task, tuning["seed"], threads=1)
