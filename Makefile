@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= 4
 
-.PHONY: setup setup-cluster setup-mlflow setup-serve setup-dev serve run test lint format bench bench-serve dag report history clean
+.PHONY: setup setup-boost setup-cluster setup-mlflow setup-serve setup-dev serve run test lint format bench bench-serve dag report history clean
 
 # The light environment: what a run on one machine needs (requirements.txt) and the stage code as an
 # editable package (scripts/snaketrain), importable by rules, tests and bench.
@@ -23,6 +23,14 @@ setup: $(STAMP)
 # plugins). Snakemake imports every installed plugin at every start, so a laptop is faster without them.
 setup-cluster: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r requirements-cluster.txt
+
+# The boosted-tree families xgboost, lightgbm and catboost (requirements-boost.txt), on top of setup
+BOOST_STAMP := $(VENV)/.installed-boost
+$(BOOST_STAMP): $(STAMP) requirements-boost.txt
+	$(BIN)/python -m pip install --quiet -r requirements-boost.txt
+	touch $(BOOST_STAMP)
+
+setup-boost: $(BOOST_STAMP)
 
 # Tests and lint (requirements-dev.txt), plus every extra (requirements-*.txt but the benchmark's own), so that
 # the tests of the cluster profiles, S3 storage and the other extras run.

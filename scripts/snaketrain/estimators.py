@@ -373,7 +373,11 @@ def fit_with_early_stopping(model, X, y, X_valid, y_valid, rounds):
     if module == "lightgbm":
         import lightgbm
 
-        model.fit(X, y, eval_set=[(X_valid, y_valid)], callbacks=[lightgbm.early_stopping(rounds, verbose=False)])
+        stop = [lightgbm.early_stopping(rounds, verbose=False)]
+        if "eval_X" in inspect.signature(model.fit).parameters:  # LightGBM 4.7 renamed eval_set
+            model.fit(X, y, eval_X=(X_valid,), eval_y=(y_valid,), callbacks=stop)
+        else:
+            model.fit(X, y, eval_set=[(X_valid, y_valid)], callbacks=stop)
         return int(model.best_iteration_) or model.n_estimators
     if module == "catboost":
         model.fit(X, y, eval_set=(X_valid, y_valid), early_stopping_rounds=rounds)

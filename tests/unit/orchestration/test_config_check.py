@@ -80,7 +80,7 @@ def test_a_misspelt_key_is_named_and_the_close_one_suggested(default_config):
 
 def test_a_model_the_catalogue_lacks_is_named_with_the_close_one(default_config):
     text = str(error_for(default_config, None, "models", ["logistic_regresion"]))
-    assert "models lists logistic_regresion, which `estimators` does not define" in text
+    assert "models lists logistic_regresion, which is neither a family of the catalogue nor defined under" in text
     assert "did you mean logistic_regression?" in text and "config key models" in text
 
 

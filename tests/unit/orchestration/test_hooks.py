@@ -9,6 +9,7 @@ import pytest
 from snaketrain.orchestration.hooks import (
     build_run_failed_alert,
     check_estimators,
+    estimator_problems,
     failed_jobs,
     failure_lines,
     notify_run_failed,
@@ -101,7 +102,21 @@ def test_run_failed_alert_without_a_snakemake_log_still_says_the_run_failed(tmp_
     assert alert["failed_rules"] == [] and "unknown (see the Snakemake log)" in alert["text"]
 
 
-def test_unknown_estimator_is_refused_before_the_run():
-    with pytest.raises(StageError, match="unknown estimator 'forest_of_dreams'"):
+def test_unknown_estimator_is_refused_before_the_run_with_its_message_alone(capsys):
+    with pytest.raises(SystemExit) as stopped:
         check_estimators({"m": {"estimator": "forest_of_dreams"}}, ["m"], "auto")
+    assert stopped.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("[config] unknown estimator 'forest_of_dreams' for model 'm'")
+    assert "Traceback" not in err and 'File "' not in err
     check_estimators({"m": {"estimator": "random_forest"}}, ["m"], "auto")
+
+
+@pytest.mark.parametrize(
+    "task, refused",
+    [("regression", ["lr"]), ("binary", ["ols"]), ("auto", [])],  # auto: resolve_estimator decides once it is known
+)
+def test_a_family_without_a_form_for_the_task_is_refused_only_when_the_task_is_known(task, refused):
+    models = {"lr": {"estimator": "logistic_regression"}, "ols": {"estimator": "linear_regression"}}
+    problems = estimator_problems(models, list(models), task)
+    assert [problem.where.split(".")[1] for problem in problems] == refused

@@ -24,7 +24,16 @@ SCHEMA = {
     "features_out": ["x", "city_oslo"],
 }
 VALIDATION = {"dataset_sha256": "ab" * 32}
-SPEC = {"estimator": "random_forest", "params": {"n_estimators": 10}}
+# what resolve_estimator writes for the model
+SPEC = {
+    "model": "rf",
+    "task": "binary",
+    "estimator": "sklearn.ensemble.RandomForestClassifier",
+    "params": {"n_estimators": 10},
+    "search_space": {"max_depth": [None, 8]},
+    "early_stopping_rounds": 0,
+    "library": {"name": "sklearn", "version": "1.9.1"},
+}
 
 
 class Job:
@@ -37,7 +46,9 @@ class Job:
 def test_metadata_records_the_input_schema_and_package_versions_but_no_time():
     meta = build_metadata(DECISION, EVALUATION, TUNED, SCHEMA, VALIDATION, {"split": {"seed": 1}}, SPEC)
     assert meta["input_schema"] == {k: SCHEMA[k] for k in ("target", "columns", "dtypes")}
-    assert meta["task"] == "binary" and meta["model"] == "rf" and meta["estimator"] == SPEC
+    assert meta["task"] == "binary" and meta["model"] == "rf"
+    assert meta["estimator"] == {key: SPEC[key] for key in ("estimator", "params", "search_space")}
+    assert meta["estimator_library"] == {"name": "sklearn", "version": "1.9.1"}
     assert meta["metrics"] == EVALUATION["metrics"] and meta["best_params"] == {"max_depth": 8}
     assert meta["dataset_sha256"] == "ab" * 32 and meta["config"] == {"split": {"seed": 1}}
     assert meta["packages"]["scikit-learn"] == package_metadata.version("scikit-learn")
@@ -57,6 +68,7 @@ def job(tmp_path, decision):
         ("best_params", TUNED),
         ("schema", SCHEMA),
         ("validation", VALIDATION),
+        ("estimator", {**SPEC, "estimator": "sklearn.linear_model.LogisticRegression"}),
     ):
         inputs[name] = str(tmp_path / f"{name}.json")
         write_json(content, inputs[name])
@@ -69,7 +81,7 @@ def job(tmp_path, decision):
     return (
         Job(**inputs),
         Job(receipt=str(tmp_path / "receipt.json"), pipeline=str(tmp_path / "pipeline.skops")),
-        Job(registry=str(tmp_path / "registry"), name="iris", config_sections={}, estimator=SPEC),
+        Job(registry=str(tmp_path / "registry"), name="iris", config_sections={}),
         [str(tmp_path / "register_model.log")],
     )
 
