@@ -13,6 +13,7 @@ import importlib.util
 import inspect
 import json
 import re
+import warnings
 from dataclasses import dataclass, field
 
 from snaketrain.stage_log import StageError
@@ -34,7 +35,9 @@ class Form:
 class Family:
     classifier: Form | None
     regressor: Form | None
-    install: str | None = None  # the command that installs the family's package; None: always installed
+    package: str = "sklearn"  # the library that provides it (top-level module)
+    aliases: tuple = ()  # the library's own class paths, which users write in config: they mean this family
+    install: str | None = None  # the command that installs that library; None: always installed
     threads: str | None = "n_jobs"  # the constructor parameter that takes the job's threads
     seed: str | None = "random_state"
     # what successive halving gives more of each round, and what early stopping counts: trees or boosting rounds
@@ -61,7 +64,9 @@ FAMILIES = {
         Form("sklearn.linear_model.Ridge", {}, ALPHA),
     ),
     "logistic_regression": Family(Form("sklearn.linear_model.LogisticRegression", {"max_iter": 1000}, LINEAR_C), None),
-    "ridge": Family(Form("sklearn.linear_model.RidgeClassifier", {}, ALPHA), Form("sklearn.linear_model.Ridge", {}, ALPHA)),
+    "ridge": Family(
+        Form("sklearn.linear_model.RidgeClassifier", {}, ALPHA), Form("sklearn.linear_model.Ridge", {}, ALPHA)
+    ),
     "linear_regression": Family(None, Form("sklearn.linear_model.LinearRegression")),
     "random_forest": Family(
         Form("sklearn.ensemble.RandomForestClassifier", FOREST, FOREST_SPACE),
@@ -98,8 +103,9 @@ FAMILIES = {
     "svm": Family(Form("sklearn.svm.SVC", {}, LINEAR_C), Form("sklearn.svm.SVR", {}, LINEAR_C)),
     # the boosted-tree libraries (make setup-boost): quiet, no files of their own, seeded and threaded
     "xgboost": Family(
+        # XGBoost takes class codes only: its subclass encodes users' labels and answers with them
         Form(
-            "xgboost.XGBClassifier",
+            "snaketrain.xgboost_labels.XGBLabelClassifier",
             {"n_estimators": 300, "verbosity": 0, "tree_method": "hist"},
             {"learning_rate": RATE, "max_depth": [4, 6]},
         ),
@@ -108,10 +114,22 @@ FAMILIES = {
             {"n_estimators": 300, "verbosity": 0, "tree_method": "hist"},
             {"learning_rate": RATE, "max_depth": [4, 6]},
         ),
+        package="xgboost",
+        aliases=(
+            "xgboost.XGBClassifier",
+            "xgboost.XGBRegressor",
+            "xgboost.sklearn.XGBClassifier",
+            "xgboost.sklearn.XGBRegressor",
+        ),
         install=BOOST_INSTALL,
         rounds="n_estimators",
         early_stopping=20,
-        trusted_types=("xgboost.core.Booster", "xgboost.sklearn.XGBClassifier", "xgboost.sklearn.XGBRegressor"),
+        trusted_types=(
+            "xgboost.core.Booster",
+            "snaketrain.xgboost_labels.XGBLabelClassifier",
+            "xgboost.sklearn.XGBClassifier",
+            "xgboost.sklearn.XGBRegressor",
+        ),
         documented_params="_fitted_param_names",
     ),
     "lightgbm": Family(
@@ -125,6 +143,8 @@ FAMILIES = {
             {"n_estimators": 300, "verbose": -1},
             {"learning_rate": RATE, "num_leaves": [15, 31]},
         ),
+        package="lightgbm",
+        aliases=("lightgbm.LGBMClassifier", "lightgbm.LGBMRegressor"),
         install=BOOST_INSTALL,
         rounds="n_estimators",
         early_stopping=20,
@@ -147,6 +167,8 @@ FAMILIES = {
             {"iterations": 300, "verbose": 0, "allow_writing_files": False},
             {"learning_rate": RATE, "depth": [4, 6]},
         ),
+        package="catboost",
+        aliases=("catboost.CatBoostClassifier", "catboost.CatBoostRegressor"),
         install=BOOST_INSTALL,
         threads="thread_count",
         rounds="iterations",
@@ -172,7 +194,8 @@ def family_of(estimator):
         return FAMILIES[estimator]
     key = _class_key(estimator)
     for family in FAMILIES.values():
-        if any(form and _class_key(form.path) == key for form in (family.classifier, family.regressor)):
+        paths = [form.path for form in (family.classifier, family.regressor) if form] + list(family.aliases)
+        if any(_class_key(path) == key for path in paths):
             return family
     return None
 
@@ -191,6 +214,9 @@ def library_version(top):
 def class_path(name, spec, task):
     """Resolve a model's estimator to a dotted class path for the task ('binary', 'multiclass', 'regression')."""
     estimator = spec["estimator"]
+    family = family_of(estimator)
+    if family and estimator in family.aliases:  # xgboost.XGBClassifier: the xgboost family, for this task
+        estimator = next(short for short, each in FAMILIES.items() if each is family)
     if estimator in FAMILIES:
         form = FAMILIES[estimator].form(task)
         if form is None:
@@ -234,14 +260,14 @@ def resolve(name, spec, task):
 
 def load_class(name, path):
     module_name, _, class_name = path.rpartition(".")
-    top = module_name.split(".")[0]
+    family = family_of(path)
+    top = family.package if family else module_name.split(".")[0]
     if importlib.util.find_spec(top) is None:
-        family = family_of(path)
         install = family.install if family and family.install else f"pip install {top}"
         raise StageError(
             "config",
             f"model '{name}' needs the package '{top}', which is not installed",
-            f"install it ({install}) or remove '{name}' from `models`",
+            f"install it with {install}, or remove '{name}' from `models`",
             where=f"estimators.{name}.estimator",
         )
     try:
@@ -259,7 +285,9 @@ def accepted_params(cls):
     """Every parameter the estimator documents: its constructor's named parameters and, for a constructor that
     takes **kwargs (XGBoost, LightGBM), what the library itself lists."""
     signature = inspect.signature(cls.__init__).parameters
-    known = {name for name, p in signature.items() if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    known = {
+        name for name, p in signature.items() if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    }
     if any(p.kind is p.VAR_KEYWORD for p in signature.values()):
         known |= set(cls().get_params())
         family = family_of(f"{cls.__module__}.{cls.__name__}")
@@ -365,7 +393,7 @@ def early_stopping_rounds(spec):
 def fit_with_early_stopping(model, X, y, X_valid, y_valid, rounds):
     """Fit a boosted model on X, y, stopping once the held-out X_valid, y_valid has not improved for `rounds`
     rounds; returns how many rounds were best."""
-    module = type(model).__module__.split(".")[0]
+    module = library_of(model)
     if module == "xgboost":
         model.set_params(early_stopping_rounds=rounds)
         model.fit(X, y, eval_set=[(X_valid, y_valid)], verbose=False)
@@ -373,11 +401,10 @@ def fit_with_early_stopping(model, X, y, X_valid, y_valid, rounds):
     if module == "lightgbm":
         import lightgbm
 
-        stop = [lightgbm.early_stopping(rounds, verbose=False)]
-        if "eval_X" in inspect.signature(model.fit).parameters:  # LightGBM 4.7 renamed eval_set
-            model.fit(X, y, eval_X=(X_valid,), eval_y=(y_valid,), callbacks=stop)
-        else:
-            model.fit(X, y, eval_set=[(X_valid, y_valid)], callbacks=stop)
+        # eval_set, deprecated in LightGBM 4.7: its replacement (eval_X, eval_y) does not encode text labels
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*'eval_set' is deprecated")
+            model.fit(X, y, eval_set=[(X_valid, y_valid)], callbacks=[lightgbm.early_stopping(rounds, verbose=False)])
         return int(model.best_iteration_) or model.n_estimators
     if module == "catboost":
         model.fit(X, y, eval_set=(X_valid, y_valid), early_stopping_rounds=rounds)
@@ -389,11 +416,17 @@ def fit_with_early_stopping(model, X, y, X_valid, y_valid, rounds):
     )
 
 
+def library_of(model):
+    """The library a model's class comes from, its own or a parent's (snaketrain's XGBoost subclass: xgboost)."""
+    tops = [cls.__module__.split(".")[0] for cls in type(model).__mro__]
+    return next((top for top in tops if top != "snaketrain"), tops[0])
+
+
 def without_threads(model):
     """The fitted model with its thread count (and, for CatBoost, its training time and random id) left out: how
     many cores a job had is not part of the model, and keeping it would make the saved bytes (and the registry
     version id) depend on --cores."""
-    module = type(model).__module__.split(".")[0]
+    module = library_of(model)
     if module == "catboost":
         return _catboost_without_threads(model)
     if "n_jobs" in model.get_params(deep=False):

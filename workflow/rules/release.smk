@@ -32,6 +32,7 @@ rule compare_models:
     params:
         code=stage_code("compare_models"),
         metric=config["selection"]["metric"],
+        models=MODELS,
     run:
         from snaketrain.stages.compare_models import run as compare_models
 

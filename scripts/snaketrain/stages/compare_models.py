@@ -10,8 +10,9 @@ from snaketrain.table_io import read_json, write_bytes, write_json
 STAGE = "compare_models"
 
 
-def rank(evaluations, metric):
-    """Evaluations sorted best first; ties are broken by model name so the choice is stable."""
+def rank(evaluations, metric, order=None):
+    """Evaluations sorted best first; a tie goes to the model listed first in `models` (order), the user's own
+    preference (a name order would crown lightgbm over a linear model with the same score)."""
     missing = [e["model"] for e in evaluations if metric not in e["metrics"]]
     if missing:
         raise StageError(
@@ -21,7 +22,8 @@ def rank(evaluations, metric):
             "selection.metric",
         )
     sign = -1 if higher_is_better(metric) else 1
-    return sorted(evaluations, key=lambda e: (sign * e["metrics"][metric], e["model"]))
+    position = {name: index for index, name in enumerate(order or sorted(e["model"] for e in evaluations))}
+    return sorted(evaluations, key=lambda e: (sign * e["metrics"][metric], position.get(e["model"], len(position))))
 
 
 def table_csv(ranked):
@@ -40,7 +42,7 @@ def run(input, output, params, log, threads=1):
         logger.info("read the test metrics of %d models", len(evaluations))
         task = evaluations[0]["task"]
         metric = selection_metric(params.metric, task)
-        ranked = rank(evaluations, metric)
+        ranked = rank(evaluations, metric, params.models)
         best = ranked[0]
         logger.info("best model by %s: %s (%s)", metric, best["model"], best["metrics"][metric])
         write_bytes(table_csv(ranked).encode("utf-8"), output.table)

@@ -18,7 +18,7 @@ def resolved_estimator(name, spec, task):
     resolved = resolve(name, spec, task)
     cls = check_spec(name, resolved, task)
     family = family_of(resolved["estimator"])
-    top = cls.__module__.split(".")[0]
+    top = family.package if family else cls.__module__.split(".")[0]
     rounds = early_stopping_rounds(resolved)
     if rounds and not (family and family.early_stopping):
         raise StageError(

@@ -57,6 +57,8 @@ def run(input, output, params, log, threads=1):
         train_set = read_table(input.train)
         X, y = train_set.drop(columns=[schema["target"]]), train_set[schema["target"]]
         logger.info("read %d rows x %d features from %s", *X.shape, input.train)
-        model = train(params.model, params.spec, tuned["best_params"], schema["task"], params.seed, X, y, threads, logger)
+        model = train(
+            params.model, params.spec, tuned["best_params"], schema["task"], params.seed, X, y, threads, logger
+        )
         logger.info("fitted %s on %d rows with %s", type(model).__name__, len(X), tuned["best_params"])
         write_joblib(model, output.model)
