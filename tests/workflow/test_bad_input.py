@@ -279,7 +279,7 @@ CONFIG_CASES = [
         "data:\n  name: ../../outside\n",
         ["data.name is '../../outside', which is not a safe name"],
     ),
-    ("model not in the catalogue", "models: [rigde]\n", ["models lists rigde, which `estimators` does not define"]),
+    ("model not in the catalogue", "models: [rigde]\n", ["models lists rigde, which is neither a family of the catalogue nor defined under `estimators`", "did you mean ridge?"]),
 ]
 
 

@@ -29,7 +29,7 @@ def test_a_fresh_directory_runs_the_whole_pipeline_as_a_module(tmp_path):
     small = yaml.safe_load(SMALL_CONFIG)  # the fast models of the small runs, merged key by key
     config["models"] = small["models"]
     config["tuning"].update(small["tuning"])
-    config["estimators"]["random_forest"].update(small["estimators"]["random_forest"])
+    config["estimators"] = small["estimators"]
     (user / "config" / "config.yaml").write_text(yaml.safe_dump(config))
     (user / "Snakefile").write_text(USER_SNAKEFILE)
 

@@ -13,7 +13,7 @@ import yaml
 from tests.harness import ROOT, clone_run, copy_project, planned_jobs, snakemake
 
 pytestmark = pytest.mark.workflow
-MODELS = ("logistic_regression", "random_forest", "hist_gradient_boosting")
+MODELS = ("linear", "random_forest", "hist_gradient_boosting")
 
 
 def read(path):
@@ -75,8 +75,9 @@ def edit_config(workdir, change):
 
 def test_changing_one_search_space_reruns_only_that_model(default_run, tmp_path):
     d = clone_run(default_run, tmp_path / "run")
-    edit_config(d, lambda c: c["estimators"]["random_forest"]["search_space"].update(max_depth=[4, 8]))
+    edit_config(d, lambda c: c["estimators"].update(random_forest={"search_space": {"max_depth": [4, 8]}}))
     assert planned_jobs(d) == {
+        "resolve_estimator": 1,
         "tune_model": 1,
         "train_model": 1,
         "evaluate_model": 1,
@@ -86,7 +87,7 @@ def test_changing_one_search_space_reruns_only_that_model(default_run, tmp_path)
     }
     out = snakemake(d, "-n").stdout
     assert "results/tuning/random_forest/best_params.json" in out
-    assert "results/tuning/logistic_regression" not in out
+    assert "results/tuning/linear" not in out
 
 
 def test_changing_a_gate_threshold_reruns_only_the_gate_and_what_follows(default_run, tmp_path):

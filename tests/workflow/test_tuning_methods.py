@@ -8,7 +8,7 @@ from tests.harness import snakemake
 
 pytestmark = pytest.mark.workflow
 
-TARGET = "results/tuning/logistic_regression/best_params.json"
+TARGET = "results/tuning/linear/best_params.json"
 
 
 def test_halving_tunes_in_rounds(project):
@@ -16,18 +16,18 @@ def test_halving_tunes_in_rounds(project):
     config.write_text(
         "tuning: {method: halving, halving_factor: 2, cv: 3}\n"
         "estimators:\n"
-        "  logistic_regression:\n"
+        "  linear:\n"
         "    search_space: {C: [0.01, 0.1, 1.0, 10.0]}\n"
     )
     snakemake(project, "--cores", "2", TARGET, "--configfile", "config/halving.yaml")
     tuned = json.loads((project / TARGET).read_text())
     assert tuned["best_params"]["C"] in (0.01, 0.1, 1.0, 10.0)
-    log = (project / "logs" / "tune_model" / "logistic_regression.log").read_text()
+    log = (project / "logs" / "tune_model" / "linear.log").read_text()
     assert "halving search" in log
     # 4 candidates, factor 2: 4, then 2, then 1, each round on twice the rows
     for done in (1, 2, 3):
-        assert f"tuning logistic_regression: {done} of 3 halving rounds done (3 folds each)" in log
-    cv_results = (project / "results" / "tuning" / "logistic_regression" / "cv_results.csv").read_text()
+        assert f"tuning linear: {done} of 3 halving rounds done (3 folds each)" in log
+    cv_results = (project / "results" / "tuning" / "linear" / "cv_results.csv").read_text()
     assert "n_resources" in cv_results.splitlines()[0]
 
 
