@@ -150,3 +150,18 @@ def test_a_family_without_a_form_for_the_configured_task_is_refused_before_any_j
     )
     assert 'File "' not in result.stdout and "Traceback" not in result.stdout
     assert not (workdir / "resources").exists()
+
+
+def test_every_family_gives_the_same_bytes_with_any_cores(tmp_path):
+    models = ["xgboost", "lightgbm", "catboost"]
+    runs = []
+    for cores in ("1", "2"):
+        workdir = project(tmp_path / f"cores{cores}", "churn", "churned", models)
+        snakemake(workdir, "--cores", cores, "--configfile", "config/user.yaml")
+        runs.append(workdir)
+    for model in models:
+        for path in (f"results/models/{model}.joblib", f"results/evaluation/{model}/metrics.json"):
+            assert (runs[0] / path).read_bytes() == (runs[1] / path).read_bytes(), path
+    assert (runs[0] / "results/registry/pipeline.skops").read_bytes() == (
+        runs[1] / "results/registry/pipeline.skops"
+    ).read_bytes()

@@ -5,6 +5,7 @@ import os
 import pickle
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -257,3 +258,14 @@ def test_numeric_matrix_takes_only_what_check_input_would_accept_unchanged():
     # check_input itself accepts what the fast path took, and gives the same numbers
     checked, _ = inference.check_input(pd.DataFrame({"a": [1, None], "b": [2.5, 4]}), schema)
     np.testing.assert_array_equal(checked[["b", "a"]].to_numpy(), [[2.5, 1.0], [4.0, np.nan]])
+
+
+def test_loading_under_another_major_version_of_the_models_library_warns(monkeypatch):
+    monkeypatch.setattr(inference, "library_version", lambda name: "4.0.1")
+    with pytest.warns(UserWarning, match=r"trained with xgboost 3\.2\.0; xgboost 4\.0\.1 is installed here"):
+        inference.warn_on_other_library({"estimator_library": {"name": "xgboost", "version": "3.2.0"}}, "v1")
+    monkeypatch.setattr(inference, "library_version", lambda name: "3.9.0")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        inference.warn_on_other_library({"estimator_library": {"name": "xgboost", "version": "3.2.0"}}, "v1")
+        inference.warn_on_other_library({}, "v1")  # versions registered before it was recorded
