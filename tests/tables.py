@@ -60,3 +60,41 @@ COMPRESSORS = {
     "xz": lzma.compress,
     "zst": lambda raw: zstandard.ZstdCompressor().compress(raw),
 }
+
+
+def customer_table(n=3000, seed=0):
+    """A table as users have them, whose target depends on a date's month, a many-valued code and a word in free
+    text, beside an identifier, a few-valued plan, usage with gaps and noise: each kind of column carries signal
+    that only its own encoding can find."""
+    rng = np.random.default_rng(seed)
+    signup = pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 3 * 365, size=n), unit="D")
+    codes = [f"{code:05d}" for code in rng.choice(4000, size=300, replace=False)]  # zip codes, leading zeros
+    zip_code = rng.choice(codes, size=n)
+    risky_zip = {code for code in codes if int(code) % 3 == 0}
+    words = ["great", "slow", "price", "support", "app", "team", "login", "report", "fast", "bill"]
+    comment = [" ".join(rng.choice(words, size=rng.integers(4, 9))) for _ in range(n)]
+    cancel_word = rng.random(n) < 0.3
+    comment = [text + " cancel" if flag else text for text, flag in zip(comment, cancel_word, strict=True)]
+    plan = rng.choice(["basic", "plus", "pro"], size=n)
+    usage = rng.gamma(2.0, 10.0, size=n)
+    score = (
+        1.6 * np.isin(signup.month, [11, 12, 1]).astype(float)
+        + 1.6 * np.isin(zip_code, list(risky_zip)).astype(float)
+        + 1.6 * cancel_word
+        + 0.02 * usage
+        + rng.normal(scale=0.6, size=n)
+    )
+    df = pd.DataFrame(
+        {
+            "customer_id": [f"C{index:07d}" for index in rng.permutation(n)],
+            "signup": signup.strftime("%d/%m/%Y"),
+            "zip": zip_code,
+            "comment": comment,
+            "plan": plan,
+            "usage": usage,
+            "churned": np.where(score > np.median(score), "yes", "no"),
+        }
+    )
+    df.loc[rng.random(n) < 0.05, "usage"] = np.nan
+    df.loc[rng.random(n) < 0.03, "comment"] = None
+    return df

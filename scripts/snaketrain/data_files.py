@@ -148,6 +148,7 @@ def parse_table(raw, fmt, delimiter=",", encoding="utf-8", where="data", stage="
             "give every column a distinct name in the header",
             where,
         )
+    frame = _digit_codes_as_text(frame, text, delimiter)
     if frame.shape[1] == 1:
         # one column: usually the file uses another delimiter than data.delimiter
         found = [d for d in OTHER_DELIMITERS if d != delimiter and d in str(frame.columns[0])]
@@ -161,6 +162,32 @@ def parse_table(raw, fmt, delimiter=",", encoding="utf-8", where="data", stage="
                 where,
             )
     return _with_rows(frame, where, stage)
+
+
+# rows of a CSV looked at for codes written with leading zeros: a zip-code column shows them in its first rows
+CODE_SAMPLE_ROWS = 1000
+_LEADING_ZERO = r"^0\d+$"
+
+
+def _digit_codes_as_text(frame, text, delimiter):
+    """Columns read as numbers whose text has leading zeros ("02138"): codes, kept as text, never scaled as
+    magnitudes (validation.dtypes: {<column>: categorical} declares any other code column)."""
+    import pandas as pd
+
+    numeric = [
+        c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+    ]
+    if not numeric:
+        return frame
+    sample = pd.read_csv(io.StringIO(text), sep=delimiter, usecols=numeric, dtype=str, nrows=CODE_SAMPLE_ROWS)
+    codes = [c for c in numeric if sample[c].str.match(_LEADING_ZERO).any()]
+    if not codes:
+        return frame
+    as_text = pd.read_csv(io.StringIO(text), sep=delimiter, usecols=codes, dtype=str, keep_default_na=True)
+    frame = frame.copy()
+    for column in codes:
+        frame[column] = as_text[column].astype(object).where(as_text[column].notna(), None)
+    return frame
 
 
 def _with_rows(frame, where, stage):

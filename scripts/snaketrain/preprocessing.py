@@ -8,15 +8,37 @@ only when it is named in a trusted list: inference.TRUSTED_TYPES).
 """
 
 
-def make_preprocessor(numeric, categorical, numeric_imputer, scale, max_categories):
+def make_preprocessor(
+    numeric,
+    categorical,
+    numeric_imputer,
+    scale,
+    max_categories,
+    many_valued=(),
+    dates=None,
+    text=(),
+    text_max_features=100,
+    seed=0,
+):
+    """The preprocessor for the columns of each kind (column_kinds): numbers imputed and scaled; few-valued
+    categories one-hot encoded; many-valued ones target-encoded (scikit-learn's TargetEncoder, cross-fitted
+    inside the training part); dates (column -> (format, has_time)) as calendar features; free text as a capped
+    TF-IDF of its words. Every step is scikit-learn's, or a module-level function of this module, so the fitted
+    Pipeline is stored with skops and loads without running code from a file."""
+    import numpy as np
     from sklearn.compose import ColumnTransformer
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.model_selection import KFold
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler, TargetEncoder
 
-    numeric_steps = [("impute", SimpleImputer(strategy=numeric_imputer, keep_empty_features=True))]
-    if scale:
-        numeric_steps.append(("scale", StandardScaler()))
+    dates = dict(dates or {})
+
+    def numbers(strategy):
+        steps = [("impute", SimpleImputer(strategy=strategy, keep_empty_features=True))]
+        return Pipeline(steps + ([("scale", StandardScaler())] if scale else []))
+
     categorical_steps = [
         ("impute", SimpleImputer(strategy="most_frequent", keep_empty_features=True)),
         (
@@ -24,12 +46,86 @@ def make_preprocessor(numeric, categorical, numeric_imputer, scale, max_categori
             OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=max_categories, sparse_output=False),
         ),
     ]
-    columns = ColumnTransformer(
-        [("numeric", Pipeline(numeric_steps), numeric), ("categorical", Pipeline(categorical_steps), categorical)],
-        verbose_feature_names_out=False,
-    )
-    text = FunctionTransformer(as_text, kw_args={"categorical": list(categorical)}, feature_names_out="one-to-one")
-    return Pipeline([("as_text", text), ("columns", columns)]).set_output(transform="pandas")
+    branches = [
+        ("numeric", numbers(numeric_imputer), list(numeric)),
+        ("categorical", Pipeline(categorical_steps), list(categorical)),
+    ]
+    if many_valued:
+        # missing is a category of its own to the target encoder; unseen values get the target's mean
+        folds = KFold(n_splits=5, shuffle=True, random_state=seed)  # seeded: the same features every run
+        target = Pipeline([("encode", TargetEncoder(cv=folds))])
+        branches.append(("many_valued", target, list(many_valued)))
+    if dates:
+        calendar = FunctionTransformer(
+            calendar_features,
+            kw_args={
+                "formats": {c: fmt for c, (fmt, _) in dates.items()},
+                "times": {c: t for c, (_, t) in dates.items()},
+            },
+            feature_names_out=calendar_feature_names,
+        )
+        branches.append(("dates", Pipeline([("calendar", calendar), ("numbers", numbers("median"))]), list(dates)))
+    columns = ColumnTransformer(branches, verbose_feature_names_out=False, sparse_threshold=0)
+    as_text_columns = [*categorical, *many_valued, *text]
+    text_step = FunctionTransformer(as_text, kw_args={"categorical": as_text_columns}, feature_names_out="one-to-one")
+    if not text:
+        return Pipeline([("as_text", text_step), ("columns", columns)]).set_output(transform="pandas")
+    # The TF-IDF vectoriser has no pandas output: every other part is set to give DataFrames, then the text
+    # branches join; the ColumnTransformer still names its output (its own set_output wraps what the branches give).
+    text_step.set_output(transform="pandas")
+    columns.set_output(transform="pandas")
+    for column in text:
+        # a column of its own, its features named text_<column>__<word>, so that a word never clashes with a column
+        words = Pipeline(
+            [
+                ("fill", FunctionTransformer(filled_text, feature_names_out="one-to-one")),
+                ("tfidf", TfidfVectorizer(max_features=text_max_features, min_df=2, dtype=np.float64)),
+            ]
+        )
+        branches.append(
+            (f"text_{column}", ColumnTransformer([(f"text_{column}", words, column)], sparse_threshold=0), [column])
+        )
+    columns.set_params(transformers=branches)
+    return Pipeline([("as_text", text_step), ("columns", columns)])
+
+
+def calendar_features(df, formats, times):
+    """Each date column as year, month, day, day of week, hour (when the values carry a time) and days since
+    1970-01-01: text parsed in the format recorded at training (ISO 8601 for datetime values), unparseable values
+    missing."""
+    import pandas as pd
+
+    out = {}
+    for column, fmt in formats.items():
+        values = df[column]
+        if not pd.api.types.is_datetime64_any_dtype(values):
+            values = pd.to_datetime(
+                values.astype("string"), format=fmt if fmt != "ISO8601" else "ISO8601", errors="coerce"
+            )
+        if getattr(values.dt, "tz", None) is not None:
+            values = values.dt.tz_convert(None)
+        parts = {"year": values.dt.year, "month": values.dt.month, "day": values.dt.day, "weekday": values.dt.dayofweek}
+        if times.get(column):
+            parts["hour"] = values.dt.hour
+        parts["days"] = (values - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
+        for part, series in parts.items():
+            out[f"{column}_{part}"] = series.astype("float64").to_numpy()
+    return pd.DataFrame(out, index=df.index)
+
+
+def calendar_feature_names(transformer, input_features):
+    """The names calendar_features gives its columns (FunctionTransformer's feature_names_out)."""
+    times = transformer.kw_args["times"]
+    names = []
+    for column in input_features:
+        parts = ["year", "month", "day", "weekday"] + (["hour"] if times.get(column) else []) + ["days"]
+        names += [f"{column}_{part}" for part in parts]
+    return names
+
+
+def filled_text(values):
+    """Free text with missing values as empty text, for the TF-IDF vectoriser."""
+    return values.where(values.notna(), "").astype(str)
 
 
 def as_text(df, categorical):

@@ -59,6 +59,12 @@ def acquire_settings():
     return {key: config["data"][key] for key in keys}
 
 
+def column_overrides():
+    # the features.* keys that say what a column is: validation reports each column's kind with them
+    keys = ("dates", "text", "encoding", "max_categories")
+    return {key: config["features"][key] for key in keys}
+
+
 def model_spec(wildcards):
     return estimator_entry(wildcards.model)
 

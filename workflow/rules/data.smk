@@ -40,6 +40,7 @@ rule validate_data:
         task=config["data"]["task"],
         rules=config["validation"],
         drop=config["features"]["drop"],
+        kinds=column_overrides(),
     run:
         from snaketrain.stages.validate_data import run as validate_data
 

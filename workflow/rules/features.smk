@@ -19,6 +19,8 @@ rule build_features:
     params:
         code=stage_code("build_features"),
         features=config["features"],
+        dtypes=config["validation"]["dtypes"],
+        seed=config["split"]["seed"],
     run:
         from snaketrain.stages.build_features import run as build_features
 

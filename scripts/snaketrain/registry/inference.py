@@ -37,7 +37,11 @@ TRUSTED_TYPES = (
     "sklearn.metrics._dist_metrics.EuclideanDistance64",
     "sklearn.metrics._dist_metrics.ManhattanDistance64",
     "sklearn.metrics._dist_metrics.MinkowskiDistance64",
+    "sklearn.model_selection._split.KFold",
     "snaketrain.preprocessing.as_text",
+    "snaketrain.preprocessing.calendar_features",
+    "snaketrain.preprocessing.calendar_feature_names",
+    "snaketrain.preprocessing.filled_text",
 )
 
 

@@ -1,5 +1,10 @@
 """Preprocess and engineer features: a ColumnTransformer fitted on the training split only."""
 
+from collections import Counter
+
+from dataclasses import asdict
+
+from snaketrain.column_kinds import KINDS, detect
 from snaketrain.preprocessing import make_preprocessor
 from snaketrain.stage_log import StageError, stage_logging
 from snaketrain.table_io import read_json, read_table, write_joblib, write_json, write_table
@@ -7,10 +12,8 @@ from snaketrain.table_io import read_json, read_table, write_joblib, write_json,
 STAGE = "build_features"
 
 
-def column_kinds(df, target, drop):
-    """Feature columns split into numeric and categorical, in their original order."""
-    from pandas.api import types
-
+def feature_columns(df, target, drop):
+    """The feature columns: all but the target and features.drop, in their original order."""
     missing = sorted(set(drop) - set(df.columns))
     if missing:
         raise StageError(
@@ -34,9 +37,32 @@ def column_kinds(df, target, drop):
         raise StageError(
             STAGE, "no feature columns are left after dropping", "drop fewer columns (features.drop)", "features.drop"
         )
-    numeric = [c for c in features if types.is_numeric_dtype(df[c]) and not types.is_bool_dtype(df[c])]
-    categorical = [c for c in features if c not in numeric]
-    return numeric, categorical
+    return features
+
+
+def column_kinds(df, target, settings, declared=None):
+    """{column: Kind} of every feature column, detected on df (the training part) with the user's overrides."""
+    declared = declared or {}
+    dates, text, encoding = settings.get("dates") or {}, settings.get("text") or [], settings.get("encoding") or {}
+    unknown = sorted((set(dates) | set(text) | set(encoding)) - set(df.columns))
+    if unknown:
+        raise StageError(
+            STAGE,
+            f"features.dates, features.text or features.encoding name columns that do not exist: {', '.join(unknown)}",
+            "name columns of the data file",
+            "features",
+        )
+    return {
+        column: detect(
+            df[column],
+            settings["max_categories"],
+            declared.get(column),
+            dates.get(column),
+            column in text,
+            encoding.get(column),
+        )
+        for column in feature_columns(df, target, settings["drop"])
+    }
 
 
 def finite(df, numeric):
@@ -88,23 +114,48 @@ def check_feature_range(train_x, test_x, train, test, numeric):
     )
 
 
-def fit_transform(train, test, target, settings):
-    """Fit on train, transform both; returns (preprocessor, train_features, test_features, schema)."""
-    numeric, categorical = column_kinds(train, target, settings["drop"])
+def fit_transform(train, test, target, settings, declared=None, seed=0):
+    """Fit on train, transform both; returns (preprocessor, train_features, test_features, schema).
+
+    declared: validation.dtypes; seed: the target encoder's folds."""
+    kinds = column_kinds(train, target, settings, declared)
+    of_kind = {kind: [c for c, k in kinds.items() if k.kind == kind] for kind in KINDS}
+    numeric = of_kind["numeric"]
     preprocessor = make_preprocessor(
-        numeric, categorical, settings["numeric_imputer"], settings["scale"], settings["max_categories"]
+        numeric,
+        of_kind["category"],
+        settings["numeric_imputer"],
+        settings["scale"],
+        settings["max_categories"],
+        many_valued=of_kind["many_valued"],
+        dates={c: (kinds[c].date_format, kinds[c].has_time) for c in of_kind["date"]},
+        text=of_kind["text"],
+        text_max_features=settings.get("text_max_features", 100),
+        seed=seed,
     )
-    columns = numeric + categorical
-    train_x = preprocessor.fit_transform(finite(train[columns], numeric))
+    # identifiers are left out: a model cannot learn from a value it sees once
+    columns = [c for c, k in kinds.items() if k.kind != "identifier"]
+    if not columns:
+        raise StageError(
+            STAGE,
+            f"every feature column looks like an identifier: {', '.join(kinds)}",
+            "declare the columns' kinds (validation.dtypes), or supply other columns",
+            "features",
+        )
+    train_x = preprocessor.fit_transform(finite(train[columns], numeric), train[target])
     test_x = preprocessor.transform(finite(test[columns], numeric))
     check_feature_range(train_x, test_x, train, test, numeric)
     train_x[target] = train[target].to_numpy()
     test_x[target] = test[target].to_numpy()
     schema = {
         "target": target,
+        # what a client sends: numbers, or text (categories, dates as text, free text)
         "columns": {c: ("numeric" if c in numeric else "categorical") for c in columns},
         "dtypes": {c: str(train[c].dtype) for c in columns},
         "features_out": [str(c) for c in preprocessor.get_feature_names_out()],
+        # each column's kind, why, and (dates) the format its text parses with
+        "kinds": {c: {k: v for k, v in asdict(kind).items() if v not in (None, False)} for c, kind in kinds.items()},
+        "left_out": {c: kinds[c].reason for c in kinds if kinds[c].kind == "identifier"},
     }
     return preprocessor, train_x, test_x, schema
 
@@ -114,15 +165,19 @@ def run(input, output, params, log, threads=1):
         report = read_json(input.report)
         train, test = read_table(input.train), read_table(input.test)
         logger.info("read %d train and %d test rows x %d columns", len(train), len(test), train.shape[1])
-        preprocessor, train_x, test_x, schema = fit_transform(train, test, report["target"], params.features)
+        preprocessor, train_x, test_x, schema = fit_transform(
+            train, test, report["target"], params.features, params.dtypes, params.seed
+        )
         schema["task"] = report["task"]
-        numeric = sum(kind == "numeric" for kind in schema["columns"].values())
+        counts = Counter(kind["kind"] for kind in schema["kinds"].values())
         logger.info(
-            "%d numeric and %d categorical columns -> %d features",
-            numeric,
-            len(schema["columns"]) - numeric,
+            "columns: %s -> %d features",
+            ", ".join(f"{count} {kind}" for kind, count in sorted(counts.items())),
             len(schema["features_out"]),
         )
+        for column, kind in schema["kinds"].items():
+            if kind["kind"] not in ("numeric", "category"):
+                logger.info("column %s: %s (%s)", column, kind["kind"], kind["reason"])
         write_joblib(preprocessor, output.preprocessor)
         write_table(train_x, output.train)
         write_table(test_x, output.test)

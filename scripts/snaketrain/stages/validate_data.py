@@ -2,6 +2,7 @@
 
 import difflib
 
+from snaketrain.column_kinds import detect
 from snaketrain.stage_log import StageError, stage_logging
 from snaketrain.table_io import read_table, sha256_file, write_json
 
@@ -9,10 +10,6 @@ STAGE = "validate_data"
 MAX_CLASSES_FOR_INTEGER_TARGET = 20
 # a text column whose values are nearly all numbers holds stray strings (a typo, "n/a", "?")
 MOSTLY_NUMERIC_FRACTION = 0.9
-# a text column with more distinct values than this, making up at least HIGH_CARDINALITY_FRACTION of its
-# values, is an identifier or free text: one-hot encoding it learns nothing that generalises
-HIGH_CARDINALITY_MIN_DISTINCT = 20
-HIGH_CARDINALITY_FRACTION = 0.5
 
 
 def infer_task(target):
@@ -142,8 +139,8 @@ def huge_values(series, column):
     return check
 
 
-def _column_checks(df, column, rules, declared):
-    """Missing values, stray text in numbers and identifier-like text, for one column."""
+def _column_checks(df, column, rules, declared, kind=None):
+    """Missing values, stray text in numbers and identifiers, for one column (kind: its column_kinds.Kind)."""
     checks = []
     fraction = round(float(df[column].isna().mean()) if len(df) else 1.0, 6)
     limit = rules["max_missing_fraction"]
@@ -163,23 +160,22 @@ def _column_checks(df, column, rules, declared):
         check["detail"] = f"holds non-numeric value {value!r} (row index {row}), {bad} such value(s) in all"
         checks.append(check)
         return checks
-    severity = rules.get("high_cardinality", "fail")
-    if severity != "ignore" and _is_text(df[column]) and declared is None:
+    severity = rules.get("high_cardinality", "warn")
+    if severity != "ignore" and kind is not None and kind.kind == "identifier":
+        # dates, free text and many-valued codes are features (build_features); an identifier is not
         distinct = int(df[column].nunique(dropna=True))
-        present = int(df[column].notna().sum())
-        many = distinct > HIGH_CARDINALITY_MIN_DISTINCT and distinct >= HIGH_CARDINALITY_FRACTION * present
-        check = _check("high_cardinality", distinct, HIGH_CARDINALITY_MIN_DISTINCT, not many, str(column), severity)
-        if many:
-            check["detail"] = f"{distinct} distinct values in {present} rows: looks like an identifier or free text"
+        check = _check("identifier", distinct, "about one distinct value per row", False, str(column), severity)
+        check["detail"] = f"{kind.reason}: an identifier, left out of the features"
         checks.append(check)
     return checks
 
 
-def run_checks(df, target, task, rules, drop=()):
+def run_checks(df, target, task, rules, drop=(), kinds=None):
     """Every configured check as a dict with its measured value, threshold and verdict.
 
-    Columns listed in drop (features.drop) are left out: they never reach a model.
+    Columns listed in drop (features.drop) are left out: they never reach a model. kinds: each column's Kind.
     """
+    kinds = kinds or {}
     checks = []
     if target not in df.columns:
         close = difflib.get_close_matches(target, [str(c) for c in df.columns], n=3, cutoff=0.5)
@@ -196,9 +192,7 @@ def run_checks(df, target, task, rules, drop=()):
     for column in df.columns:
         if column in drop and column != target:
             continue
-        column_checks = _column_checks(df, column, rules, declared.get(column))
-        if column == target:
-            column_checks = [c for c in column_checks if c["check"] != "high_cardinality"]
+        column_checks = _column_checks(df, column, rules, declared.get(column), kinds.get(column))
         checks.extend(column_checks)
     severity = rules.get("similar_values", "warn")
     if severity != "ignore":
@@ -260,16 +254,34 @@ FIXES = {
     "features.drop",
     "infinite_values": "replace the infinite values in the data, or treat them as missing with "
     "validation.infinite: missing",
-    "high_cardinality": "leave the column out (features.drop), or keep it anyway with validation.high_cardinality: warn",
+    "identifier": "leave the column out (features.drop); if it is a feature, declare its kind (validation.dtypes: "
+    "{<column>: categorical}, or name it in features.text or features.dates); or let identifiers be left out with "
+    "validation.high_cardinality: warn",
 }
 
 
-def validate(df, target, configured_task, rules, where="data", drop=()):
+def column_report(df, target, rules, drop=(), features=None):
+    """{column: Kind} of each feature column (column_kinds), with validation.dtypes and features.* overrides."""
+    features = features or {}
+    declared, dates = rules.get("dtypes", {}), features.get("dates") or {}
+    text, encoding = features.get("text") or [], features.get("encoding") or {}
+    max_categories = features.get("max_categories", 20)
+    return {
+        column: detect(
+            df[column], max_categories, declared.get(column), dates.get(column), column in text, encoding.get(column)
+        )
+        for column in df.columns
+        if column != target and column not in drop
+    }
+
+
+def validate(df, target, configured_task, rules, where="data", drop=(), features=None):
     """The validation report; raises StageError listing every failed check."""
     task = configured_task
     if target in df.columns and configured_task == "auto":
         task = infer_task(df[target])
-    checks = run_checks(df, target, task, rules, drop)
+    kinds = column_report(df, target, rules, drop, features)
+    checks = run_checks(df, target, task, rules, drop, kinds)
     failed = [c for c in checks if c["verdict"] == "fail"]
     report = {
         "task": task,
@@ -277,6 +289,8 @@ def validate(df, target, configured_task, rules, where="data", drop=()):
         "rows": int(len(df)),
         "columns": int(df.shape[1]),
         "checks": checks,
+        # what each column is and so what build_features does with it
+        "kinds": {column: {"kind": kind.kind, "reason": kind.reason} for column, kind in kinds.items()},
         "passed": not failed,
         "warnings": sum(c["verdict"] == "warn" for c in checks),
     }
@@ -290,7 +304,9 @@ def run(input, output, params, log, threads=1):
     with stage_logging(log[0], STAGE, input) as logger:
         df = read_table(input.data)
         logger.info("read %d rows x %d columns from %s", *df.shape, input.data)
-        report = validate(df, params.target, params.task, params.rules, where=str(input.data), drop=params.drop)
+        report = validate(
+            df, params.target, params.task, params.rules, where=str(input.data), drop=params.drop, features=params.kinds
+        )
         report["dataset_sha256"] = sha256_file(input.data)
         for check in report["checks"]:
             if check["verdict"] != "pass":
