@@ -28,8 +28,8 @@ def make_preprocessor(
     import numpy as np
     from sklearn.compose import ColumnTransformer
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.model_selection import KFold
     from sklearn.impute import SimpleImputer
+    from sklearn.model_selection import KFold
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler, TargetEncoder
 

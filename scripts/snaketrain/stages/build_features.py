@@ -1,7 +1,6 @@
 """Preprocess and engineer features: a ColumnTransformer fitted on the training split only."""
 
 from collections import Counter
-
 from dataclasses import asdict
 
 from snaketrain.column_kinds import KINDS, detect
