@@ -1,4 +1,5 @@
 # Config loading and validation, params and input functions (hooks: snaketrain.orchestration.hooks; report labels: .report_labels).
+import hashlib
 import json
 import os
 import time
@@ -13,6 +14,7 @@ from snaketrain.orchestration import report_labels
 # stage_code(rule): a digest of the rule's stage module and what it imports; editing it reruns the rules that use it
 from snaketrain.orchestration.code_digest import stage_code
 from snaketrain.orchestration.config_check import config_error
+from snaketrain.stage_log import ConfigError
 from snaketrain.orchestration.job_resources import cpus_per_task, memory_mb
 from snaketrain.tracking.mlflow_mirror import tracked_config, tracking_from
 from snaketrain.stages.predict import existing_production_path, predict_input_path
@@ -57,6 +59,20 @@ def acquire_settings():
     keys = ("source", "builtin", "path", "url", "format", "delimiter", "encoding")
     keys += ("download_retries", "sql_url_env", "sql_query")
     return {key: config["data"][key] for key in keys}
+
+
+def custom_code():
+    custom = config["features"]["custom"]
+    if not custom:
+        return None
+    path = Path(custom["file"])
+    if not path.is_file():
+        raise ConfigError(
+            f"features.custom.file is '{path}', which does not exist",
+            "point it at a Python file in the project directory",
+            "config key features.custom.file",
+        )
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def column_overrides():

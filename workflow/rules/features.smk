@@ -21,6 +21,8 @@ rule build_features:
         features=config["features"],
         dtypes=config["validation"]["dtypes"],
         seed=config["split"]["seed"],
+        # the content of features.custom's file: editing it reruns features onwards
+        custom_code=custom_code(),
     run:
         from snaketrain.stages.build_features import run as build_features
 

@@ -16,6 +16,7 @@ import json
 import zipfile
 from dataclasses import dataclass
 
+from snaketrain import custom_features
 from snaketrain.estimators import SHORT_NAMES, family_of, library_version
 from snaketrain.registry import model_registry as registry
 from snaketrain.stage_log import StageError
@@ -123,6 +124,7 @@ class LoadedModel:
     version: str
     metadata: dict
     pipeline: object
+    features: object = None  # the user's feature function (features.custom), applied before the pipeline
 
     @property
     def name(self):
@@ -269,7 +271,7 @@ def read_pipeline(path, stage="predict", trusted=TRUSTED_TYPES):
     return skops.io.load(path, trusted=list(trusted))
 
 
-def load_version(root, version, name, stage="predict"):
+def load_version(root, version, name, stage="predict", project="."):
     """The version's Pipeline (safely loaded), after checking every file against its recorded sha256."""
     files = registry.verified_files(root, version, name)
     if PIPELINE_FILE not in files:
@@ -282,10 +284,13 @@ def load_version(root, version, name, stage="predict"):
         )
     metadata = registry.metadata(root, version, name)
     warn_on_other_library(metadata, version)
+    recorded = metadata.get("custom_features")
     return LoadedModel(
         version=version,
         metadata=metadata,
         pipeline=read_pipeline(files[PIPELINE_FILE], stage, trusted_types(estimator_of(metadata))),
+        # the user's feature code, from the project directory, refused if it changed since training
+        features=custom_features.check_unchanged(recorded, project, stage, version) if recorded else None,
     )
 
 
@@ -307,7 +312,7 @@ def warn_on_other_library(metadata, version):
         )
 
 
-def load_production(root, name, stage="predict"):
+def load_production(root, name, stage="predict", project="."):
     """The production version of the registered model name in the registry at root; a StageError naming the
     fix when there is none."""
     current = registry.production(root, name)
@@ -320,12 +325,14 @@ def load_production(root, name, stage="predict"):
             + (f"; names with models in this registry: {', '.join(others)}" if others else ""),
             str(root),
         )
-    return load_version(root, current["version"], name, stage)
+    return load_version(root, current["version"], name, stage, project)
 
 
 def predict(loaded, df, stage="predict", where=None):
     """Check df against the version's input schema and predict with its Pipeline; raises InputError on bad rows."""
     checked, extra = check_input(df, loaded.input_schema, stage, where)
+    if loaded.features is not None:
+        checked = custom_features.apply(loaded.features, checked[list(loaded.input_schema["columns"])], stage, where)
     # in the order the Pipeline was fitted with (the recorded schema's JSON keys are sorted)
     rows = checked[list(loaded.pipeline.feature_names_in_)]
     labels = loaded.pipeline.predict(rows)

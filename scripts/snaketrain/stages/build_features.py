@@ -4,6 +4,8 @@ from collections import Counter
 from dataclasses import asdict
 
 from snaketrain.column_kinds import KINDS, detect
+from snaketrain.custom_features import apply as apply_custom
+from snaketrain.custom_features import file_sha256, load_function
 from snaketrain.preprocessing import make_preprocessor
 from snaketrain.stage_log import StageError, stage_logging
 from snaketrain.table_io import read_json, read_table, write_joblib, write_json, write_table
@@ -113,10 +115,31 @@ def check_feature_range(train_x, test_x, train, test, numeric):
     )
 
 
-def fit_transform(train, test, target, settings, declared=None, seed=0):
+def with_custom_features(train, test, target, settings, root="."):
+    """The parts with the user's feature function applied (features.custom), and what the registry records of it
+    (file, function, sha256); the parts unchanged and None without one."""
+    custom = settings.get("custom")
+    if not custom:
+        return train, test, None
+    function = load_function(custom["file"], custom["function"], root, STAGE)
+    raw = feature_columns(train, target, settings["drop"])
+    parts = []
+    for part in (train, test):
+        out = apply_custom(function, part[raw], STAGE)
+        out[target] = part[target].to_numpy()
+        parts.append(out)
+    recorded = {**custom, "sha256": file_sha256(f"{root}/{custom['file']}"), "input_columns": raw}
+    return parts[0], parts[1], recorded
+
+
+def fit_transform(train, test, target, settings, declared=None, seed=0, root="."):
     """Fit on train, transform both; returns (preprocessor, train_features, test_features, schema).
 
-    declared: validation.dtypes; seed: the target encoder's folds."""
+    declared: validation.dtypes; seed: the target encoder's folds; root: where features.custom's file is."""
+    raw_train = train
+    train, test, custom = with_custom_features(train, test, target, settings, root)
+    if custom:
+        settings = {**settings, "drop": []}  # features.drop named raw columns, gone before the function ran
     kinds = column_kinds(train, target, settings, declared)
     of_kind = {kind: [c for c, k in kinds.items() if k.kind == kind] for kind in KINDS}
     numeric = of_kind["numeric"]
@@ -146,17 +169,29 @@ def fit_transform(train, test, target, settings, declared=None, seed=0):
     check_feature_range(train_x, test_x, train, test, numeric)
     train_x[target] = train[target].to_numpy()
     test_x[target] = test[target].to_numpy()
+    # what a client sends: numbers, or text (categories, dates as text, free text); with feature code, its input
+    inputs = custom["input_columns"] if custom else columns
+    source = raw_train if custom else train
     schema = {
         "target": target,
-        # what a client sends: numbers, or text (categories, dates as text, free text)
-        "columns": {c: ("numeric" if c in numeric else "categorical") for c in columns},
-        "dtypes": {c: str(train[c].dtype) for c in columns},
+        "columns": {
+            c: ("numeric" if (_is_number(source[c]) if custom else c in numeric) else "categorical") for c in inputs
+        },
+        "dtypes": {c: str(source[c].dtype) for c in inputs},
         "features_out": [str(c) for c in preprocessor.get_feature_names_out()],
         # each column's kind, why, and (dates) the format its text parses with
         "kinds": {c: {k: v for k, v in asdict(kind).items() if v not in (None, False)} for c, kind in kinds.items()},
         "left_out": {c: kinds[c].reason for c in kinds if kinds[c].kind == "identifier"},
     }
+    if custom:
+        schema["custom"] = {key: custom[key] for key in ("file", "function", "sha256")}
     return preprocessor, train_x, test_x, schema
+
+
+def _is_number(values):
+    from pandas.api import types
+
+    return types.is_numeric_dtype(values) and not types.is_bool_dtype(values)
 
 
 def run(input, output, params, log, threads=1):

@@ -46,6 +46,8 @@ def build_metadata(decision, evaluation, tuned, schema, validation, config_secti
         "best_params": tuned["best_params"],
         "cv_score": tuned["cv_score"],
         "input_schema": {k: schema[k] for k in ("target", "columns", "dtypes")},
+        # the user's feature code (features.custom) the model needs, by file, function and sha256
+        **({"custom_features": schema["custom"]} if schema.get("custom") else {}),
         "dataset_sha256": validation["dataset_sha256"],
         "config": config_sections,
         "packages": package_versions(),
