@@ -57,7 +57,7 @@ def detect(values, max_categories=20, declared=None, date_format=None, text=Fals
         fmt = None if date_format in (None, "auto") else date_format
         if types.is_datetime64_any_dtype(values):
             return Kind("date", "datetime values", ISO, has_time=_has_time(present))
-        parsed_format = fmt or _date_format(present)
+        parsed_format = fmt or _date_format(present.astype(str))
         if parsed_format:
             parsed = _parse(present.astype(str), parsed_format)
             return Kind(

@@ -164,7 +164,7 @@ def fit_transform(train, test, target, settings, declared=None, seed=0, root="."
             "declare the columns' kinds (validation.dtypes), or supply other columns",
             "features",
         )
-    train_x = preprocessor.fit_transform(finite(train[columns], numeric), train[target])
+    train_x = preprocessor.fit_transform(finite(train[columns], numeric), encodable(train[target]))
     test_x = preprocessor.transform(finite(test[columns], numeric))
     check_feature_range(train_x, test_x, train, test, numeric)
     train_x[target] = train[target].to_numpy()
@@ -186,6 +186,15 @@ def fit_transform(train, test, target, settings, declared=None, seed=0, root="."
     if custom:
         schema["custom"] = {key: custom[key] for key in ("file", "function", "sha256")}
     return preprocessor, train_x, test_x, schema
+
+
+def encodable(y):
+    """The target as the target encoder takes it: numbers without gaps, or labels as text (one type)."""
+    if _is_number(y):
+        return y.fillna(y.median()) if y.notna().any() else y.fillna(0)
+    import pandas as pd
+
+    return pd.Series([str(value) for value in y], index=y.index, dtype=object)  # pandas 3's astype(str) keeps NaN
 
 
 def _is_number(values):

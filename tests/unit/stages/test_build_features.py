@@ -21,11 +21,19 @@ def test_features_are_fitted_on_train_only():
     assert not train_x.drop(columns="y").isna().any().any()
 
 
-def test_one_hot_columns_are_capped():
+def test_one_hot_columns_are_capped_when_the_user_asks_for_one_hot():
     df = mixed_frame()
-    _, train_x, _, schema = fit_transform(df, df, "y", SETTINGS)
+    _, train_x, _, schema = fit_transform(df, df, "y", {**SETTINGS, "encoding": {"colour": "onehot"}})
     colour_columns = [c for c in schema["features_out"] if c.startswith("colour")]
     assert len(colour_columns) == 3
+
+
+def test_a_column_with_more_values_than_max_categories_is_target_encoded():
+    df = mixed_frame()
+    _, train_x, _, schema = fit_transform(df, df, "y", SETTINGS)
+    assert schema["kinds"]["colour"]["kind"] == "many_valued"
+    assert [c for c in schema["features_out"] if c.startswith("colour")] == ["colour"]
+    assert train_x["colour"].nunique() > 1
 
 
 def test_drop_of_unknown_column_is_a_clear_error():
