@@ -16,6 +16,7 @@ features.text and features.encoding override it per column.
 """
 
 import re
+import warnings
 from dataclasses import dataclass
 
 KINDS = ("numeric", "category", "many_valued", "date", "text", "identifier")
@@ -25,7 +26,8 @@ IDENTIFIER_MIN_DISTINCT = 20
 DATE_PARSED_FRACTION = 0.95  # a text column is a date when this share of its values parse in one format
 TEXT_MIN_WORDS = 4  # free text: at least this many words per value on average ...
 TEXT_MIN_DISTINCT_FRACTION = 0.3  # ... and mostly different values
-DETECTION_SAMPLE = 20_000  # rows looked at to detect a kind (dates, words): a column's kind shows in a sample
+DETECTION_SAMPLE = 20_000
+DATE_GUESSES = 20  # values whose format is guessed  # rows looked at to detect a kind (dates, words): a column's kind shows in a sample
 _DATE_SHAPE = re.compile(
     r"^\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?\s*$"
 )
@@ -95,11 +97,18 @@ def _date_format(text_values):
     sample = text_values.head(DETECTION_SAMPLE)
     if not len(sample) or sample.str.match(_DATE_SHAPE).mean() < DATE_PARSED_FRACTION:
         return None
-    fmt = guess_datetime_format(str(sample.iloc[0]))
-    if fmt is None:
-        return None
-    parsed = pd.to_datetime(sample, format=fmt, errors="coerce")
-    return fmt if parsed.notna().mean() >= DATE_PARSED_FRACTION else None
+    # "07/07/2022" reads month-first and day-first alike: guess from several values, both ways, keep the format
+    # in which most values parse
+    with warnings.catch_warnings():  # pandas warns when a guess contradicts dayfirst: both are tried on purpose
+        warnings.simplefilter("ignore", UserWarning)
+        candidates = {
+            guess_datetime_format(str(value), dayfirst=dayfirst)
+            for value in sample.head(DATE_GUESSES)
+            for dayfirst in (False, True)
+        } - {None}
+    rates = {fmt: pd.to_datetime(sample, format=fmt, errors="coerce").notna().mean() for fmt in sorted(candidates)}
+    best = max(rates, key=rates.get, default=None)
+    return best if best and rates[best] >= DATE_PARSED_FRACTION else None
 
 
 def _parse(text_values, fmt):

@@ -81,3 +81,12 @@ def test_a_zip_with_several_files_names_them():
 def test_text_that_merely_starts_like_a_compressed_file_is_read_as_text():
     raw = b"BZh,b\n1,2\n"
     assert list(parse_table(raw, "csv").columns) == ["BZh", "b"]
+
+
+def test_codes_written_with_leading_zeros_stay_text():
+    from snaketrain.data_files import parse_table
+
+    raw = b"zip,amount,y\n02138,10,a\n10001,20,b\n00501,30,a\n"
+    frame = parse_table(raw, "csv")
+    assert frame["zip"].tolist() == ["02138", "10001", "00501"]
+    assert frame["amount"].tolist() == [10, 20, 30]  # other numbers stay numbers

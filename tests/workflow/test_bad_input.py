@@ -139,14 +139,6 @@ DATA_CASES = [
         ["max_missing_fraction column 'notes': value 1.0, threshold 0.5", "features.drop"],
     ),
     (
-        "categorical column with very many values",
-        lambda p: write_csv(frame().assign(customer=[f"cust-{i:04d}" for i in range(ROWS)]), p),
-        "x.csv",
-        {},
-        "validate_data",
-        ["high_cardinality column 'customer'", "100 distinct values in 100 rows", "features.drop"],
-    ),
-    (
         "duplicate column names",
         lambda p: p.write_text("a,a,target\n" + "".join(f"{i},{i},{i % 2}\n" for i in range(ROWS))),
         "x.csv",
@@ -186,6 +178,14 @@ def test_bad_data_is_explained_and_nothing_is_lost(branch, writer, name, extra, 
     # the failed stage's explanation is also the last thing on screen
     assert "snaketrain: the run stopped. What went wrong:" in out
     assert out.rindex(f"[{stage}] ") > out.rindex("Exiting because a job execution failed")
+
+
+def test_an_identifier_stops_the_run_when_identifiers_are_to_fail(branch):
+    write_csv(frame().assign(customer=[f"cust-{i:04d}" for i in range(ROWS)]), branch / "data" / "x.csv")
+    out = run_failing(branch, data_overlay("data/x.csv") + "validation: {high_cardinality: fail}\n")
+    assert_explained(
+        out, "validate_data", "identifier column 'customer'", "100 distinct values in 100 rows: about one per row", "features.drop"
+    )
 
 
 def test_url_that_answers_503_is_retried_then_explained(branch):

@@ -1,0 +1,98 @@
+"""Users' tables (issue 24): a date, a many-valued code, free text and an identifier are each kept and encoded (the
+identifier left out), and beat the same run without them; the user's own feature code from training to predict,
+its edits rerunning features onwards only, and a version whose code changed refused."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from tests.harness import copy_project, planned_jobs, snakemake
+from tests.tables import customer_table
+
+pytestmark = pytest.mark.workflow
+
+OVERLAY = """\
+data: {name: churn, source: file, path: data/customers.csv, target: churned}
+models: [linear, hist_gradient_boosting]
+tuning: {cv: 3}
+gate: {thresholds: {accuracy: 0.5, f1: 0.5}}
+predict: {input: data/new.csv}
+"""
+FEATURE_CODE = '''\
+import pandas as pd
+
+
+def add_features(df):
+    df["heavy_user"] = (df["usage"] > 30).astype(float)
+    df["winter_signup"] = pd.to_datetime(df["signup"], format="%d/%m/%Y").dt.month.isin([11, 12, 1]).astype(float)
+    return df
+'''
+ARGS = ("--cores", "2", "--configfile", "config/user.yaml")
+
+
+def project(tmp_path, extra=""):
+    workdir = copy_project(tmp_path / "project")
+    (workdir / "data").mkdir()
+    table = customer_table(n=2500)
+    table.to_csv(workdir / "data" / "customers.csv", index=False)
+    table.drop(columns=["churned"]).head(30).to_csv(workdir / "data" / "new.csv", index=False)
+    (workdir / "config" / "user.yaml").write_text(OVERLAY + extra)
+    return workdir
+
+
+def best_f1(workdir):
+    return pd.read_csv(workdir / "results" / "comparison" / "metrics.csv")["f1"].max()
+
+
+def test_dates_codes_and_free_text_are_kept_encoded_and_pay_off(tmp_path):
+    kept = project(tmp_path / "kept")
+    snakemake(kept, *ARGS)
+    kinds = json.loads((kept / "results" / "validation" / "report.json").read_text())["kinds"]
+    assert {column: kind["kind"] for column, kind in kinds.items()} == {
+        "customer_id": "identifier",
+        "signup": "date",
+        "zip": "many_valued",
+        "comment": "text",
+        "plan": "category",
+        "usage": "numeric",
+    }
+    schema = json.loads((kept / "results" / "features" / "schema.json").read_text())
+    assert schema["kinds"]["signup"]["date_format"] == "%d/%m/%Y"
+    assert "customer_id" in schema["left_out"] and "customer_id" not in schema["columns"]
+    report = (kept / "results" / "validation" / "report.json").read_text()
+    assert '"check": "identifier"' in report
+
+    dropped = project(tmp_path / "dropped", "features: {drop: [signup, zip, comment]}\n")
+    snakemake(dropped, *ARGS)
+    assert best_f1(kept) >= best_f1(dropped) + 0.15, (best_f1(kept), best_f1(dropped))
+
+    snakemake(kept, "predict", *ARGS)
+    predictions = pd.read_parquet(kept / "results" / "predictions" / "new.parquet")
+    assert len(predictions) == 30 and set(predictions["prediction"]) <= {"yes", "no"}
+
+
+def test_the_users_feature_code_trains_predicts_reruns_features_onwards_and_a_changed_file_is_refused(tmp_path):
+    workdir = project(tmp_path, "features: {custom: {file: features/mine.py, function: add_features}}\n")
+    (workdir / "features").mkdir()
+    code = workdir / "features" / "mine.py"
+    code.write_text(FEATURE_CODE)
+    snakemake(workdir, *ARGS)
+    schema = json.loads((workdir / "results" / "features" / "schema.json").read_text())
+    assert {"heavy_user", "winter_signup"} <= set(schema["kinds"])
+    assert "heavy_user" not in schema["columns"]  # clients send the raw columns; the function adds the rest
+    pointer = json.loads((workdir / "registry" / "models" / "churn" / "production.json").read_text())
+    meta = json.loads(
+        (workdir / "registry" / "models" / "churn" / "versions" / pointer["version"] / "metadata.json").read_text()
+    )
+    assert meta["custom_features"]["file"] == "features/mine.py" and len(meta["custom_features"]["sha256"]) == 64
+    snakemake(workdir, "predict", *ARGS)
+    assert len(pd.read_parquet(workdir / "results" / "predictions" / "new.parquet")) == 30
+
+    code.write_text(FEATURE_CODE.replace("> 30", "> 40"))
+    planned = planned_jobs(workdir, "--configfile", "config/user.yaml")
+    assert planned["build_features"] == 1 and planned["tune_model"] == 2
+    assert not {"acquire_data", "validate_data", "split_data"} & set(planned)
+    refused = snakemake(workdir, "predict", "--forcerun", "predict", *ARGS, check=False)
+    assert refused.returncode != 0
+    assert "was trained with another version of features/mine.py" in refused.stdout
