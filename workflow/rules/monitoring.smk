@@ -5,7 +5,8 @@ RETRAIN = config["monitoring"]["retrain"]
 
 def drift_inputs(wildcards):
     """The current data when it is a local file or this run's data; the production pointer when there is one
-    (a promotion reruns the check); the training part only for a version registered before profiles."""
+    (a promotion reruns the check); the training part only for a version registered before profiles.
+    """
     inputs = {}
     current = config["monitoring"]["current"]
     if current is None:
@@ -16,12 +17,23 @@ def drift_inputs(wildcards):
     if pointer.is_file():
         inputs["production"] = str(pointer)
         version = json.loads(pointer.read_text())["version"]
-        meta = Path(REGISTRY) / "models" / MODEL_NAME / "versions" / version / "metadata.json"
-        if meta.is_file() and "profile.json" not in json.loads(meta.read_text()).get("files", {}):
+        meta = (
+            Path(REGISTRY)
+            / "models"
+            / MODEL_NAME
+            / "versions"
+            / version
+            / "metadata.json"
+        )
+        if meta.is_file() and "profile.json" not in json.loads(meta.read_text()).get(
+            "files", {}
+        ):
             inputs["train"] = rules.split_data.output.train
             inputs["validation"] = rules.validate_data.output.report
     elif RETRAIN not in ("on_drift",):
-        existing_production_path(REGISTRY, MODEL_NAME)  # explains that nothing is in production
+        existing_production_path(
+            REGISTRY, MODEL_NAME
+        )  # explains that nothing is in production
     return inputs
 
 
@@ -34,7 +46,8 @@ def drift_targets():
 
 def retrain_after_check():
     """Whether `all` goes on past the drift check: always for retrain: always (no check), never for never,
-    and for on_drift what the check decided (a checkpoint, so -n shows it once the check has run)."""
+    and for on_drift what the check decided (a checkpoint, so -n shows it once the check has run).
+    """
     if RETRAIN == "always":
         return True
     if RETRAIN == "never":
@@ -76,9 +89,11 @@ checkpoint check_drift:
         webhook_env=config["alerts"]["webhook_env"],
         retries=config["alerts"]["retries"],
         # a URL's content changes without Snakemake seeing it: each run that asks for the check reads it again
-        requested=RUN_STARTED
-        if str(config["monitoring"]["current"]).startswith(("http://", "https://"))
-        else None,
+        requested=(
+            RUN_STARTED
+            if str(config["monitoring"]["current"]).startswith(("http://", "https://"))
+            else None
+        ),
     run:
         from snaketrain.stages.check_drift import run as check_drift
 

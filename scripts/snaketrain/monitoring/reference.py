@@ -7,7 +7,7 @@ from snaketrain.monitoring.profile import ProfileError, build_profile, check_pro
 from snaketrain.registry import inference
 from snaketrain.registry import model_registry as registry
 from snaketrain.stage_log import StageError
-from snaketrain.table_io import read_json
+from snaketrain.table_io import read_json, write_bytes
 
 PROFILE_FILE = "profile.json"
 
@@ -19,6 +19,13 @@ def training_profile(train, input_schema, task, pipeline, stage="register_model"
     )
     predictions = inference.predict(loaded, train, stage, where="the training part").labels
     return build_profile(train, input_schema["columns"], input_schema["target"], task, predictions)
+
+
+def write_profile(profile, path):
+    """Compact JSON with sorted keys: the same profile gives the same bytes, and a few hundred kilobytes at most."""
+    import json
+
+    write_bytes(json.dumps(profile, sort_keys=True, separators=(",", ":")).encode("utf-8"), path)
 
 
 def version_profile(root, name, version, stage):

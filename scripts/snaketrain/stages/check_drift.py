@@ -132,7 +132,7 @@ def profile_of(params, input, loaded, logger):
     profile = reference.training_profile(train, loaded.input_schema, loaded.task, loaded.pipeline, STAGE)
     with tempfile.TemporaryDirectory() as scratch:
         path = f"{scratch}/{reference.PROFILE_FILE}"
-        write_json(profile, path)
+        reference.write_profile(profile, path)
         profile = reference.attach_profile(params.registry, params.name, loaded.version, path, STAGE)
     logger.warning(
         "version %s had no reference profile: wrote one from this run's training part (%s)", loaded.version, where
