@@ -40,7 +40,8 @@ def verdicts(ref, cur, numeric, text):
     raise SystemExit("no drift_by_columns in Evidently's report")
 
 
-cases = json.load(open(sys.argv[1]))
+with open(sys.argv[1]) as fh:
+    cases = json.load(fh)
 print(
     json.dumps(
         {

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from snaketrain.monitoring.drift_tests import column_drift, default_test, current_values
+from snaketrain.monitoring.drift_tests import column_drift, current_values, default_test
 from snaketrain.monitoring.profile import build_profile
 
 
