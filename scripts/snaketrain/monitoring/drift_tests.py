@@ -47,7 +47,7 @@ def distinct_values(ref, current):
     """Distinct values of reference and current together (more than FEW_VALUES when the profile kept no counts)."""
     if "counts" not in ref:
         return FEW_VALUES + 1
-    return len({key for key, _ in ref["counts"]} | set(np.unique(current).tolist()))
+    return len({key for key, _ in ref["counts"]} | set(current_counts(current)))
 
 
 def ref_counts(ref):
@@ -57,8 +57,11 @@ def ref_counts(ref):
 
 
 def current_counts(current):
-    keys, counts = np.unique(current, return_counts=True)
-    return dict(zip(keys.tolist(), counts.tolist(), strict=True))
+    # hashing (pandas) rather than sorting (np.unique): a million text values in tens of milliseconds
+    import pandas as pd
+
+    found = pd.Series(current).value_counts(sort=False)
+    return {key.item() if hasattr(key, "item") else key: int(n) for key, n in found.items()}
 
 
 def _aligned(ref, current):

@@ -34,7 +34,7 @@ def numeric_values(series):
 def text_values(series):
     """The non-missing values of a column as text (as the model's preprocessing reads categories)."""
     present = series[series.notna()]
-    return present.astype(str) if present.dtype != object else present.map(str)
+    return present.astype(str)
 
 
 def _number(value):
