@@ -15,7 +15,7 @@ import pandas as pd
 
 FORMAT = 1
 EXACT_ROWS = 1000  # Evidently switches from tests for small references to tests for large ones here
-QUANTILES = 1000
+QUANTILES = 200
 FEW_VALUES = 20  # Evidently bins numeric columns with more distinct reference values than this
 MAX_CATEGORIES = 1000  # text columns keep this many most frequent values; the rest is counted as OTHER
 OTHER = "\0other"
