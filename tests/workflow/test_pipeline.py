@@ -54,7 +54,7 @@ def test_best_model_is_registered_and_in_production(default_run):
     assert meta["dataset_sha256"] == read(d / "results/validation/report.json")["dataset_sha256"]
     assert {"scikit-learn", "pandas", "python"} <= set(meta["packages"])
     assert set(meta["config"]) >= {"data", "split", "features", "tuning"}
-    assert set(meta["files"]) == {"pipeline.skops", "model.joblib", "preprocessor.joblib"}
+    assert set(meta["files"]) == {"pipeline.skops", "model.joblib", "preprocessor.joblib", "profile.json"}
     assert meta["name"] == "breast_cancer"
     assert "snaketrain summary" in (d / "run.out").read_text()
     assert f"registry/models/breast_cancer/versions/{version}/pipeline.skops" in (d / "run.out").read_text()

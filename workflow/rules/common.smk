@@ -157,8 +157,11 @@ def gate_outcome(wildcards):
 
 def final_targets(wildcards):
     """Everything a full run ends with: the comparison, one branch of the gate, the report pages, and the
-    MLflow mirror's receipt when tracking is on."""
-    targets = [
+    MLflow mirror's receipt when tracking is on; with monitoring.retrain on_drift or never, the drift check first
+    (rules/monitoring.smk), and the rest only when it calls for a retrain."""
+    if not retrain_after_check():
+        return drift_targets()
+    targets = drift_targets() + [
         rules.compare_models.output.table,
         gate_outcome(wildcards),
         rules.summarize_run.output.gate,

@@ -76,9 +76,11 @@ rule register_model:
         preprocessor=rules.build_features.output.preprocessor,
         schema=rules.build_features.output.schema,
         validation=rules.validate_data.output.report,
+        train=rules.split_data.output.train,
     output:
         receipt="results/registry/receipt.json",
         pipeline="results/registry/pipeline.skops",
+        profile="results/registry/profile.json",
     log:
         "logs/register_model/register_model.log",
     benchmark:

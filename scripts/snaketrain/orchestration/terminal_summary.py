@@ -57,6 +57,9 @@ def summary_lines(registry_root, paths, report_path=None, workdir=".", name=None
     as the Snakefile's onsuccess hook passes them; "metrics" is the evaluate_model pattern with {model}.
     """
     root = Path(workdir)
+    drift = _read(root / paths["drift"]) if "drift" in paths else None
+    if drift is not None and not drift["decision"]["retrain"]:
+        return stopped_lines(drift, paths["drift"], registry_root, report_path)
     decision = _read(root / paths["decision"])
     best = _read(root / paths["best"])
     if decision is None or best is None:
@@ -89,6 +92,7 @@ def summary_lines(registry_root, paths, report_path=None, workdir=".", name=None
         lines.append(f"  production:   {pointer['version']}{was}")
     else:
         lines.append("  production:   none yet")
+    lines.extend(drift_lines(drift, paths["drift"]) if drift else [])
     lines.extend(mlflow_lines(root / paths["mlflow"], root / paths["decision"]) if "mlflow" in paths else [])
     if report_path:
         lines.append(f"  report:       {report_path} (open it in a browser)")
@@ -96,6 +100,40 @@ def summary_lines(registry_root, paths, report_path=None, workdir=".", name=None
         lines.append("  report:       not built; make it with: snakemake --report report.html")
     lines.append(f"  history:      snaketrain-history --registry {registry_root} --name {name}")
     lines.append(f"  rollback:     snaketrain-rollback --registry {registry_root} --name {name}")
+    return lines
+
+
+def drift_lines(drift, path):
+    """One line on the drift check of this run (monitoring.retrain on_drift or never)."""
+    if drift.get("production") is None:
+        return [f"  drift check:  nothing in production to compare with ({path})"]
+    verdict = "DRIFTED" if drift["dataset_drift"] else "no drift"
+    return [
+        f"  drift check:  {verdict}: {len(drift['drifted_columns'])} of {drift['tested_columns']} columns "
+        f"(share {drift['share_drifted']:.3g}, threshold {drift['drift_share']:g}); {path}"
+    ]
+
+
+def stopped_lines(drift, path, registry_root, report_path):
+    """The summary of a run that stopped after the drift check: why, and what stays in production."""
+    production = drift.get("production") or {}
+    lines = ["", "snaketrain summary", f"  model name:   {drift['name']} (registry.model_name)"]
+    lines.extend(drift_lines(drift, path))
+    if drift.get("metric"):
+        m = drift["metric"]
+        lines.append(
+            f"  production {m['metric']}: {m['current']:.4g} on the current data (registered {m['registered']:.4g})"
+        )
+    lines.append("  retrained:    no - " + "; ".join(drift["decision"]["reasons"]) + " (monitoring.retrain)")
+    if production:
+        lines.append(
+            f"  production:   {production['version']} ({production.get('model')}, trained and registered "
+            f"{production.get('registered_at') or 'at an unknown time'})"
+        )
+    lines.append(
+        f"  report:       {report_path} (open it in a browser)" if report_path else "  report:       not built"
+    )
+    lines.append(f"  history:      snaketrain-history --registry {registry_root} --name {drift['name']}")
     return lines
 
 

@@ -306,6 +306,20 @@ def verified_files(root, version, name, stage="registry"):
     return paths
 
 
+def add_file(root, version, name, file_name, path):
+    """Add a file a registered version lacks (the reference profile of a version registered before profiles):
+    copied in atomically, its sha256 recorded in the metadata, under the lock. The version id stays: it names
+    the files the version was registered with. Returns False when the version already has the file."""
+    with _lock(root):
+        meta = metadata(root, version, name)
+        if file_name in meta["files"]:
+            return False
+        target = version_dir(root, version, name) / file_name
+        write_bytes(Path(path).read_bytes(), target)
+        write_json({**meta, "files": {**meta["files"], file_name: sha256_file(target)}}, target.parent / METADATA)
+    return True
+
+
 # ---- migration from the flat layout (one production slot for everything)
 
 

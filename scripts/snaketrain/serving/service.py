@@ -243,9 +243,29 @@ def read_csv(body):
         raise BadRequest(f"the body is not a readable CSV table ({type(error).__name__})") from None
 
 
+# monitoring (opt-in, --input-sample): a snaketrain.monitoring.reservoir.Reservoir of the rows answered
+INPUT_SAMPLE = None
+
+
+def keep_sample(columns, matrix, make_frame):
+    """Offer the answered rows (input columns only, never headers) to the input sample, if one is kept."""
+    if INPUT_SAMPLE is None:
+        return
+    if matrix is not None:
+        INPUT_SAMPLE.add([dict(zip(columns, row.tolist(), strict=True)) for row in matrix])
+    else:
+        INPUT_SAMPLE.add(make_frame().to_dict("records"))
+
+
 def predict(served, matrix, make_frame):
     """(labels, probabilities) for the rows (matrix, else make_frame()), checked against the served version's
     input schema."""
+    answer = _predict(served, matrix, make_frame)
+    keep_sample(list(served.loaded.input_schema["columns"]), matrix, make_frame)
+    return answer
+
+
+def _predict(served, matrix, make_frame):
     if matrix is not None:
         if not len(matrix):
             raise inference.InputError(STAGE, ["the input holds no rows"], served.loaded.input_schema["columns"])
@@ -589,7 +609,15 @@ def create_app(
 
 def app_from_env():
     """The app for uvicorn's workers: settings from SNAKETRAIN_SERVE_SETTINGS, the token from its own variable."""
+    global INPUT_SAMPLE
     settings = json.loads(os.environ[SETTINGS_ENV])
+    sample = settings.pop("input_sample", None)
+    if sample:
+        from snaketrain.monitoring.reservoir import Reservoir
+        from snaketrain.registry import inference
+
+        columns = inference.load_production(settings["registry_root"], settings["name"]).input_schema["columns"]
+        INPUT_SAMPLE = Reservoir(sample["path"], sample["size"], list(columns))
     return create_app(token=os.environ.get(TOKEN_ENV), **settings)
 
 
@@ -631,6 +659,12 @@ def parse_args(argv=None):
     parser.add_argument(
         "--poll-seconds", type=float, default=DEFAULT_POLL_SECONDS, help="how often to look at the pointer"
     )
+    parser.add_argument(
+        "--input-sample",
+        metavar="CSV",
+        help="keep a uniform sample of the inputs answered in this CSV file (for monitoring.current); off by default",
+    )
+    parser.add_argument("--input-sample-size", type=int, default=10_000, help="rows the input sample keeps")
     parser.add_argument("--access-log", action="store_true", help="log every request (off: it costs throughput)")
     parser.add_argument("--log-level", default="info")
     return parser.parse_args(argv)
@@ -649,6 +683,10 @@ def main(argv=None):
         "max_body_bytes": args.max_body_bytes,
         "poll_seconds": args.poll_seconds,
     }
+    if args.input_sample:
+        if args.workers != 1:
+            sys.exit("snaketrain-serve: --input-sample needs --workers 1 (one process keeps the sample)")
+        settings["input_sample"] = {"path": str(Path(args.input_sample).resolve()), "size": args.input_sample_size}
     os.environ[SETTINGS_ENV] = json.dumps(settings)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logger.info(

@@ -5,10 +5,11 @@ import platform
 import subprocess
 from importlib import metadata as package_metadata
 
+from snaketrain.monitoring.reference import PROFILE_FILE, training_profile, write_profile
 from snaketrain.registry import model_registry as registry
 from snaketrain.registry.inference import PIPELINE_FILE, make_pipeline, save_pipeline, trusted_types
 from snaketrain.stage_log import StageError, stage_logging
-from snaketrain.table_io import read_joblib, read_json, write_json
+from snaketrain.table_io import read_joblib, read_json, read_table, write_json
 
 STAGE = "register_model"
 RECORDED_PACKAGES = ("scikit-learn", "skops", "pandas", "numpy", "pyarrow", "joblib", "snakemake")
@@ -78,7 +79,12 @@ def run(input, output, params, log, threads=1):
         # only the types scikit-learn and the model's family are trusted with
         pipeline = make_pipeline(read_joblib(input.preprocessor), read_joblib(input.model))
         save_pipeline(pipeline, output.pipeline, trusted_types(estimator["estimator"]))
+        # the reference the drift check compares current data with: the training part and the model's answers on it
+        write_profile(
+            training_profile(read_table(input.train), meta["input_schema"], meta["task"], pipeline), output.profile
+        )
         files = {PIPELINE_FILE: output.pipeline, "model.joblib": input.model, "preprocessor.joblib": input.preprocessor}
+        files[PROFILE_FILE] = output.profile
         version, created = registry.publish(params.registry, files, meta, params.name)
         logger.info(
             "%s version %s of %s (model %s) in %s",

@@ -10,7 +10,7 @@ from snaketrain.registry import model_registry
 from snaketrain.stage_log import StageError
 from snaketrain.stages.build_features import fit_transform
 from snaketrain.stages.register_model import build_metadata, run
-from snaketrain.table_io import write_joblib, write_json
+from snaketrain.table_io import write_joblib, write_json, write_table
 from tests.fitted_models import SETTINGS, rows
 
 DECISION = {"passed": True, "model": "rf", "metric": "f1", "value": 0.94, "checks": [], "reasons": []}
@@ -74,13 +74,21 @@ def job(tmp_path, decision):
         write_json(content, inputs[name])
     # a real fitted preprocessor and model: the stage stores them as one scikit-learn Pipeline
     train = rows()
-    preprocessor, features, _, _ = fit_transform(train, train, "y", SETTINGS)
+    preprocessor, features, _, schema = fit_transform(train, train, "y", SETTINGS)
+    # the training part and its schema: the version's reference profile is built from them
+    write_json({**schema, "task": "binary"}, inputs["schema"])
+    inputs["train"] = str(tmp_path / "train.parquet")
+    write_table(train, inputs["train"])
     inputs["preprocessor"], inputs["model"] = str(tmp_path / "preprocessor.joblib"), str(tmp_path / "model.joblib")
     write_joblib(preprocessor, inputs["preprocessor"])
     write_joblib(LogisticRegression().fit(features.drop(columns="y"), train["y"]), inputs["model"])
     return (
         Job(**inputs),
-        Job(receipt=str(tmp_path / "receipt.json"), pipeline=str(tmp_path / "pipeline.skops")),
+        Job(
+            receipt=str(tmp_path / "receipt.json"),
+            pipeline=str(tmp_path / "pipeline.skops"),
+            profile=str(tmp_path / "profile.json"),
+        ),
         Job(registry=str(tmp_path / "registry"), name="iris", config_sections={}),
         [str(tmp_path / "register_model.log")],
     )
@@ -92,8 +100,12 @@ def test_a_passed_gate_is_registered_once_with_a_receipt(tmp_path):
     root = tmp_path / "registry"
     assert receipt["created"] is True and receipt["model"] == "rf" and receipt["registered_at"]
     meta = model_registry.metadata(root, receipt["version"], "iris")
-    assert meta["input_schema"]["columns"] == SCHEMA["columns"]
-    assert set(model_registry.verified_files(root, receipt["version"], "iris")) >= {"pipeline.skops", "model.joblib"}
+    assert meta["input_schema"]["columns"] == {"x": "numeric", "n": "numeric", "colour": "categorical"}
+    files = model_registry.verified_files(root, receipt["version"], "iris")
+    assert set(files) >= {"pipeline.skops", "model.joblib", "profile.json"}
+    profile = json.loads(files["profile.json"].read_text())
+    assert set(profile["columns"]) == {"x", "n", "colour"} and profile["columns"]["x"]["count"] == 60
+    assert sum(n for _, n in profile["prediction"]["counts"]) == 60  # the model's answers on the training part
     assert model_registry.production(root, "iris") is None  # registering is not promoting
     run(*job(tmp_path, DECISION))
     again = json.loads((tmp_path / "receipt.json").read_text())

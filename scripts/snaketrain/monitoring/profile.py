@@ -1,0 +1,129 @@
+"""Reference profiles: what a version's training part looked like, small enough to keep inside the version.
+
+Per column: its kind, missing fraction, mean and standard deviation, and enough of its distribution for the
+drift tests. The drift tests of Evidently work on raw rows; a profile keeps exactly what they need:
+- up to EXACT_ROWS non-missing values, the sorted values themselves (the tests are then exact);
+- above that, QUANTILES + 1 quantiles (Wasserstein, KS and the histograms read them);
+- value counts for text columns and for numeric columns with at most FEW_VALUES distinct values.
+Predictions of the model on the training part are profiled the same way, as one more column.
+"""
+
+import math
+
+import numpy as np
+import pandas as pd
+
+FORMAT = 1
+EXACT_ROWS = 1000  # Evidently switches from tests for small references to tests for large ones here
+QUANTILES = 200
+FEW_VALUES = 20  # Evidently bins numeric columns with more distinct reference values than this
+MAX_CATEGORIES = 1000  # text columns keep this many most frequent values; the rest is counted as OTHER
+OTHER = "\0other"
+
+
+class ProfileError(ValueError):
+    """A profile that lacks what the tests need (damaged, or written by something else)."""
+
+
+def numeric_values(series):
+    """The finite values of a column as float64 (missing and infinite values dropped, as Evidently does)."""
+    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    return values[np.isfinite(values)]
+
+
+def text_values(series):
+    """The non-missing values of a column as text (as the model's preprocessing reads categories)."""
+    present = series[series.notna()]
+    return present.astype(str)
+
+
+def _number(value):
+    return float(value) if math.isfinite(value) else None
+
+
+def counts_of(values):
+    """[[value, count], ...] sorted by value; values are numbers or text."""
+    found = pd.Series(values).value_counts(sort=False)
+    return sorted(
+        ([key.item() if hasattr(key, "item") else key, int(n)] for key, n in found.items()), key=lambda p: p[0]
+    )
+
+
+def numeric_profile(series):
+    values = numeric_values(series)
+    count = len(values)
+    column = {"kind": "numeric", "rows": len(series), "count": count, "missing": _missing(len(series), count)}
+    if count == 0:
+        return column
+    ordered = np.sort(values)
+    column.update(mean=float(ordered.mean()), std=float(ordered.std()), min=float(ordered[0]), max=float(ordered[-1]))
+    if count <= EXACT_ROWS:
+        column["values"] = ordered.tolist()
+    else:
+        column["quantiles"] = np.quantile(ordered, np.linspace(0, 1, QUANTILES + 1)).tolist()
+    distinct = np.unique(ordered)
+    column["distinct"] = len(distinct)
+    if len(distinct) <= FEW_VALUES:
+        column["counts"] = counts_of(ordered)
+    return column
+
+
+def text_profile(series):
+    values = text_values(series)
+    count = len(values)
+    found = values.value_counts()
+    kept = found.iloc[:MAX_CATEGORIES]
+    counts = sorted([str(key), int(n)] for key, n in kept.items())
+    if len(found) > len(kept):
+        counts.append([OTHER, int(found.iloc[MAX_CATEGORIES:].sum())])
+    return {
+        "kind": "text",
+        "rows": len(series),
+        "count": count,
+        "missing": _missing(len(series), count),
+        "distinct": len(found),
+        "counts": counts,
+    }
+
+
+def _missing(rows, count):
+    return round((rows - count) / rows, 6) if rows else 0.0
+
+
+def column_profile(series, kind):
+    return numeric_profile(series) if kind == "numeric" else text_profile(series)
+
+
+def build_profile(train, columns, target, task, predictions=None):
+    """The reference profile of a training part: columns is {name: "numeric" | "categorical"} (the input schema's);
+    predictions, the model's answers on those rows (labels, or numbers for regression)."""
+    profile = {
+        "format": FORMAT,
+        "rows": len(train),
+        "target": target,
+        "task": task,
+        "columns": {name: column_profile(train[name], kind) for name, kind in sorted(columns.items())},
+    }
+    if predictions is not None:
+        kind = "numeric" if task == "regression" else "categorical"
+        profile["prediction"] = column_profile(pd.Series(predictions), kind)
+    return profile
+
+
+REQUIRED = {"numeric": ("rows", "count", "missing"), "text": ("rows", "count", "missing", "counts")}
+
+
+def check_profile(profile):
+    """The profile, if it holds what the tests read; a ProfileError naming the first problem otherwise."""
+    if not isinstance(profile, dict) or profile.get("format") != FORMAT or not isinstance(profile.get("columns"), dict):
+        raise ProfileError(f"not a reference profile of format {FORMAT}")
+    for name, column in [
+        *profile["columns"].items(),
+        ("prediction", profile.get("prediction", {"kind": "text", "rows": 0, "count": 0, "missing": 0, "counts": []})),
+    ]:
+        kind = column.get("kind") if isinstance(column, dict) else None
+        if kind not in REQUIRED or any(key not in column for key in REQUIRED[kind]):
+            raise ProfileError(f"column '{name}' lacks its kind or counts")
+        if kind == "numeric" and column["count"] and not ("values" in column or "quantiles" in column):
+            raise ProfileError(f"numeric column '{name}' has neither values nor quantiles")
+    return profile

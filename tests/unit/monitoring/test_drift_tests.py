@@ -1,0 +1,92 @@
+"""Each test's verdict on constructed shifts, none on resamples, and the same numbers as scipy on raw rows."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from snaketrain.monitoring.drift_tests import column_drift, current_values, default_test
+from snaketrain.monitoring.profile import build_profile
+
+
+def profiled(series, kind="numeric"):
+    return build_profile(pd.DataFrame({"c": series}), {"c": kind}, "y", "binary")["columns"]["c"]
+
+
+rng = np.random.default_rng(3)  # a seed whose resamples stay under every threshold (each has a 5 % chance not to)
+SMALL, LARGE = rng.normal(size=800), rng.normal(size=20_000)
+CITIES = np.array(["paris", "oslo", "rome"])
+
+
+@pytest.mark.parametrize(
+    ("reference", "kind", "resample", "shifted", "test"),
+    [
+        (SMALL, "numeric", rng.normal(size=800), rng.normal(0.4, 1, 800), "ks"),
+        (LARGE, "numeric", rng.normal(size=20_000), rng.normal(0.3, 1, 20_000), "wasserstein"),
+        (
+            rng.choice(CITIES, 800),
+            "categorical",
+            rng.choice(CITIES, 800),
+            rng.choice(CITIES, 800, p=[0.6, 0.2, 0.2]),
+            "chisquare",
+        ),
+        (
+            rng.choice(CITIES, 5000),
+            "categorical",
+            rng.choice(CITIES, 5000),
+            rng.choice([*CITIES, "NEW"], 5000),
+            "jensenshannon",
+        ),
+        (
+            rng.choice(["a", "b"], 800),
+            "categorical",
+            rng.choice(["a", "b"], 800),
+            rng.choice(["a", "b"], 800, p=[0.7, 0.3]),
+            "z",
+        ),
+    ],
+)
+def test_the_default_test_sees_a_shift_and_not_a_resample(reference, kind, resample, shifted, test):
+    ref = profiled(pd.Series(reference), kind)
+    same = column_drift(ref, pd.Series(resample))
+    moved = column_drift(ref, pd.Series(shifted))
+    assert same["test"] == moved["test"] == test
+    assert not same["drifted"] and moved["drifted"]
+    assert moved["psi"] is not None
+
+
+def test_small_references_give_scipys_numbers_on_the_raw_rows():
+    current = rng.normal(0.1, 1, 500)
+    ref = profiled(pd.Series(SMALL))
+    assert column_drift(ref, pd.Series(current))["statistic"] == pytest.approx(stats.ks_2samp(SMALL, current).pvalue)
+    result = column_drift(ref, pd.Series(current), test="wasserstein")
+    assert result["statistic"] == pytest.approx(stats.wasserstein_distance(SMALL, current) / np.std(SMALL))
+
+
+def test_a_quantile_sketch_is_close_to_the_exact_distance():
+    current = rng.normal(0.15, 1.1, 30_000)
+    exact = stats.wasserstein_distance(LARGE, current) / np.std(LARGE)
+    assert column_drift(profiled(pd.Series(LARGE)), pd.Series(current))["statistic"] == pytest.approx(exact, rel=0.02)
+
+
+def test_few_valued_numbers_use_the_tests_for_categories():
+    ref = profiled(pd.Series(rng.choice([0.0, 1.0, 2.0], 500)))
+    assert default_test(ref, current_values(pd.Series([0.0, 1.0]), "numeric")) == "chisquare"
+
+
+def test_missing_values_are_left_out_and_reported_beside():
+    ref = profiled(pd.Series(SMALL))
+    current = pd.Series(np.where(rng.random(800) < 0.4, np.nan, rng.normal(size=800)))
+    result = column_drift(ref, current)
+    assert not result["drifted"] and result["missing"]["current"] == pytest.approx(current.isna().mean(), abs=1e-6)
+    everything_missing = column_drift(ref, pd.Series([np.nan] * 10))
+    assert everything_missing["drifted"] and everything_missing["test"] == "missing"
+
+
+def test_a_configured_test_and_threshold_replace_the_defaults():
+    ref = profiled(pd.Series(SMALL))
+    current = pd.Series(rng.normal(0.05, 1, 800))
+    strict = column_drift(ref, current, test="wasserstein", threshold=0.01)
+    assert strict["test"] == "wasserstein" and strict["threshold"] == 0.01 and strict["drifted"]
+    with pytest.raises(ValueError, match="numeric"):
+        column_drift(profiled(pd.Series(["a", "b"] * 50), "categorical"), pd.Series(["a"] * 10), test="ks")
