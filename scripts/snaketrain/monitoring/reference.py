@@ -12,10 +12,11 @@ from snaketrain.table_io import read_json, write_bytes
 PROFILE_FILE = "profile.json"
 
 
-def training_profile(train, input_schema, task, pipeline, stage="register_model"):
-    """The profile of a training part, with the distribution of the pipeline's predictions on it."""
+def training_profile(train, input_schema, task, pipeline, stage="register_model", features=None):
+    """The profile of a training part, with the distribution of the pipeline's predictions on it (features: the
+    user's feature function the pipeline needs first, features.custom)."""
     loaded = inference.LoadedModel(
-        version=None, metadata={"task": task, "input_schema": input_schema}, pipeline=pipeline
+        version=None, metadata={"task": task, "input_schema": input_schema}, pipeline=pipeline, features=features
     )
     predictions = inference.predict(loaded, train, stage, where="the training part").labels
     return build_profile(train, input_schema["columns"], input_schema["target"], task, predictions)

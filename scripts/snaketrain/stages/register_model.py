@@ -5,6 +5,7 @@ import platform
 import subprocess
 from importlib import metadata as package_metadata
 
+from snaketrain import custom_features
 from snaketrain.monitoring.reference import PROFILE_FILE, training_profile, write_profile
 from snaketrain.registry import model_registry as registry
 from snaketrain.registry.inference import PIPELINE_FILE, make_pipeline, save_pipeline, trusted_types
@@ -80,9 +81,12 @@ def run(input, output, params, log, threads=1):
         pipeline = make_pipeline(read_joblib(input.preprocessor), read_joblib(input.model))
         save_pipeline(pipeline, output.pipeline, trusted_types(estimator["estimator"]))
         # the reference the drift check compares current data with: the training part and the model's answers on it
-        write_profile(
-            training_profile(read_table(input.train), meta["input_schema"], meta["task"], pipeline), output.profile
+        custom = meta.get("custom_features")
+        features = custom_features.check_unchanged(custom, stage=STAGE) if custom else None
+        profile = training_profile(
+            read_table(input.train), meta["input_schema"], meta["task"], pipeline, STAGE, features
         )
+        write_profile(profile, output.profile)
         files = {PIPELINE_FILE: output.pipeline, "model.joblib": input.model, "preprocessor.joblib": input.preprocessor}
         files[PROFILE_FILE] = output.profile
         version, created = registry.publish(params.registry, files, meta, params.name)
