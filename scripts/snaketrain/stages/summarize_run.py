@@ -70,6 +70,16 @@ def table(header, rows, row_classes=None):
 # ---- pages
 
 
+COLUMN_ACTIONS = {
+    "numeric": "imputed, scaled",
+    "category": "one-hot encoded",
+    "many_valued": "target-encoded",
+    "date": "calendar features (year, month, day, day of week, hour, days)",
+    "text": "TF-IDF of its words",
+    "identifier": "left out",
+}
+
+
 def validation_page(report):
     checks = report["checks"]
     failed = sum(c["verdict"] == "fail" for c in checks)
@@ -91,6 +101,14 @@ def validation_page(report):
         for c in checks
     ]
     body.append(table(["check", "column", "value", "threshold", "verdict", "detail"], rows))
+    if report.get("kinds"):
+        # what each column is, and so what build_features does with it
+        kinds = [
+            [cell(column), cell(kind["kind"]), cell(COLUMN_ACTIONS.get(kind["kind"], "")), cell(kind["reason"])]
+            for column, kind in report["kinds"].items()
+        ]
+        body.append("<h2>Columns</h2>")
+        body.append(table(["column", "kind", "becomes", "why"], kinds))
     if report.get("dataset_sha256"):
         body.append(f"<p>Data sha256: <code>{html.escape(report['dataset_sha256'])}</code></p>")
     return page("Data validation", "\n".join(body))
