@@ -18,6 +18,7 @@ Estimators outside scikit-learn plug in through serving.converters.
 """
 
 import copy
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +29,7 @@ from snaketrain.serving import converters
 PROBA_TOLERANCE = 1e-5
 REGRESSION_RTOL = 1e-6
 PROBE_ROWS = 256
+TIE_DECIMALS = 6  # float32 sums of a forest's votes are within 1e-7 of scikit-learn's float64 ones
 # the twin encoder's category for infrequent and unseen values: no user sends a NUL-prefixed category
 OTHER = "\x00other"
 
@@ -68,6 +70,7 @@ class InputPlan:
     numeric: tuple  # column names fed as float64
     text: tuple  # TextColumn per text column
     fill: np.ndarray = None  # per numeric column: what a missing number becomes (NaN: left to the graph)
+    inputs: tuple = ()  # the graph's input names, numeric then text columns (skl2onnx renames "mean radius")
 
     @property
     def columns(self):
@@ -211,12 +214,12 @@ def rows_feeds(plan, columns, rows):
         if not set(map(type, flat)) <= _NUMBER_TYPES:
             return None
         feeds = numeric_feeds(plan, np.array(flat, dtype=np.float64).reshape(len(rows), len(positions)))
-        for column in plan.text:
+        for column, name in zip(plan.text, plan.inputs[len(plan.numeric) :], strict=True):
             position = where[column.name]
             values = [column.feed(row[position]) for row in rows]
             if None in values:
                 return None
-            feeds[column.name] = np.array(values, dtype=object).reshape(-1, 1)
+            feeds[name] = np.array(values, dtype=object).reshape(-1, 1)
     except (TypeError, KeyError):
         return None
     return feeds
@@ -242,7 +245,7 @@ def numeric_feeds(plan, matrix):
     if missing.any():
         matrix = np.where(missing, plan.fill, matrix)
     # each column contiguous, so ONNX Runtime reads it without a copy
-    return {name: np.ascontiguousarray(matrix[:, index : index + 1]) for index, name in enumerate(plan.numeric)}
+    return {name: np.ascontiguousarray(matrix[:, index : index + 1]) for index, name in enumerate(plan.inputs)}
 
 
 def frame_feeds(plan, frame):
@@ -253,9 +256,9 @@ def frame_feeds(plan, frame):
     feeds = numeric_feeds(plan, matrix) if plan.numeric else {}
     names = [column.name for column in plan.text]
     texts = as_text(frame[names], names) if names else None
-    for column in plan.text:
+    for column, name in zip(plan.text, plan.inputs[len(plan.numeric) :], strict=True):
         values = [column.fill if value != value else column.lookup.get(value, OTHER) for value in texts[column.name]]
-        feeds[column.name] = np.array(values, dtype=object).reshape(-1, 1)
+        feeds[name] = np.array(values, dtype=object).reshape(-1, 1)
     return feeds
 
 
@@ -273,6 +276,8 @@ class Predictor:
     session: object = None  # (features session, estimator session)
     plan: InputPlan = None
     float32: bool = False
+    labels_from_proba: bool = False
+    classes: np.ndarray = None
     outputs: tuple = field(default=())
 
     @property
@@ -283,6 +288,12 @@ class Predictor:
         features, estimator = self.session
         (matrix,) = features.run(None, feeds)
         inputs = {"features": matrix.astype(np.float32) if self.float32 else matrix}
+        if self.labels_from_proba:
+            # scikit-learn's forests predict classes_[argmax(probabilities)], the first class on a tie (votes split
+            # evenly); ONNX sums in float32, so a tie comes out 0.49999994 / 0.50000006: round off that noise first
+            (proba,) = estimator.run(self.outputs[1:2], inputs)
+            labels = self.classes[np.argmax(np.round(proba, TIE_DECIMALS), axis=1)]
+            return labels, proba.astype(np.float64) if probabilities else None
         if probabilities and len(self.outputs) > 1:
             labels, proba = estimator.run(self.outputs[:2], inputs)
             return self._labels(labels), proba.astype(np.float64)
@@ -391,10 +402,24 @@ def disagreement(reference, candidate, task):
     return None
 
 
+def _check(loaded, reference, fast, check_rows):
+    """Why fast disagrees with reference (scikit-learn) on check_rows and probe rows, or None."""
+    import pandas as pd
+
+    rows = probe_rows(loaded, fast.plan)
+    if check_rows is not None and len(check_rows):
+        rows = pd.concat([check_rows[list(fast.plan.columns)], rows], ignore_index=True)
+    checked, _ = inference.check_input(rows, loaded.input_schema, stage="serve")
+    want = loaded.task != "regression"
+    return disagreement(reference.predict_frame(checked, want), fast.predict_frame(checked, want), loaded.task)
+
+
 def build(loaded, engine="auto", check_rows=None):
     """The fastest predictor that agrees with scikit-learn: ONNX Runtime when engine is "auto" and the version
     converts and agrees on check_rows (a DataFrame of raw input rows, e.g. the test split) and probe rows, else
     scikit-learn, with the reason."""
+    from sklearn.ensemble._forest import ForestClassifier
+
     fallback = Predictor(loaded, "scikit-learn")
     if engine == "sklearn":
         fallback.fallback_reason = "the scikit-learn engine was asked for"
@@ -409,16 +434,15 @@ def build(loaded, engine="auto", check_rows=None):
         fallback.fallback_reason = f"the pipeline does not convert to ONNX ({type(error).__name__}: {error})"[:300]
         return fallback
     outputs = tuple(output.name for output in estimator.get_outputs())
+    plan = dataclasses.replace(plan, inputs=tuple(node.name for node in features.get_inputs()))
     fast = Predictor(loaded, "onnxruntime", session=(features, estimator), plan=plan, outputs=outputs)
     fast.float32 = converters.input_dtype(model) == np.float32
-    rows = probe_rows(loaded, plan)
-    if check_rows is not None and len(check_rows):
-        import pandas as pd
-
-        rows = pd.concat([check_rows[list(plan.columns)], rows], ignore_index=True)
-    checked, _ = inference.check_input(rows, loaded.input_schema, stage="serve")
-    want = loaded.task != "regression"
-    why = disagreement(fallback.predict_frame(checked, want), fast.predict_frame(checked, want), loaded.task)
+    if isinstance(model, ForestClassifier) and len(outputs) > 1:
+        fast.labels_from_proba, fast.classes = True, np.asarray(model.classes_)
+    try:
+        why = _check(loaded, fallback, fast, check_rows)
+    except Exception as error:  # rows the check could not score: trust nothing
+        why = f"the conversion could not be checked ({type(error).__name__}: {error})"[:300]
     if why:
         fallback.fallback_reason = why
         return fallback
