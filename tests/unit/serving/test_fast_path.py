@@ -194,8 +194,8 @@ def test_a_converter_registered_by_class_path_is_used(monkeypatch):
 
     def teach(cls):
         from skl2onnx import update_registered_converter
-        from skl2onnx.operator_converters.linear_classifier import convert_sklearn_linear_classifier
         from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
+        from skl2onnx.operator_converters.linear_classifier import convert_sklearn_linear_classifier
 
         seen.append(cls)
         options = {"zipmap": [False, True], "nocl": [False, True], "raw_scores": [False, True]}
