@@ -182,13 +182,21 @@ class Follower:
 
 def check_rows(root, version, name):
     """The rows a version's fast path is checked on besides the probe rows: its test split (CHECK_ROWS_FILE, when
-    registration stored one), else none."""
-    path = registry.version_dir(root, version, name) / CHECK_ROWS_FILE
-    if not path.is_file():
-        return None
+    registration stored one), else the input example of its MLflow directory (the mirror's), else none. Used to
+    check a conversion only, never to predict: a file that does not read just means fewer rows checked."""
     import pandas as pd
 
-    return pd.read_parquet(path)
+    folder = registry.version_dir(root, version, name)
+    try:
+        if (folder / CHECK_ROWS_FILE).is_file():
+            return pd.read_parquet(folder / CHECK_ROWS_FILE)
+        example = folder / "mlflow" / "input_example.json"
+        if example.is_file():
+            split = json.loads(example.read_text(encoding="utf-8"))
+            return pd.DataFrame(split["data"], columns=split["columns"])
+    except (OSError, ValueError, KeyError, TypeError):
+        logger.warning("the check rows of version %s of %s do not read; checking on probe rows only", version, name)
+    return None
 
 
 # --- payloads ------------------------------------------------------------------------------------------------
