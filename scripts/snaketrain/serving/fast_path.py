@@ -19,6 +19,7 @@ Estimators outside scikit-learn plug in through serving.converters.
 
 import copy
 import dataclasses
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +30,7 @@ from snaketrain.serving import converters
 PROBA_TOLERANCE = 1e-5
 REGRESSION_RTOL = 1e-6
 PROBE_ROWS = 256
+INLINE_SECONDS = 0.001
 TIE_DECIMALS = 6  # float32 sums of a forest's votes are within 1e-7 of scikit-learn's float64 ones
 # the twin encoder's category for infrequent and unseen values: no user sends a NUL-prefixed category
 OTHER = "\x00other"
@@ -279,6 +281,7 @@ class Predictor:
     labels_from_proba: bool = False
     classes: np.ndarray = None
     outputs: tuple = field(default=())
+    inline_rows: int = 0  # calls on at most this many rows take under INLINE_SECONDS
 
     @property
     def fast(self):
@@ -434,11 +437,17 @@ def build(loaded, engine="auto", check_rows=None):
         fallback.fallback_reason = f"the pipeline does not convert to ONNX ({type(error).__name__}: {error})"[:300]
         return fallback
     outputs = tuple(output.name for output in estimator.get_outputs())
-    plan = dataclasses.replace(plan, inputs=tuple(node.name for node in features.get_inputs()))
-    fast = Predictor(loaded, "onnxruntime", session=(features, estimator), plan=plan, outputs=outputs)
-    fast.float32 = converters.input_dtype(model) == np.float32
-    if isinstance(model, ForestClassifier) and len(outputs) > 1:
-        fast.labels_from_proba, fast.classes = True, np.asarray(model.classes_)
+    forest = isinstance(model, ForestClassifier) and len(outputs) > 1
+    fast = Predictor(
+        loaded,
+        "onnxruntime",
+        session=(features, estimator),
+        plan=dataclasses.replace(plan, inputs=tuple(node.name for node in features.get_inputs())),
+        outputs=outputs,
+        float32=converters.input_dtype(model) == np.float32,
+        labels_from_proba=forest,
+        classes=np.asarray(model.classes_) if forest else None,
+    )
     try:
         why = _check(loaded, fallback, fast, check_rows)
     except Exception as error:  # rows the check could not score: trust nothing
@@ -446,4 +455,17 @@ def build(loaded, engine="auto", check_rows=None):
     if why:
         fallback.fallback_reason = why
         return fallback
+    fast.inline_rows = inline_rows(fast, probe_rows(loaded, fast.plan))
     return fast
+
+
+def inline_rows(fast, rows):
+    """How many rows one call predicts within INLINE_SECONDS (timed on rows, best of 3): the service runs such
+    calls on its event loop, where a thread hop would cost more than the call, and larger ones in a thread."""
+    feeds = frame_feeds(fast.plan, rows)
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        fast.predict_feeds(feeds)
+        best = min(best, time.perf_counter() - start)
+    return max(1, int(INLINE_SECONDS * len(rows) / best))

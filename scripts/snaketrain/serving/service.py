@@ -53,8 +53,6 @@ CHECK_ROWS_FILE = "check_rows.parquet"
 DEFAULT_READ_TIMEOUT_S = 10.0
 # how much of a body over the limit is read and thrown away, so that the client reads the 413 (see Guard)
 DRAIN_BYTES = 64 * 1024 * 1024
-# at most this many rows on the fast path are predicted on the event loop (tens of microseconds); more go to a thread
-INLINE_ROWS = 16
 # /version answers the MLflow version whose scoring protocol the service speaks (requirements-mlflow.txt)
 MLFLOW_PROTOCOL_VERSION = "3.17.2"
 # the probes of an orchestrator reach these without the token
@@ -317,9 +315,10 @@ def predict(served, feeds, make_frame, probabilities=False, max_rows=None):
 
 
 async def predict_async(served, feeds, make_frame, probabilities, max_rows):
-    """predict, on the event loop when it takes microseconds (the fast path on a few rows: a thread hop would cost
-    more than the call), else in a worker thread, so that a slow call never stalls the other connections."""
-    if feeds is not None and served.predictor.fast and _rows_in(feeds) <= INLINE_ROWS:
+    """predict, on the event loop when it takes under a millisecond (the fast path on rows it was timed to score
+    that fast when the version loaded: a thread hop would cost more than the call), else in a worker thread, so
+    that a slow call never stalls the other connections."""
+    if feeds is not None and _rows_in(feeds) <= served.predictor.inline_rows:
         return predict(served, feeds, make_frame, probabilities, max_rows)
     return await asyncio.to_thread(predict, served, feeds, make_frame, probabilities, max_rows)
 
