@@ -4,11 +4,14 @@ to ONNX with skl2onnx and run by ONNX Runtime, with scikit-learn as the fallback
 One row through scikit-learn's Pipeline on a DataFrame costs about a millisecond, mostly per-call validation and
 DataFrame work; the same pipeline in ONNX Runtime, fed straight from the JSON values, costs a few hundredths of that.
 
-The graph takes one input per column, in float64 (numbers, so that thresholds and sums match scikit-learn's) or
-as a string tensor (text). What the text columns' imputer and encoder learnt is applied while the feeds are built
-(input_plan): a missing value (null, NaN, blank text) becomes the imputer's fill value, and a category the encoder
-grouped as infrequent, or never saw, becomes one marker, which a twin OneHotEncoder (what skl2onnx converts: it
-has no infrequent categories) maps to the infrequent column, or to zeros when there is none, as scikit-learn does.
+Two graphs, from a twin of the fitted preprocessor and the estimator: the features graph takes one input per
+column, float64 for numbers (scaling as scikit-learn computes it) and a string tensor for text; the estimator's
+graph takes the features in float64, or in float32 for trees (skl2onnx writes tree ensembles for float32 only;
+scikit-learn's trees and forests compute on float32 too). What the imputers and the encoder learnt is applied while the feeds are built (convertible, rows_feeds): a missing number
+becomes the imputer's value (ONNX Runtime's Imputer takes float32 only); a missing text (null, NaN, blank) the
+imputer's fill value; a category the encoder grouped as infrequent, or never saw, one marker, which the twin
+OneHotEncoder (skl2onnx converts none with infrequent categories) maps to the infrequent column, or to zeros when
+there is none, as scikit-learn does.
 
 A conversion is adopted only when ONNX Runtime agrees with scikit-learn on rows (the version's check rows where
 the caller gives them, plus probe rows spread around the training data: medians, spread, every category, missing

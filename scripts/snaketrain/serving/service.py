@@ -3,15 +3,20 @@
     snaketrain-serve --registry registry --port 8080        (or: make serve)
 
 Endpoints (docs/serving.md): POST /invocations (MLflow's scoring protocol), POST /predict (records in,
-predictions and class probabilities out), GET /health, /ready, /metadata, /metrics (Prometheus). Every
-response carries the served version in the X-Model-Version header.
+predictions and class probabilities out), GET /ping and /version (as `mlflow models serve` answers them), /health,
+/ready, /metadata, /metrics (Prometheus). Several names from one process (--name repeated, or --all): each at
+/models/<name>/invocations, /predict, /ready and /metadata, the first also at the plain paths. Every response
+carries the served version in the X-Model-Version header.
 
 It is a Starlette app on uvicorn. Input goes through the inference module's check (422 listing every
-problem); predictions go through serving.fast_path (ONNX Runtime when the version converts and agrees with
-scikit-learn, else scikit-learn). A background task watches the production pointer of the name; a newly
-promoted (or rolled back) version is loaded and sha256-verified off the request path and swapped in with one
-reference assignment, so requests already running finish on the version they started with. A version that
-does not load or verify is refused: the old one keeps serving and /metadata and the log say why.
+problem) unless the fast path takes the values as they are; predictions go through serving.fast_path (ONNX
+Runtime when the version converts and agrees with scikit-learn, else scikit-learn), computing only what the
+endpoint returns, on the event loop when the call takes microseconds and in a thread otherwise. A background task
+per name watches its production pointer; a newly promoted (or rolled back) version is loaded and sha256-verified
+off the request path and swapped in with one reference assignment, so requests already running finish on the
+version they started with. A version that does not load or verify is refused: the old one keeps serving and
+/metadata and the log say why. Limits (body bytes, rows, body read timeout) are answered with JSON to every
+client, urllib's included.
 """
 
 import argparse
