@@ -403,13 +403,15 @@ class Metrics:
 
 
 def _route(service, path):
-    """(follower, endpoint label) for a request path: /models/<name>/<endpoint> names a model, any other path
-    belongs to the first name; follower None for an unknown name."""
+    """(follower, endpoint label, the path the app routes) for a request path: /models/<name>/<endpoint> names a
+    model and is routed as /<endpoint> (one route table for every name, matched by its first routes); any other
+    path belongs to the first name; follower None for an unknown name."""
     if not path.startswith("/models/"):
-        return service.default, path if path in ENDPOINTS else "other"
+        return service.default, path if path in ENDPOINTS else "other", None
     name, _, rest = path[len("/models/") :].partition("/")
-    endpoint = "/models/{name}/" + rest if "/" + rest in MODEL_ENDPOINTS else "other"
-    return service.followers.get(urllib.parse.unquote(name)), endpoint
+    if "/" + rest not in MODEL_ENDPOINTS:
+        return service.followers.get(urllib.parse.unquote(name)), "other", "/not-found"
+    return service.followers.get(urllib.parse.unquote(name)), "/models/{name}/" + rest, "/" + rest
 
 
 class Guard:
@@ -425,9 +427,12 @@ class Guard:
             return await self.app(scope, receive, send)
         service, start = self.service, time.perf_counter()
         path = scope["path"]
-        follower, endpoint = _route(service, path)
+        follower, endpoint, routed = _route(service, path)
         served = follower.current if follower else None
         scope["snaketrain.follower"], scope["snaketrain.served"] = follower, served
+        scope["snaketrain.named"] = routed is not None
+        if routed is not None:
+            scope["path"] = routed
         extra_headers = (
             served.header if served else NO_VERSION_HEADER,
             follower.name_header if follower else (NAME_HEADER, b""),
@@ -650,7 +655,7 @@ def _all_ready(service):
 async def ready(request):
     """Ready once every name served has a verified version; /models/<name>/ready asks about one name."""
     service = request.app.state.service
-    if "name" in request.path_params:
+    if request.scope["snaketrain.named"]:
         served = request.scope.get("snaketrain.served")
         if served is None:
             return _json({"ready": False, "reason": "no verified model is loaded yet"}, 503)
@@ -697,7 +702,7 @@ def _model_metadata(follower):
 async def metadata(request):
     """The first name's metadata (its fields at the top, as before), and every name's under "models"."""
     service = request.app.state.service
-    if "name" in request.path_params:
+    if request.scope["snaketrain.named"]:
         return _json(_model_metadata(request.scope["snaketrain.follower"]))
     answer = _model_metadata(service.default)
     answer["models"] = {str(name): _model_metadata(follower) for name, follower in service.followers.items()}
@@ -754,10 +759,6 @@ def create_app(
         Route("/version", version, methods=["GET"]),
         Route("/metadata", metadata, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
-        Route("/models/{name}/invocations", invocations, methods=["POST"]),
-        Route("/models/{name}/predict", predict_records, methods=["POST"]),
-        Route("/models/{name}/ready", ready, methods=["GET"]),
-        Route("/models/{name}/metadata", metadata, methods=["GET"]),
     ]
     app = Starlette(routes=routes, middleware=[Middleware(Guard, service=service)], lifespan=lifespan)
     app.state.service = service
