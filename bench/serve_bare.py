@@ -1,7 +1,7 @@
 """The reference of bench/serve.py: a bare handler on the service's prediction path, without its checks.
 
-One Starlette route, POST /invocations, reading MLflow's dataframe_split of numbers: the same parsing (orjson),
-the same fast path (inference.numeric_matrix, fast_inference's ONNX Runtime session) and the same JSON answer as
+One Starlette route, POST /invocations, reading MLflow's dataframe_split: the same parsing (orjson),
+the same fast path (fast_path.rows_feeds and the version's ONNX Runtime sessions) and the same JSON answer as
 snaketrain-serve, on the same uvicorn settings, but no token or body-size check, no version header, no metrics, no
 watcher on the production pointer, no fallback for rows the fast path does not take. What snaketrain-serve costs
 over this is the cost of its checks.
@@ -23,12 +23,14 @@ from snaketrain.serving import fast_path
 def create_app(registry_root, name=None):
     loaded = inference.load_production(registry_root, name, stage="bench")
     predictor = fast_path.build(loaded)
-    schema = loaded.input_schema
+    if not predictor.fast:
+        raise SystemExit(f"the version is not served by the fast path: {predictor.fallback_reason}")
 
     async def invocations(request):
         split = orjson.loads(await request.body())["dataframe_split"]
-        matrix = inference.numeric_matrix(split["columns"], split["data"], schema)
-        labels, _ = predictor.predict_matrix(matrix)
+        feeds = fast_path.rows_feeds(predictor.plan, split["columns"], split["data"])
+        labels, _ = predictor.predict_feeds(feeds)
+        labels = labels if labels.dtype.kind in "biuf" else labels.tolist()
         answer = orjson.dumps({"predictions": labels}, option=orjson.OPT_SERIALIZE_NUMPY)
         return Response(answer, media_type="application/json")
 

@@ -129,14 +129,24 @@ def filled_text(values):
 
 
 def as_text(df, categorical):
-    """The rows with each categorical column as text (missing values stay missing), so that imputation and
-    encoding see the same thing at fit and at predict time."""
+    """The rows with each categorical column as text, so that imputation and encoding see the same thing at fit and
+    at predict time. Missing values (null, NaN, and blank text: what a form or a JSON client sends for "no value")
+    become NaN, which the imputer fills whatever the batch holds (an all-None column would pass it untouched)."""
     if not categorical:
         return df
     df = df.copy()
     for column in categorical:
-        df[column] = df[column].astype(object).where(df[column].notna(), None).map(lambda v: v if v is None else str(v))
+        df[column] = df[column].astype(object).map(_text_or_nan)
     return df
+
+
+def _text_or_nan(value):
+    import pandas as pd
+
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return float("nan")
+    text = str(value)
+    return text if text.strip() else float("nan")
 
 
 def transform(preprocessor, df, schema):

@@ -44,14 +44,15 @@ def free_port():
 class Server:
     """A `snaketrain-serve` process on a loopback port; its output goes to a log file the test can read."""
 
-    def __init__(self, registry_root, workdir, *args, env=None):
+    def __init__(self, registry_root, workdir, *args, env=None, names=(NAME,)):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = Path(workdir) / f"serve-{self.port}.log"
         full_env = {key: value for key, value in os.environ.items() if not key.startswith("SNAKETRAIN_")}
         full_env.update(env or {})
         # the small run's data.name is its registered model name
-        command = [sys.executable, "-m", "snaketrain.serving.service", "--registry", str(registry_root), "--name", NAME]
+        command = [sys.executable, "-m", "snaketrain.serving.service", "--registry", str(registry_root)]
+        command += [part for name in names for part in ("--name", name)]
         command += ["--port", str(self.port), "--poll-seconds", "0.2", *args]
         with open(self.log_path, "w") as log:
             self.process = subprocess.Popen(command, cwd=workdir, env=full_env, stdout=log, stderr=subprocess.STDOUT)
@@ -109,7 +110,15 @@ def served_run(tmp_path_factory):
     inference.save_pipeline(inference.make_pipeline(preprocessor, model), refit)
     second, _ = registry.publish(root, {"pipeline.skops": refit}, dict(meta, model="logistic_regression"), NAME)
     test = pd.read_parquet(workdir / "results/split/test.parquet")
-    return {"workdir": workdir, "root": root, "first": first, "second": second, "test": test, "target": target}
+    return {
+        "workdir": workdir,
+        "root": root,
+        "first": first,
+        "second": second,
+        "test": test,
+        "target": target,
+        "refit": refit,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -247,8 +256,8 @@ def test_body_size_limit_and_bearer_token(served_run, tmp_path):
 class Load:
     """Clients posting one-row requests in a loop (bounded in count and time), recording every answer."""
 
-    def __init__(self, server, payload, clients=4, max_requests=20000, max_seconds=120):
-        self.server, self.payload = server, payload
+    def __init__(self, server, payload, clients=4, max_requests=20000, max_seconds=120, path="/invocations"):
+        self.server, self.payload, self.path = server, payload, path
         self.answers, self.failures = [], []
         self.stop_event = threading.Event()
         self.deadline = time.monotonic() + max_seconds
@@ -261,7 +270,7 @@ class Load:
             if self.stop_event.is_set() or time.monotonic() > self.deadline:
                 return
             try:
-                response = session.post(self.server.url + "/invocations", json=self.payload, timeout=REQUEST_TIMEOUT_S)
+                response = session.post(self.server.url + self.path, json=self.payload, timeout=REQUEST_TIMEOUT_S)
             except requests.RequestException as error:
                 self.failures.append(repr(error))
                 continue
@@ -323,7 +332,8 @@ def test_a_tampered_version_is_refused_and_the_old_keeps_serving(served_run, tmp
         response = server.post("/invocations", json=split_payload(rows(served_run, 2)))
         assert response.status_code == 200 and response.headers["x-model-version"] == first
         assert f"refused version {second}" in server.log()
-        assert 'snaketrain_serve_refused_version_info{version="' + second in server.get("/metrics").text
+        refused = f'snaketrain_serve_refused_version_info{{name="{NAME}",version="{second}"}} 1.0'
+        assert refused in server.get("/metrics").text
     finally:
         server.stop()
 
@@ -357,3 +367,167 @@ def test_metrics_count_requests_by_endpoint_and_status(server, served_run):
     assert 'snaketrain_serve_requests_total{endpoint="/invocations",status="400"}' in text
     assert 'snaketrain_serve_request_seconds_bucket{endpoint="/invocations",le="0.005"}' in text
     assert f'version="{served_run["first"]}"' in text
+
+
+def test_mlflows_own_scoring_client_waits_for_ping_and_predicts(server, served_run):
+    """mlflow.pyfunc.scoring_server.client.ScoringServerClient, as MLflow's tools use it against `models serve`."""
+    pytest.importorskip("mlflow", reason="requirements-mlflow.txt is not installed")
+    from mlflow.pyfunc.scoring_server.client import ScoringServerClient
+
+    client = ScoringServerClient("127.0.0.1", server.port)
+    client.wait_server_ready(timeout=30)
+    assert client.get_version() == server.get("/version").text
+    df = rows(served_run)
+    theirs = client.invoke(df)  # a PredictionsResponse: the JSON answer as a dict
+    ours = server.post("/invocations", json=split_payload(df)).json()
+    assert dict(theirs) == ours
+    assert theirs.get_predictions("ndarray").tolist() == ours["predictions"]
+    ping = server.get("/ping")
+    assert ping.status_code == 200 and ping.text == "\n"
+
+
+def test_bodies_over_the_limit_get_the_413_answer_whatever_the_client(served_run, tmp_path):
+    """urllib sends the whole body before it reads: it must read the 413, not a connection reset."""
+    import urllib.error
+    import urllib.request
+
+    server = Server(served_run["root"], tmp_path, "--max-rows", "30", "--read-timeout", "1")
+    try:
+        body = b'{"dataframe_records": [' + b" " * (11 * 1024 * 1024) + b"]}"
+        request = urllib.request.Request(
+            server.url + "/invocations", data=body, headers={"Content-Type": "application/json"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            urllib.request.urlopen(request, timeout=30)
+        assert answer.value.code == 413
+        assert json.loads(answer.value.read())["error_code"] == "REQUEST_TOO_LARGE"
+
+        # a raw socket sending the whole body, then reading; the connection stays usable afterwards
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+            head = (
+                "POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            )
+            sock.sendall(head.encode() + body)
+            answer = _read_answer(sock)
+            assert answer.startswith(b"HTTP/1.1 413") and b"REQUEST_TOO_LARGE" in answer
+            one = json.dumps(split_payload(rows(served_run, 1))).encode()
+            sock.sendall(
+                (
+                    "POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(one)}\r\n\r\n"
+                ).encode()
+                + one
+            )
+            assert _read_answer(sock).startswith(b"HTTP/1.1 200")
+
+        # more rows than --max-rows: 413 naming the limit
+        response = server.post("/invocations", json=split_payload(rows(served_run, 31)))
+        assert response.status_code == 413 and "at most 30" in response.json()["message"]
+        assert server.post("/invocations", json=split_payload(rows(served_run, 30))).status_code == 200
+
+        # a client that stops sending mid-body is answered 408 and dropped; others are served meanwhile
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as slow:
+            slow.sendall(
+                b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 1000\r\n\r\n{"
+            )
+            assert server.post("/invocations", json=split_payload(rows(served_run, 1))).status_code == 200
+            started = time.monotonic()
+            answer = _read_answer(slow)
+            assert answer.startswith(b"HTTP/1.1 408") and time.monotonic() - started < 10
+    finally:
+        server.stop()
+
+
+def _read_answer(sock):
+    """One HTTP answer (headers and a Content-Length body) from sock."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+    )
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
+OTHER = "second_model"
+
+
+def test_several_names_from_one_process_each_follow_their_own_production(served_run, tmp_path):
+    """Two names served at once, production moving twice for each under load: no request fails."""
+    root = tmp_path / "registry"
+    shutil.copytree(served_run["root"], root)
+    first, second = served_run["first"], served_run["second"]
+    meta = registry.metadata(root, first, NAME)
+    other_first, _ = registry.publish(root, {"pipeline.skops": served_run["refit"]}, meta, OTHER)
+    other_second, _ = registry.publish(
+        root, {"pipeline.skops": registry.version_dir(root, first, NAME) / "pipeline.skops"}, meta, OTHER
+    )
+    registry.promote(root, other_first, OTHER)
+    server = Server(root, tmp_path, names=(NAME, OTHER))
+    try:
+        meta = server.get("/metadata").json()
+        assert meta["name"] == NAME and set(meta["models"]) == {NAME, OTHER}
+        assert server.get(f"/models/{OTHER}/metadata").json()["version"] == other_first
+        assert server.get("/models/nobody/metadata").status_code == 404
+        payload = split_payload(rows(served_run, 1))
+        plain = server.post("/invocations", json=payload)
+        named = server.post(f"/models/{OTHER}/invocations", json=payload)
+        assert plain.headers["x-model-name"] == NAME and named.headers["x-model-name"] == OTHER
+        assert named.headers["x-model-version"] == other_first
+        with (
+            Load(server, payload, clients=2) as load,
+            Load(server, payload, clients=2, path=f"/models/{OTHER}/invocations") as other_load,
+        ):
+            time.sleep(1)
+            registry.promote(root, second, NAME)
+            registry.promote(root, other_second, OTHER)
+            server.wait_for_version(second)
+            time.sleep(1)
+            registry.promote(root, first, NAME)
+            registry.promote(root, other_first, OTHER)
+            server.wait_for_version(first)
+            time.sleep(1)
+        assert load.failures == [] and other_load.failures == []
+        assert second in load.answers and other_second in other_load.answers
+        assert set(load.answers) == {first, second} and set(other_load.answers) == {other_first, other_second}
+        assert server.get(f"/models/{OTHER}/ready").json()["version"] == other_first
+    finally:
+        server.stop()
+
+
+def test_a_model_with_text_columns_and_gaps_is_served_by_onnx_runtime(tmp_path):
+    """A categorical input schema takes the fast path; null and "" are missing values, unseen text is handled as in
+    training; the answers equal scikit-learn's."""
+    from tests.fitted_models import NAME as TOY
+    from tests.fitted_models import publish_fitted
+
+    root = tmp_path / "registry"
+    version, train = publish_fitted(root, tmp_path)
+    registry.promote(root, version, TOY)
+    server = Server(root, tmp_path, names=(TOY,))
+    try:
+        meta = server.get("/metadata").json()
+        assert meta["engine"] == "onnxruntime", meta["engine_note"]
+        sent = json.loads(train.drop(columns=["y"]).head(8).to_json(orient="records"))
+        sent[0]["colour"], sent[1]["colour"], sent[2]["colour"], sent[3]["x"] = None, "", "ultraviolet", None
+        answer = server.post("/predict", json=sent).json()
+        loaded = inference.load_production(root, TOY)
+        expected = inference.predict(loaded, pd.DataFrame(sent))
+        assert answer["predictions"] == expected.labels.tolist()
+        for got, want in zip(answer["probabilities"], expected.probabilities.tolist(), strict=True):
+            assert got == pytest.approx(want, abs=1e-5)
+        response = server.post("/invocations", json={"dataframe_records": sent})
+        assert response.json() == {"predictions": expected.labels.tolist()}
+    finally:
+        server.stop()

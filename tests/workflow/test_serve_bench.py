@@ -1,4 +1,5 @@
-"""The serving benchmark runs end to end (tiny durations): three servers up, every request answered."""
+"""The serving benchmark runs end to end (tiny durations): three servers up per table, every request answered,
+production moved under load without a failed request."""
 
 import json
 import subprocess
@@ -20,8 +21,13 @@ def test_the_serving_benchmark_measures_all_three_servers(tmp_path):
     run = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr[-4000:]
     measured = json.loads(results.read_text())
-    for server in ("mlflow", "bare", "snaketrain"):
-        for rows in ("1", "100"):
-            cell = measured["load"][server][rows]
-            assert cell["requests"] > 0 and cell["failures"] == 0, (server, rows, cell)
+    assert set(measured["tables"]) == {"numeric", "mixed_forest", "mixed_hgb", "mixed_regression"}
+    for name, table in measured["tables"].items():
+        assert table["in_process"]["engine"] == "onnxruntime", (name, table["in_process"]["engine_note"])
+        for server in ("mlflow", "bare", "snaketrain"):
+            for rows in ("1", "100"):
+                cell = table["load"][server][rows]
+                assert cell["requests"] > 0 and cell["failures"] == 0, (name, server, rows, cell)
+    swap = measured["swap"]
+    assert swap["moves"] == 4 and all(cell["failures"] == 0 and cell["requests"] for cell in swap["per_name"].values())
     assert "| `snaketrain-serve` (every check on) |" in run.stdout

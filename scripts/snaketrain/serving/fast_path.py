@@ -1,23 +1,43 @@
 """The fast prediction path of the model service: a loaded version's pipeline (preprocessor + estimator) converted
-to ONNX and run by ONNX Runtime, with scikit-learn as the fallback.
+to ONNX with skl2onnx and run by ONNX Runtime, with scikit-learn as the fallback.
 
 One row through scikit-learn's Pipeline on a DataFrame costs about a millisecond, mostly per-call validation and
-DataFrame work; the same pipeline in ONNX Runtime on a float array costs about a tenth of that (bench/README.md).
-A conversion is adopted only when ONNX Runtime gives the same labels (and probabilities within PROBA_TOLERANCE)
-as scikit-learn on probe rows spread around the training data; otherwise, or for models or inputs skl2onnx cannot
-convert (categorical columns, unsupported estimators), predictions go through inference.predict unchanged, and
-.engine / .fallback_reason say which path is used and why.
+DataFrame work; the same pipeline in ONNX Runtime, fed straight from the JSON values, costs a few hundredths of that.
+
+Two graphs, from a twin of the fitted preprocessor and the estimator: the features graph takes one input per
+column, float64 for numbers (scaling as scikit-learn computes it) and a string tensor for text; the estimator's
+graph takes the features in float64, or in float32 for trees (skl2onnx writes tree ensembles for float32 only;
+scikit-learn's trees and forests compute on float32 too). What the imputers and the encoder learnt is applied while the feeds are built (convertible, rows_feeds): a missing number
+becomes the imputer's value (ONNX Runtime's Imputer takes float32 only); a missing text (null, NaN, blank) the
+imputer's fill value; a category the encoder grouped as infrequent, or never saw, one marker, which the twin
+OneHotEncoder (skl2onnx converts none with infrequent categories) maps to the infrequent column, or to zeros when
+there is none, as scikit-learn does.
+
+A conversion is adopted only when ONNX Runtime agrees with scikit-learn on rows (the version's check rows where
+the caller gives them, plus probe rows spread around the training data: medians, spread, every category, missing
+and unseen values): the same labels, probabilities within PROBA_TOLERANCE, values within REGRESSION_RTOL.
+Otherwise predictions go through scikit-learn, and .engine / .fallback_reason say which path serves and why.
+Estimators outside scikit-learn plug in through serving.converters.
 """
 
-from dataclasses import dataclass
+import copy
+import dataclasses
+import time
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from snaketrain import custom_features
 from snaketrain.registry import inference
+from snaketrain.serving import converters
 
-# ONNX Runtime computes in float32; probabilities further apart than this from scikit-learn's refuse the conversion
-PROBA_TOLERANCE = 1e-4
+PROBA_TOLERANCE = 1e-5
+REGRESSION_RTOL = 1e-6
 PROBE_ROWS = 256
+INLINE_SECONDS = 0.001
+TIE_DECIMALS = 6  # float32 sums of a forest's votes are within 1e-7 of scikit-learn's float64 ones
+# the twin encoder's category for infrequent and unseen values: no user sends a NUL-prefixed category
+OTHER = "\x00other"
 
 
 def sklearn_pipeline(loaded):
@@ -27,97 +47,357 @@ def sklearn_pipeline(loaded):
     return getattr(loaded, "pipeline", None) or make_pipeline(loaded.preprocessor, loaded.model)
 
 
-def without_text_step(loaded):
-    """The version's preprocessor and estimator without the preprocessor's text step (preprocessing.as_text):
-    a no-op on the numeric-only inputs the ONNX path takes, and a function skl2onnx cannot convert."""
-    from sklearn.pipeline import Pipeline
-
-    preprocessor = preprocessor_of(loaded)
-    columns = getattr(preprocessor, "named_steps", {}).get("columns", preprocessor)
-    return Pipeline([("columns", columns), ("model", loaded.model)])
-
-
 def preprocessor_of(loaded):
     """The fitted preprocessor: the loaded version's own, or the first step of its Pipeline."""
     preprocessor = getattr(loaded, "preprocessor", None)
     return preprocessor if preprocessor is not None else sklearn_pipeline(loaded)[0]
 
 
-def is_numeric_schema(input_schema):
-    return all(kind == "numeric" for kind in input_schema["columns"].values())
+# --- the plan: which input is which, and what text values become -----------------------------------------------
 
 
-def probe_rows(loaded, n=PROBE_ROWS, seed=0):
-    """Rows spread around the training data (the imputer's medians and the scaler's spread, when the preprocessor
-    has them), plus a row of missing values, in the order of the schema's columns."""
-    columns = list(loaded.input_schema["columns"])
-    center, spread = np.zeros(len(columns)), np.ones(len(columns))
-    for name, transformer, used in getattr(preprocessor_of(loaded), "transformers_", []):
-        if name != "numeric" or not hasattr(transformer, "named_steps"):
+@dataclass(frozen=True)
+class TextColumn:
+    name: str
+    lookup: dict  # trained category -> the value fed to the graph (itself, or OTHER when infrequent)
+    fill: str  # what a missing value is fed as (the imputer's fill value, through lookup)
+
+    def feed(self, value):
+        """The graph's string for one raw value; None for a value check_input must judge (not text or null)."""
+        if value is None:
+            return self.fill
+        if type(value) is not str:
+            return None
+        return self.lookup.get(value) or (self.fill if not value.strip() else OTHER)
+
+
+@dataclass(frozen=True)
+class InputPlan:
+    numeric: tuple  # column names fed as float64
+    text: tuple  # TextColumn per text column
+    fill: np.ndarray = None  # per numeric column: what a missing number becomes (NaN: left to the graph)
+    inputs: tuple = ()  # the graph's input names, numeric then text columns (skl2onnx renames "mean radius")
+
+    @property
+    def columns(self):
+        return (*self.numeric, *(column.name for column in self.text))
+
+
+def _column_transformer(preprocessor):
+    """The fitted ColumnTransformer inside our preprocessor (after its as_text step), or the preprocessor itself."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(preprocessor, ColumnTransformer):
+        return preprocessor
+    if isinstance(preprocessor, Pipeline):
+        *first, last = preprocessor.steps
+        if isinstance(last[1], ColumnTransformer) and all(_is_as_text(step) for _, step in first):
+            return last[1]
+    raise converters.Unconvertible(f"the preprocessor ({converters.class_path(preprocessor)}) has an unknown form")
+
+
+def _is_as_text(step):
+    from snaketrain.preprocessing import as_text
+
+    return getattr(step, "func", None) is as_text
+
+
+def _text_branch(transformer, columns):
+    """(TextColumns, twin OneHotEncoder) for an [imputer,] encoder branch on text columns."""
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    steps = [step for _, step in transformer.steps] if isinstance(transformer, Pipeline) else [transformer]
+    imputer = steps[0] if len(steps) == 2 and isinstance(steps[0], SimpleImputer) else None
+    encoder = steps[-1]
+    if len(steps) != (2 if imputer else 1) or not isinstance(encoder, OneHotEncoder):
+        raise converters.Unconvertible("a text branch other than [SimpleImputer,] OneHotEncoder")
+    if encoder.drop is not None or encoder.handle_unknown not in ("ignore", "infrequent_if_exist"):
+        raise converters.Unconvertible("a OneHotEncoder that drops categories or refuses unseen ones")
+    infrequent = getattr(encoder, "infrequent_categories_", None) or [None] * len(columns)
+    text, twin_categories = [], []
+    for index, name in enumerate(columns):
+        categories = list(encoder.categories_[index])
+        rare = set(infrequent[index]) if infrequent[index] is not None else set()
+        if not all(isinstance(category, str) for category in categories):
+            raise converters.Unconvertible(f"column '{name}' has categories that are not text")
+        frequent = [category for category in categories if category not in rare]
+        lookup = {category: (OTHER if category in rare else category) for category in categories}
+        fill = imputer.statistics_[index] if imputer is not None else None
+        if not isinstance(fill, str):
+            raise converters.Unconvertible(f"column '{name}' has no text fill value for missing values")
+        text.append(TextColumn(name, lookup, lookup.get(fill, OTHER)))
+        twin_categories.append(frequent + ([OTHER] if rare else []))
+    twin = OneHotEncoder(categories=twin_categories, handle_unknown="ignore", sparse_output=False, dtype=np.float64)
+    twin.fit(np.array([[categories[0] for categories in twin_categories]], dtype=object))
+    return text, twin
+
+
+def convertible(loaded):
+    """(InputPlan, twin ColumnTransformer, twin estimator): what skl2onnx converts; Unconvertible when a part has
+    no converter."""
+    schema = loaded.input_schema["columns"]
+    columns = copy.deepcopy(_column_transformer(preprocessor_of(loaded)))
+    numeric, text, fills = [], [], {}
+    for index, (name, transformer, used) in enumerate(columns.transformers_):
+        if isinstance(transformer, str) or not len(used):  # "drop" / "passthrough", or no columns
+            if transformer == "passthrough" and len(used):
+                numeric += list(used)
             continue
-        steps = transformer.named_steps
-        positions = [columns.index(column) for column in used]
-        if "impute" in steps and hasattr(steps["impute"], "statistics_"):
-            center[positions] = steps["impute"].statistics_
-        spread[positions] = steps["scale"].scale_ if "scale" in steps else np.maximum(np.abs(center[positions]), 1)
-    rows = center + spread * np.random.default_rng(seed).normal(scale=1.5, size=(n, len(columns)))
-    return np.vstack([rows, np.full(len(columns), np.nan)])
+        used = [str(column) for column in used]
+        kinds = {schema.get(column) for column in used}
+        if kinds == {"categorical"}:
+            branch, twin = _text_branch(transformer, used)
+            text += branch
+            columns.transformers_[index] = (name, twin, used)
+        elif kinds == {"numeric"}:
+            numeric += used
+            fills.update(_numeric_fills(columns, index, used))
+        else:
+            raise converters.Unconvertible(f"transformer '{name}' mixes text and numeric columns, or unknown ones")
+    converters.ensure(loaded.model)
+    fill = np.array([fills.get(column, np.nan) for column in numeric], dtype=np.float64)
+    return InputPlan(tuple(numeric), tuple(text), fill), columns, _float32_twin(loaded.model)
+
+
+def _float32_twin(model):
+    """scikit-learn's trees compare float32 features with float64 thresholds; ONNX compares float32 with float32.
+    For a float32 value v, v <= t exactly when v <= t rounded down to float32: a copy with thresholds so rounded
+    takes the same branches in both (rounding to nearest, skl2onnx's cast, flips rows that sit on a threshold)."""
+    from sklearn.tree import BaseDecisionTree
+
+    if converters.input_dtype(model) != np.float32:
+        return model
+    twin = copy.deepcopy(model)
+    trees = getattr(twin, "estimators_", [twin])
+    for tree in np.ravel(np.asarray(trees, dtype=object)):
+        if isinstance(tree, BaseDecisionTree):
+            thresholds = tree.tree_.threshold
+            rounded = thresholds.astype(np.float32)
+            rounded = np.where(rounded > thresholds, np.nextafter(rounded, np.float32(-np.inf)), rounded)
+            thresholds[:] = rounded.astype(np.float64)
+    return twin
+
+
+def _numeric_fills(columns, index, used):
+    """{column: fill value} of a numeric branch's leading SimpleImputer, which the twin drops: ONNX Runtime's
+    Imputer takes float32 only, so missing numbers are filled while the feeds are built (in float64)."""
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+
+    name, transformer, _ = columns.transformers_[index]
+    if isinstance(transformer, SimpleImputer):
+        imputer, rest = transformer, "passthrough"
+    elif isinstance(transformer, Pipeline) and isinstance(transformer.steps[0][1], SimpleImputer):
+        imputer = transformer.steps[0][1]
+        rest = Pipeline(transformer.steps[1:]) if len(transformer.steps) > 1 else "passthrough"
+    else:
+        return {}
+    if not np.isnan(imputer.missing_values) or imputer.add_indicator:
+        raise converters.Unconvertible(f"transformer '{name}' imputes other markers than NaN, or adds indicators")
+    columns.transformers_[index] = (name, rest, used)
+    return dict(zip(used, imputer.statistics_.astype(np.float64), strict=True))
+
+
+# --- feeds: raw values in, the graph's inputs out ------------------------------------------------------------
+
+
+def rows_feeds(plan, columns, rows):
+    """The feeds for rows (lists of JSON values in the order of columns), or None whenever check_input must look
+    at them (a missing column, ragged rows, a value that is not a number/null in a numeric column or text/null in a
+    text one). It accepts only what check_input accepts, so a None costs time, never a different answer."""
+    if not rows:
+        return None
+    try:
+        where = {column: position for position, column in enumerate(columns)}
+        width = len(columns)
+        if any(len(row) != width for row in rows):
+            return None
+        positions = [where[name] for name in plan.numeric]
+        flat = [row[position] for row in rows for position in positions]
+        if not set(map(type, flat)) <= _NUMBER_TYPES:
+            return None
+        feeds = numeric_feeds(plan, np.array(flat, dtype=np.float64).reshape(len(rows), len(positions)))
+        for column, name in zip(plan.text, plan.inputs[len(plan.numeric) :], strict=True):
+            position = where[column.name]
+            values = [column.feed(row[position]) for row in rows]
+            if None in values:
+                return None
+            feeds[name] = np.array(values, dtype=object).reshape(-1, 1)
+    except (TypeError, KeyError):
+        return None
+    return feeds
+
+
+def records_feeds(plan, records):
+    """rows_feeds for records (a list of {column: value})."""
+    columns = plan.columns
+    try:
+        rows = [[record[column] for column in columns] for record in records]
+    except (KeyError, TypeError):
+        return None
+    return rows_feeds(plan, columns, rows)
+
+
+# JSON values the fast path takes as numbers (None is a missing value, imputed as in training); bool is not int here
+_NUMBER_TYPES = frozenset({int, float, type(None)})
+
+
+def numeric_feeds(plan, matrix):
+    """One (rows, 1) float64 input per numeric column, missing values filled as the imputer learnt."""
+    missing = np.isnan(matrix)
+    if missing.any():
+        matrix = np.where(missing, plan.fill, matrix)
+    # each column contiguous, so ONNX Runtime reads it without a copy
+    return {name: np.ascontiguousarray(matrix[:, index : index + 1]) for index, name in enumerate(plan.inputs)}
+
+
+def frame_feeds(plan, frame):
+    """The feeds for a DataFrame that passed check_input (numeric columns as numbers), with as_text's rules."""
+    from snaketrain.preprocessing import as_text
+
+    matrix = np.column_stack([frame[name].to_numpy(dtype=np.float64, na_value=np.nan) for name in plan.numeric])
+    feeds = numeric_feeds(plan, matrix) if plan.numeric else {}
+    names = [column.name for column in plan.text]
+    texts = as_text(frame[names], names) if names else None
+    for column, name in zip(plan.text, plan.inputs[len(plan.numeric) :], strict=True):
+        values = [column.fill if value != value else column.lookup.get(value, OTHER) for value in texts[column.name]]
+        feeds[name] = np.array(values, dtype=object).reshape(-1, 1)
+    return feeds
+
+
+# --- the predictor -------------------------------------------------------------------------------------------
 
 
 @dataclass
 class Predictor:
-    """Predicts for one loaded version: .predict_matrix on a float array whose columns follow the input schema
-    (the service's fast path, numeric schemas only), .predict_frame on rows already checked by check_input."""
+    """Predicts for one loaded version: .predict_feeds on what rows_feeds/records_feeds built (ONNX only),
+    .predict_frame on rows checked by check_input. Both compute only what is asked: labels, or probabilities too."""
 
     loaded: object
     engine: str
     fallback_reason: str = None
-    session: object = None
-    input_names: tuple = ()
+    session: object = None  # (features session, estimator session)
+    plan: InputPlan = None
+    float32: bool = False
+    labels_from_proba: bool = False
+    classes: np.ndarray = None
+    outputs: tuple = field(default=())
+    inline_rows: int = 0  # calls on at most this many rows take under INLINE_SECONDS
 
     @property
-    def columns(self):
-        return list(self.loaded.input_schema["columns"])
+    def fast(self):
+        return self.session is not None
 
-    def predict_matrix(self, matrix):
-        if self.session is None:
-            import pandas as pd
+    @property
+    def request_plan(self):
+        """The plan for building feeds straight from a request's values: none when the user's feature code
+        (features.custom) must run on the rows first."""
+        return self.plan if self.loaded.features is None else None
 
-            return self.predict_frame(pd.DataFrame(matrix, columns=self.columns))
-        matrix = np.asarray(matrix, dtype=np.float32)
-        feeds = {name: matrix[:, index : index + 1] for index, name in enumerate(self.input_names)}
-        outputs = self.session.run(None, feeds)
-        probabilities = outputs[1] if len(outputs) > 1 and self.loaded.task != "regression" else None
-        labels = outputs[0].ravel()
-        if self.loaded.task == "regression":
-            labels = labels.astype(np.float64)
-        return labels, probabilities
+    def predict_feeds(self, feeds, probabilities=False):
+        features, estimator = self.session
+        (matrix,) = features.run(None, feeds)
+        inputs = {"features": matrix.astype(np.float32) if self.float32 else matrix}
+        if self.labels_from_proba:
+            # scikit-learn's forests predict classes_[argmax(probabilities)], the first class on a tie (votes split
+            # evenly); ONNX sums in float32, so a tie comes out 0.49999994 / 0.50000006: round off that noise first
+            (proba,) = estimator.run(self.outputs[1:2], inputs)
+            labels = self.classes[np.argmax(np.round(proba, TIE_DECIMALS), axis=1)]
+            return labels, proba.astype(np.float64) if probabilities else None
+        if probabilities and len(self.outputs) > 1:
+            labels, proba = estimator.run(self.outputs[:2], inputs)
+            return self._labels(labels), proba.astype(np.float64)
+        (labels,) = estimator.run(self.outputs[:1], inputs)
+        return self._labels(labels), None
 
-    def predict_frame(self, checked):
-        """Rows that passed check_input (numeric columns as numbers)."""
-        if self.session is not None:
-            return self.predict_matrix(checked[self.columns].to_numpy(dtype=np.float64, na_value=np.nan))
-        prediction = inference.predict(self.loaded, checked, stage="serve")
-        return prediction.labels, prediction.probabilities
+    def _labels(self, values):
+        values = values.ravel()
+        return values.astype(np.float64) if self.loaded.task == "regression" else values
+
+    def predict_frame(self, checked, probabilities=False):
+        """Rows that passed check_input (numeric columns as numbers); the user's feature code runs on them first,
+        in Python, then the ONNX graphs or scikit-learn."""
+        if self.loaded.features is not None:
+            columns = list(self.loaded.input_schema["columns"])
+            checked = custom_features.apply(self.loaded.features, checked[columns], "serve")
+        if self.fast:
+            return self.predict_feeds(frame_feeds(self.plan, checked), probabilities)
+        pipeline = self.loaded.pipeline
+        rows = checked[list(pipeline.feature_names_in_)]
+        labels = pipeline.predict(rows)
+        proba = None
+        if probabilities and self.loaded.task != "regression" and hasattr(pipeline, "predict_proba"):
+            proba = pipeline.predict_proba(rows)
+        return labels, proba
 
 
-def _convert(loaded):
-    """An ONNX Runtime session for the version's pipeline, one float input per schema column, in schema order."""
+def session_options():
+    """ONNX Runtime tuned for serving: one thread per session (each worker process answers one request at a time,
+    and more threads would only contend for the same cores), sequential execution, full graph optimisation."""
     import onnxruntime
-    from skl2onnx import convert_sklearn
-    from skl2onnx.common.data_types import FloatTensorType
 
-    columns = list(loaded.input_schema["columns"])
-    pipeline = without_text_step(loaded)
-    # plain arrays of probabilities, not a list of {class: probability}
-    options = {id(pipeline.steps[-1][1]): {"zipmap": False}}
-    onx = convert_sklearn(pipeline, initial_types=[(c, FloatTensorType([None, 1])) for c in columns], options=options)
-    session_options = onnxruntime.SessionOptions()
-    # the service runs one request at a time per worker: more threads only contend for the same cores
-    session_options.intra_op_num_threads = 1
-    session_options.inter_op_num_threads = 1
-    session = onnxruntime.InferenceSession(onx.SerializeToString(), session_options, providers=["CPUExecutionProvider"])
-    return session, tuple(node.name for node in session.get_inputs())
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return options
+
+
+def to_onnx(plan, columns, model):
+    """Two ONNX models: the twin ColumnTransformer (float64 in and out) and the estimator (on float32 features when
+    scikit-learn computes it so: its trees; float64 otherwise)."""
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType, StringTensorType
+
+    inputs = [(name, DoubleTensorType([None, 1])) for name in plan.numeric]
+    inputs += [(column.name, StringTensorType([None, 1])) for column in plan.text]
+    # ai.onnx.ml 3 is the newest version of the tree and encoder operators skl2onnx writes that ONNX Runtime runs
+    opset = {"": 21, "ai.onnx.ml": 3}
+    features = convert_sklearn(columns, initial_types=inputs, target_opset=opset)
+    width = len(columns.get_feature_names_out())
+    tensor = FloatTensorType if converters.input_dtype(model) == np.float32 else DoubleTensorType
+    estimator = convert_sklearn(
+        model,
+        initial_types=[("features", tensor([None, width]))],
+        options={id(model): converters.options(model)},
+        target_opset=opset,
+    )
+    return features, estimator
+
+
+def _session(onx):
+    import onnxruntime
+
+    return onnxruntime.InferenceSession(onx.SerializeToString(), session_options(), providers=["CPUExecutionProvider"])
+
+
+def probe_rows(loaded, plan, n=PROBE_ROWS, seed=0):
+    """Raw input rows spread around the training data: numbers around the imputer's medians with the scaler's
+    spread (a few missing), every trained category in turn, missing and unseen text; a DataFrame."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    center, spread = {}, {}
+    for _, transformer, used in _column_transformer(preprocessor_of(loaded)).transformers_:
+        steps = getattr(transformer, "named_steps", {})
+        impute, scale = steps.get("impute"), steps.get("scale")
+        for index, column in enumerate(used):
+            if column in plan.numeric:
+                center[column] = getattr(impute, "statistics_", np.zeros(len(used)))[index]
+                spread[column] = scale.scale_[index] if scale is not None else max(abs(center[column]), 1.0)
+    frame = {}
+    for column in plan.numeric:
+        values = center.get(column, 0.0) + spread.get(column, 1.0) * rng.normal(scale=1.5, size=n)
+        values[rng.random(n) < 0.05] = np.nan
+        frame[column] = values
+    for column in plan.text:
+        choices = [*column.lookup, None, "", "never seen in training"]
+        frame[column.name] = [choices[(i + rng.integers(len(choices))) % len(choices)] for i in range(n)]
+    return pd.DataFrame(frame)
 
 
 def disagreement(reference, candidate, task):
@@ -125,39 +405,81 @@ def disagreement(reference, candidate, task):
     ref_labels, ref_proba = reference
     labels, proba = candidate
     if task == "regression":
-        if not np.allclose(labels, ref_labels, rtol=1e-4, atol=1e-4):
-            return "ONNX Runtime's values differ from scikit-learn's on probe rows"
+        if not np.allclose(np.asarray(labels, dtype=np.float64), ref_labels, rtol=REGRESSION_RTOL, atol=1e-12):
+            worst = np.max(np.abs(labels - ref_labels) / np.maximum(np.abs(ref_labels), 1e-12))
+            return f"ONNX Runtime's values differ from scikit-learn's (relative {worst:.1e} > {REGRESSION_RTOL})"
         return None
     if list(labels) != list(ref_labels):
-        return "ONNX Runtime's labels differ from scikit-learn's on probe rows"
-    if ref_proba is not None and (proba is None or np.abs(np.asarray(proba) - ref_proba).max() > PROBA_TOLERANCE):
-        return "ONNX Runtime's class probabilities differ from scikit-learn's on probe rows"
+        count = sum(a != b for a, b in zip(labels, ref_labels, strict=True))
+        return f"ONNX Runtime's labels differ from scikit-learn's on {count} of {len(labels)} check rows"
+    if ref_proba is not None:
+        worst = np.abs(np.asarray(proba) - ref_proba).max() if proba is not None else np.inf
+        if worst > PROBA_TOLERANCE:
+            return f"ONNX Runtime's class probabilities differ from scikit-learn's by {worst:.1e} (> {PROBA_TOLERANCE})"
     return None
 
 
-def build(loaded, engine="auto"):
+def _check(loaded, reference, fast, check_rows):
+    """Why fast disagrees with reference (scikit-learn) on check_rows and probe rows, or None."""
+    import pandas as pd
+
+    rows = probe_rows(loaded, fast.plan)
+    if check_rows is not None and len(check_rows):
+        rows = pd.concat([check_rows[list(fast.plan.columns)], rows], ignore_index=True)
+    checked, _ = inference.check_input(rows, loaded.input_schema, stage="serve")
+    want = loaded.task != "regression"
+    return disagreement(reference.predict_frame(checked, want), fast.predict_frame(checked, want), loaded.task)
+
+
+def build(loaded, engine="auto", check_rows=None):
     """The fastest predictor that agrees with scikit-learn: ONNX Runtime when engine is "auto" and the version
-    converts and agrees on probe rows, else scikit-learn (with the reason)."""
+    converts and agrees on check_rows (a DataFrame of raw input rows, e.g. the test split) and probe rows, else
+    scikit-learn, with the reason."""
+    from sklearn.ensemble._forest import ForestClassifier
+
     fallback = Predictor(loaded, "scikit-learn")
     if engine == "sklearn":
         fallback.fallback_reason = "the scikit-learn engine was asked for"
         return fallback
-    if loaded.task == "regression":
-        # ONNX Runtime computes in float32: values would differ from scikit-learn's in the last digits
-        fallback.fallback_reason = "regression values stay in scikit-learn's float64"
-        return fallback
-    if not is_numeric_schema(loaded.input_schema):
-        fallback.fallback_reason = "the input has categorical columns; the ONNX path covers numeric inputs only"
-        return fallback
     try:
-        session, names = _convert(loaded)
-    except Exception as error:  # any converter or runtime refusal means: stay on scikit-learn
-        fallback.fallback_reason = f"the pipeline does not convert to ONNX ({type(error).__name__})"
+        plan, columns, model = convertible(loaded)
+        features, estimator = (_session(onx) for onx in to_onnx(plan, columns, model))
+    except converters.Unconvertible as error:
+        fallback.fallback_reason = f"the pipeline does not convert to ONNX: {error}"
         return fallback
-    fast = Predictor(loaded, "onnxruntime", session=session, input_names=names)
-    probes = probe_rows(loaded)
-    why = disagreement(fallback.predict_matrix(probes), fast.predict_matrix(probes), loaded.task)
+    except Exception as error:  # any converter or runtime refusal means: stay on scikit-learn
+        fallback.fallback_reason = f"the pipeline does not convert to ONNX ({type(error).__name__}: {error})"[:300]
+        return fallback
+    outputs = tuple(output.name for output in estimator.get_outputs())
+    forest = isinstance(model, ForestClassifier) and len(outputs) > 1
+    fast = Predictor(
+        loaded,
+        "onnxruntime",
+        session=(features, estimator),
+        plan=dataclasses.replace(plan, inputs=tuple(node.name for node in features.get_inputs())),
+        outputs=outputs,
+        float32=converters.input_dtype(model) == np.float32,
+        labels_from_proba=forest,
+        classes=np.asarray(model.classes_) if forest else None,
+    )
+    try:
+        why = _check(loaded, fallback, fast, check_rows)
+    except Exception as error:  # rows the check could not score: trust nothing
+        why = f"the conversion could not be checked ({type(error).__name__}: {error})"[:300]
     if why:
         fallback.fallback_reason = why
         return fallback
+    fast.inline_rows = inline_rows(fast, probe_rows(loaded, fast.plan))
     return fast
+
+
+def inline_rows(fast, rows):
+    """How many rows one call predicts within INLINE_SECONDS (timed on rows, best of 3): the service runs such
+    calls on its event loop, where a thread hop would cost more than the call, and larger ones in a thread."""
+    feeds = frame_feeds(fast.plan, rows)
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        fast.predict_feeds(feeds)
+        best = min(best, time.perf_counter() - start)
+    return max(1, int(INLINE_SECONDS * len(rows) / best))

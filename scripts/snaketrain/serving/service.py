@@ -3,15 +3,20 @@
     snaketrain-serve --registry registry --port 8080        (or: make serve)
 
 Endpoints (docs/serving.md): POST /invocations (MLflow's scoring protocol), POST /predict (records in,
-predictions and class probabilities out), GET /health, /ready, /metadata, /metrics (Prometheus). Every
-response carries the served version in the X-Model-Version header.
+predictions and class probabilities out), GET /ping and /version (as `mlflow models serve` answers them), /health,
+/ready, /metadata, /metrics (Prometheus). Several names from one process (--name repeated, or --all): each at
+/models/<name>/invocations, /predict, /ready and /metadata, the first also at the plain paths. Every response
+carries the served version in the X-Model-Version header.
 
 It is a Starlette app on uvicorn. Input goes through the inference module's check (422 listing every
-problem); predictions go through serving.fast_path (ONNX Runtime when the version converts and agrees with
-scikit-learn, else scikit-learn). A background task watches the production pointer of the name; a newly
-promoted (or rolled back) version is loaded and sha256-verified off the request path and swapped in with one
-reference assignment, so requests already running finish on the version they started with. A version that
-does not load or verify is refused: the old one keeps serving and /metadata and the log say why.
+problem) unless the fast path takes the values as they are; predictions go through serving.fast_path (ONNX
+Runtime when the version converts and agrees with scikit-learn, else scikit-learn), computing only what the
+endpoint returns, on the event loop when the call takes microseconds and in a thread otherwise. A background task
+per name watches its production pointer; a newly promoted (or rolled back) version is loaded and sha256-verified
+off the request path and swapped in with one reference assignment, so requests already running finish on the
+version they started with. A version that does not load or verify is refused: the old one keeps serving and
+/metadata and the log say why. Limits (body bytes, rows, body read timeout) are answered with JSON to every
+client, urllib's included.
 """
 
 import argparse
@@ -28,6 +33,7 @@ import os
 import signal
 import sys
 import time
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,9 +53,17 @@ NAME_HEADER = b"x-model-name"
 NO_VERSION_HEADER = (VERSION_HEADER, b"none")
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 DEFAULT_POLL_SECONDS = 0.5
+DEFAULT_MAX_ROWS = 10_000
+CHECK_ROWS_FILE = "check_rows.parquet"
+DEFAULT_READ_TIMEOUT_S = 10.0
+# how much of a body over the limit is read and thrown away, so that the client reads the 413 (see Guard)
+DRAIN_BYTES = 64 * 1024 * 1024
+# /version answers the MLflow version whose scoring protocol the service speaks (requirements-mlflow.txt)
+MLFLOW_PROTOCOL_VERSION = "3.17.2"
 # the probes of an orchestrator reach these without the token
-OPEN_PATHS = frozenset({"/health", "/ready"})
-ENDPOINTS = frozenset({"/invocations", "/predict", "/health", "/ready", "/metadata", "/metrics"})
+OPEN_PATHS = frozenset({"/health", "/ready", "/ping", "/version"})
+ENDPOINTS = frozenset({"/invocations", "/predict", "/health", "/ready", "/ping", "/version", "/metadata", "/metrics"})
+MODEL_ENDPOINTS = frozenset({"/invocations", "/predict", "/ready", "/metadata"})
 MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "inputs", "instances")
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -103,6 +117,7 @@ class Follower:
 
     def __init__(self, root, name=None, engine="auto"):
         self.root, self.name, self.engine = Path(root), name, engine
+        self.name_header = (NAME_HEADER, (name or "").encode())
         self.current = None
         self.refused = None
         self._seen = ()
@@ -133,7 +148,7 @@ class Follower:
             return False
         try:
             loaded = inference.load_production(self.root, self.name, stage=STAGE)
-            predictor = fast_path.build(loaded, self.engine)
+            predictor = fast_path.build(loaded, self.engine, check_rows(self.root, version, self.name))
         except Exception as error:  # whatever breaks a load, the old version keeps serving
             self.refused = {"version": version, "reason": _reason(error, self.root), "at": now_utc()}
             logger.error("refused version %s, still serving %s: %s", version, self.version, self.refused["reason"])
@@ -144,8 +159,9 @@ class Follower:
         if self.refused and self.refused["version"] != loaded.version:
             self.refused = None
         logger.info(
-            "serving version %s (was %s) with %s%s",
+            "serving version %s of %s (was %s) with %s%s",
             loaded.version,
+            self.name,
             previous,
             predictor.engine,
             f" ({predictor.fallback_reason})" if predictor.fallback_reason else "",
@@ -165,6 +181,25 @@ class Follower:
             except Exception:  # never let the watcher die: the next poll tries again
                 logger.exception("looking at the production pointer failed")
             await asyncio.sleep(poll_seconds)
+
+
+def check_rows(root, version, name):
+    """The rows a version's fast path is checked on besides the probe rows: its test split (CHECK_ROWS_FILE, when
+    registration stored one), else the input example of its MLflow directory (the mirror's), else none. Used to
+    check a conversion only, never to predict: a file that does not read just means fewer rows checked."""
+    import pandas as pd
+
+    folder = registry.version_dir(root, version, name)
+    try:
+        if (folder / CHECK_ROWS_FILE).is_file():
+            return pd.read_parquet(folder / CHECK_ROWS_FILE)
+        example = folder / "mlflow" / "input_example.json"
+        if example.is_file():
+            split = json.loads(example.read_text(encoding="utf-8"))
+            return pd.DataFrame(split["data"], columns=split["columns"])
+    except (OSError, ValueError, KeyError, TypeError):
+        logger.warning("the check rows of version %s of %s do not read; checking on probe rows only", version, name)
+    return None
 
 
 # --- payloads ------------------------------------------------------------------------------------------------
@@ -192,22 +227,31 @@ def _split_frame(data, columns):
     return _frame(data, columns)
 
 
-def _rows_or_columns(data, schema, columns):
+def _rows_or_columns(data, plan, columns):
     """MLflow's `inputs` / `instances`: records, {column: values}, or rows of values in the order of columns."""
     if isinstance(data, dict):
         return None, lambda: _frame(data)
     if isinstance(data, list) and data and all(isinstance(row, dict) for row in data):
-        return inference.numeric_records(data, schema), lambda: _frame(data)
+        return _records_feeds(plan, data), lambda: _frame(data)
     if isinstance(data, list) and all(isinstance(row, list) for row in data):
         if any(len(row) != len(columns) for row in data):
             raise BadRequest(f"each row must hold {len(columns)} values, one per input column: {', '.join(columns)}")
-        return inference.numeric_matrix(columns, data, schema), lambda: _frame(data, columns)
+        return _rows_feeds(plan, columns, data), lambda: _frame(data, columns)
     raise BadRequest("inputs/instances must be a list of records, a list of rows or an object of columns")
 
 
-def mlflow_table(payload, schema, positional):
-    """(float matrix or None, a function giving the rows as a DataFrame) for an MLflow JSON payload; the matrix is
-    the fast path (numbers in the schema's order, already checked), else the DataFrame goes through check_input."""
+def _rows_feeds(plan, columns, rows):
+    return fast_path.rows_feeds(plan, columns, rows) if plan is not None else None
+
+
+def _records_feeds(plan, records):
+    return fast_path.records_feeds(plan, records) if plan is not None else None
+
+
+def mlflow_table(payload, plan, positional):
+    """(the fast path's feeds or None, a function giving the rows as a DataFrame) for an MLflow JSON payload; the
+    feeds (values already checked) exist only when the version is served by the fast path (plan not None) and
+    every value is of the kind its column takes; else the DataFrame goes through check_input."""
     keys = [key for key in MLFLOW_KEYS if key in payload] if isinstance(payload, dict) else []
     if len(keys) != 1:
         raise BadRequest(f"the body must be a JSON object with exactly one of the keys {', '.join(MLFLOW_KEYS)}")
@@ -218,20 +262,20 @@ def mlflow_table(payload, schema, positional):
         columns = data.get("columns")
         if not isinstance(columns, list):
             raise BadRequest("dataframe_split.columns must be a list of column names")
-        return inference.numeric_matrix(columns, data["data"], schema), lambda: _split_frame(data["data"], columns)
+        return _rows_feeds(plan, columns, data["data"]), lambda: _split_frame(data["data"], columns)
     if keys[0] == "dataframe_records":
         if not isinstance(data, list) or not all(isinstance(record, dict) for record in data):
             raise BadRequest("dataframe_records must be a list of records (objects of column: value)")
-        return inference.numeric_records(data, schema), lambda: _frame(data)
-    return _rows_or_columns(data, schema, positional)
+        return _records_feeds(plan, data), lambda: _frame(data)
+    return _rows_or_columns(data, plan, positional)
 
 
-def records_table(payload, schema):
+def records_table(payload, plan):
     """/predict: a list of records, or {"records": [...]}."""
     records = payload.get("records") if isinstance(payload, dict) else payload
     if not isinstance(records, list) or not all(isinstance(record, dict) for record in records):
         raise BadRequest('the body must be a list of records, or {"records": [...]}, each an object of column: value')
-    return inference.numeric_records(records, schema), lambda: _frame(records)
+    return _records_feeds(plan, records), lambda: _frame(records)
 
 
 def read_csv(body):
@@ -247,35 +291,44 @@ def read_csv(body):
 INPUT_SAMPLE = None
 
 
-def keep_sample(columns, matrix, make_frame):
-    """Offer the answered rows (input columns only, never headers) to the input sample, if one is kept."""
+def keep_sample(served, make_frame):
+    """Offer the answered rows (the model's input columns only, never headers) to the input sample, if one is kept."""
     if INPUT_SAMPLE is None:
         return
-    if matrix is not None:
-        INPUT_SAMPLE.add([dict(zip(columns, row.tolist(), strict=True)) for row in matrix])
-    else:
-        INPUT_SAMPLE.add(make_frame().to_dict("records"))
+    frame = make_frame()
+    columns = [column for column in served.loaded.input_schema["columns"] if column in frame.columns]
+    INPUT_SAMPLE.add(frame[columns].to_dict("records"))
 
 
-def predict(served, matrix, make_frame):
-    """(labels, probabilities) for the rows (matrix, else make_frame()), checked against the served version's
-    input schema."""
-    answer = _predict(served, matrix, make_frame)
-    keep_sample(list(served.loaded.input_schema["columns"]), matrix, make_frame)
+class TooManyRows(Exception):
+    """More rows than the configured limit: 413."""
+
+
+def _rows_in(feeds):
+    return len(next(iter(feeds.values()))) if feeds else 0
+
+
+def predict(served, feeds, make_frame, probabilities=False, max_rows=None):
+    """(labels, probabilities or None) for the rows (feeds, else make_frame()), checked against the served
+    version's input schema; probabilities are computed only when asked for."""
+    answer = _predict(served, feeds, make_frame, probabilities, max_rows)
+    keep_sample(served, make_frame)
     return answer
 
 
-def _predict(served, matrix, make_frame):
-    if matrix is not None:
-        if not len(matrix):
-            raise inference.InputError(STAGE, ["the input holds no rows"], served.loaded.input_schema["columns"])
-        return served.predictor.predict_matrix(matrix)
+def _predict(served, feeds, make_frame, probabilities=False, max_rows=None):
+    if feeds is not None:
+        if max_rows and _rows_in(feeds) > max_rows:
+            raise TooManyRows(_rows_in(feeds))
+        return served.predictor.predict_feeds(feeds, probabilities)
     frame = make_frame()
     if frame.empty:
         raise inference.InputError(STAGE, ["the input holds no rows"], served.loaded.input_schema["columns"])
+    if max_rows and len(frame) > max_rows:
+        raise TooManyRows(len(frame))
     checked, _extra = inference.check_input(frame, served.loaded.input_schema, stage=STAGE)
     try:
-        return served.predictor.predict_frame(checked)
+        return served.predictor.predict_frame(checked, probabilities)
     except ValueError:
         # e.g. infinities in a CSV body: scikit-learn refuses them
         raise inference.InputError(
@@ -283,6 +336,15 @@ def _predict(served, matrix, make_frame):
             ["the model cannot score these rows (values out of range, such as infinities)"],
             served.loaded.input_schema["columns"],
         ) from None
+
+
+async def predict_async(served, feeds, make_frame, probabilities, max_rows):
+    """predict, on the event loop when it takes under a millisecond (the fast path on rows it was timed to score
+    that fast when the version loaded: a thread hop would cost more than the call), else in a worker thread, so
+    that a slow call never stalls the other connections."""
+    if feeds is not None and _rows_in(feeds) <= served.predictor.inline_rows:
+        return predict(served, feeds, make_frame, probabilities, max_rows)
+    return await asyncio.to_thread(predict, served, feeds, make_frame, probabilities, max_rows)
 
 
 # --- the app -------------------------------------------------------------------------------------------------
@@ -297,8 +359,8 @@ def _json(content, status=200, headers=None):
     )
 
 
-def _error(status, code, message, **extra):
-    return _json({"error_code": code, "message": message, **extra}, status)
+def _error(status, code, message, headers=None, **extra):
+    return _json({"error_code": code, "message": message, **extra}, status, headers)
 
 
 def _jsonable(values):
@@ -310,11 +372,10 @@ class Metrics:
     """The service's Prometheus metrics, counted in plain Python on the event loop (every request updates them, so
     they must cost next to nothing) and turned into Prometheus families when /metrics is scraped."""
 
-    def __init__(self, name):
-        self.name = name or ""
+    def __init__(self, followers):
         self.requests = {}  # (endpoint, status) -> count
         self.latency = {}  # endpoint -> [bucket counts..., +Inf count], sum of seconds
-        self.follower = None
+        self.followers = followers
 
     def observe(self, endpoint, status, seconds):
         key = (endpoint, status)
@@ -343,27 +404,39 @@ class Metrics:
             bounds = [str(bound) for bound in LATENCY_BUCKETS] + ["+Inf"]
             latency.add_metric([endpoint], list(zip(bounds, cumulative, strict=True)), total)
         yield latency
-        follower = self.follower
         model = GaugeMetricFamily(
             "snaketrain_serve_model_info", "The version served (value 1)", labels=["name", "version", "engine"]
         )
-        if follower and follower.current:
-            model.add_metric([self.name, follower.version, follower.current.predictor.engine], 1)
-        yield model
         refused = GaugeMetricFamily(
             "snaketrain_serve_refused_version_info",
             "The last version refused because it did not load or verify (value 1)",
-            labels=["version"],
+            labels=["name", "version"],
         )
-        if follower and follower.refused:
-            refused.add_metric([follower.refused["version"]], 1)
+        for name, follower in self.followers.items():
+            if follower.current:
+                model.add_metric([name or "", follower.version, follower.current.predictor.engine], 1)
+            if follower.refused:
+                refused.add_metric([name or "", follower.refused["version"]], 1)
+        yield model
         yield refused
 
 
+def _route(service, path):
+    """(follower, endpoint label, the path the app routes) for a request path: /models/<name>/<endpoint> names a
+    model and is routed as /<endpoint> (one route table for every name, matched by its first routes); any other
+    path belongs to the first name; follower None for an unknown name."""
+    if not path.startswith("/models/"):
+        return service.default, path if path in ENDPOINTS else "other", None
+    name, _, rest = path[len("/models/") :].partition("/")
+    if "/" + rest not in MODEL_ENDPOINTS:
+        return service.followers.get(urllib.parse.unquote(name)), "other", "/not-found"
+    return service.followers.get(urllib.parse.unquote(name)), "/models/{name}/" + rest, "/" + rest
+
+
 class Guard:
-    """Pure ASGI middleware around every request: picks the version the request runs on, checks the token and
-    the body size, adds the version header, records metrics, and turns any unexpected failure into a plain 500
-    (the traceback goes to the log, never into the response)."""
+    """Pure ASGI middleware around every request: picks the model and the version the request runs on, checks the
+    token, the body size and how fast the body comes, adds the version header, records metrics, and turns any
+    unexpected failure into a plain 500 (the traceback goes to the log, never into the response)."""
 
     def __init__(self, app, service):
         self.app, self.service = app, service
@@ -372,11 +445,19 @@ class Guard:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         service, start = self.service, time.perf_counter()
-        served = service.follower.current
-        scope["snaketrain.served"] = served
-        extra_headers = (served.header if served else NO_VERSION_HEADER, service.name_header)
         path = scope["path"]
+        follower, endpoint, routed = _route(service, path)
+        served = follower.current if follower else None
+        scope["snaketrain.follower"], scope["snaketrain.served"] = follower, served
+        scope["snaketrain.named"] = routed is not None
+        if routed is not None:
+            scope["path"] = routed
+        extra_headers = (
+            served.header if served else NO_VERSION_HEADER,
+            follower.name_header if follower else (NAME_HEADER, b""),
+        )
         status, started, received = 500, False, 0
+        body_done = scope["method"] in ("GET", "HEAD")
 
         async def send_marked(message):
             nonlocal status, started
@@ -385,11 +466,14 @@ class Guard:
                 message["headers"] = [*message.get("headers", ()), *extra_headers]
             await send(message)
 
-        async def receive_limited():
-            nonlocal received
-            message = await receive()
+        async def receive_guarded():
+            # a client that stops sending mid-body is dropped after read_timeout_s: it holds no thread meanwhile
+            nonlocal received, body_done
+            async with asyncio.timeout(service.read_timeout_s):
+                message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                body_done = not message.get("more_body", False)
                 if received > service.max_body_bytes:
                     raise BodyTooLarge
             return message
@@ -402,29 +486,55 @@ class Guard:
                 response = _error(401, "UNAUTHENTICATED", "this service needs 'Authorization: Bearer <token>'")
                 response.headers["www-authenticate"] = "Bearer"
                 await response(scope, receive, send_marked)
+            elif follower is None:
+                await _error(404, "RESOURCE_DOES_NOT_EXIST", "no model of that name is served here; see /metadata")(
+                    scope, receive, send_marked
+                )
             elif length is not None and not length.isdigit():
                 await _error(400, "BAD_REQUEST", "the Content-Length header is not a number")(
                     scope, receive, send_marked
                 )
             elif length is not None and int(length) > service.max_body_bytes:
-                await self._too_large(scope, receive, send_marked)
+                raise BodyTooLarge
             else:
-                # a declared length is enforced by the HTTP server; a chunked body is counted as it comes
-                await self.app(scope, receive if length is not None else receive_limited, send_marked)
+                await self.app(scope, receive_guarded, send_marked)
         except BodyTooLarge:
             if not started:
-                await self._too_large(scope, receive, send_marked)
+                await self._too_large(scope, receive, send_marked, body_done, length)
+        except TimeoutError:
+            if not started:
+                message = f"the body did not arrive within {service.read_timeout_s} s"
+                await _error(408, "REQUEST_TIMEOUT", message, headers={"connection": "close"})(
+                    scope, receive, send_marked
+                )
         except Exception:
             logger.exception("unexpected failure answering %s %s", scope.get("method"), path)
             if not started:
                 response = _error(500, "INTERNAL_ERROR", "the service failed to answer this request; see its log")
                 await response(scope, receive, send_marked)
         finally:
-            service.metrics.observe(path if path in ENDPOINTS else "other", status, time.perf_counter() - start)
+            service.metrics.observe(endpoint, status, time.perf_counter() - start)
 
-    async def _too_large(self, scope, receive, send):
-        limit = self.service.max_body_bytes
-        response = _error(413, "REQUEST_TOO_LARGE", f"the body is larger than this service takes ({limit} bytes)")
+    async def _too_large(self, scope, receive, send, body_done, length):
+        """413. A client that sends the whole body before reading (Python's urllib does) would get a connection
+        reset if the server closed with the body unread: read and discard it, up to DRAIN_BYTES and within the read
+        timeout, then answer; past that bound, answer and close the connection (HTTP/1.1, RFC 9112 9.6)."""
+        service = self.service
+        limit = service.max_body_bytes
+        drained = body_done or (length is not None and int(length) > DRAIN_BYTES)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(service.read_timeout_s):
+                read = 0
+                while not drained and read <= DRAIN_BYTES:
+                    message = await receive()
+                    read += len(message.get("body", b""))
+                    drained = message["type"] != "http.request" or not message.get("more_body", False)
+        response = _error(
+            413,
+            "REQUEST_TOO_LARGE",
+            f"the body is larger than this service takes ({limit} bytes)",
+            headers=None if drained else {"connection": "close"},
+        )
         await response(scope, receive, send)
 
 
@@ -434,16 +544,24 @@ def _authorized(headers, token):
 
 
 class Service:
-    """Settings and state shared by the handlers of one app."""
+    """Settings and state shared by the handlers of one app: one Follower per name served."""
 
-    def __init__(self, root, name=None, engine="auto", max_body_bytes=DEFAULT_MAX_BODY_BYTES, token=None):
-        self.follower = Follower(root, name, engine)
-        self.name = name
-        self.name_header = (NAME_HEADER, (name or "").encode())
-        self.max_body_bytes = max_body_bytes
+    def __init__(
+        self,
+        root,
+        names=(None,),
+        engine="auto",
+        max_body_bytes=DEFAULT_MAX_BODY_BYTES,
+        token=None,
+        max_rows=DEFAULT_MAX_ROWS,
+        read_timeout_s=DEFAULT_READ_TIMEOUT_S,
+    ):
+        self.followers = {name: Follower(root, name, engine) for name in names}
+        self.default = next(iter(self.followers.values()))
+        self.name = self.default.name
+        self.max_body_bytes, self.max_rows, self.read_timeout_s = max_body_bytes, max_rows, read_timeout_s
         self.token = token or None
-        self.metrics = Metrics(name)
-        self.metrics.follower = self.follower
+        self.metrics = Metrics(self.followers)
         from prometheus_client import CollectorRegistry
 
         # an app's own registry, so that tests can build several apps in one process
@@ -485,28 +603,42 @@ def _input_error(error, served):
     )
 
 
+def _too_many_rows(error, service):
+    return _error(
+        413,
+        "TOO_MANY_ROWS",
+        f"the request holds {error.args[0]} rows; this service takes at most {service.max_rows} a request "
+        "(--max-rows): send them in smaller batches",
+    )
+
+
 async def invocations(request):
     served, unavailable = _served_or_503(request)
     if unavailable:
         return unavailable
+    service = request.app.state.service
     media, charset = _media_type(request)
     if charset != "utf-8":
         return _error(415, "UNSUPPORTED_MEDIA_TYPE", "the service reads UTF-8 bodies only")
     try:
         if media == "application/json":
-            matrix, rows = mlflow_table(await _payload(request), served.loaded.input_schema, served.positional)
+            feeds, rows = mlflow_table(await _payload(request), served.predictor.request_plan, served.positional)
         elif media == "text/csv":
-            frame = read_csv(await request.body())
-            matrix, rows = None, lambda: frame
+            body = await request.body()
+            frame = await asyncio.to_thread(read_csv, body)
+            feeds, rows = None, lambda: frame
         else:
             return _error(
                 415, "UNSUPPORTED_MEDIA_TYPE", "send Content-Type application/json or text/csv (MLflow's protocol)"
             )
-        labels, _ = predict(served, matrix, rows)
+        # MLflow's answer holds the labels only: no probabilities are computed for it
+        labels, _ = await predict_async(served, feeds, rows, False, service.max_rows)
     except BadRequest as error:
         return _error(400, "BAD_REQUEST", str(error))
     except inference.InputError as error:
         return _input_error(error, served)
+    except TooManyRows as error:
+        return _too_many_rows(error, service)
     return _json({"predictions": _jsonable(labels)})
 
 
@@ -514,14 +646,17 @@ async def predict_records(request):
     served, unavailable = _served_or_503(request)
     if unavailable:
         return unavailable
+    service = request.app.state.service
     try:
-        matrix, rows = records_table(await _payload(request), served.loaded.input_schema)
-        labels, probabilities = predict(served, matrix, rows)
+        feeds, rows = records_table(await _payload(request), served.predictor.request_plan)
+        labels, probabilities = await predict_async(served, feeds, rows, True, service.max_rows)
     except BadRequest as error:
         return _error(400, "BAD_REQUEST", str(error))
     except inference.InputError as error:
         return _input_error(error, served)
-    answer = {"name": request.app.state.service.name, "version": served.version, "predictions": _jsonable(labels)}
+    except TooManyRows as error:
+        return _too_many_rows(error, service)
+    answer = {"name": served.loaded.name, "version": served.version, "predictions": _jsonable(labels)}
     if probabilities is not None:
         answer["classes"] = _jsonable(served.loaded.classes) if served.loaded.classes else None
         answer["probabilities"] = probabilities
@@ -532,18 +667,41 @@ async def health(request):
     return _json({"status": "ok"})
 
 
+def _all_ready(service):
+    return all(follower.current is not None for follower in service.followers.values())
+
+
 async def ready(request):
-    served = request.scope.get("snaketrain.served")
-    if served is None:
-        return _json({"ready": False, "reason": "no verified model is loaded yet"}, 503)
-    return _json({"ready": True, "version": served.version})
-
-
-async def metadata(request):
+    """Ready once every name served has a verified version; /models/<name>/ready asks about one name."""
     service = request.app.state.service
-    follower = service.follower
+    if request.scope["snaketrain.named"]:
+        served = request.scope.get("snaketrain.served")
+        if served is None:
+            return _json({"ready": False, "reason": "no verified model is loaded yet"}, 503)
+        return _json({"ready": True, "version": served.version})
+    waiting = [name for name, follower in service.followers.items() if follower.current is None]
+    if waiting:
+        return _json(
+            {"ready": False, "reason": f"no verified model is loaded yet for {', '.join(map(str, waiting))}"}, 503
+        )
+    return _json({"ready": True, "version": service.default.version})
+
+
+async def ping(request):
+    """MLflow's liveness-and-model check (ScoringServerClient waits for it): 200 with a newline once the models are
+    loaded, else 404, as `mlflow models serve` answers."""
+    status = 200 if _all_ready(request.app.state.service) else 404
+    return Response("\n", status_code=status, media_type="application/json")
+
+
+async def version(request):
+    """The MLflow version whose scoring protocol this service speaks, as `mlflow models serve` answers /version."""
+    return Response(MLFLOW_PROTOCOL_VERSION, media_type="application/json")
+
+
+def _model_metadata(follower):
     served = follower.current
-    answer = {"name": service.name, "version": None, "ready": served is not None, "refused": follower.refused}
+    answer = {"name": follower.name, "version": None, "ready": served is not None, "refused": follower.refused}
     if served:
         meta = served.loaded.metadata
         answer.update(
@@ -555,8 +713,28 @@ async def metadata(request):
             classes=_jsonable(served.loaded.classes) if served.loaded.classes else None,
             engine=served.predictor.engine,
             engine_note=served.predictor.fallback_reason,
+            steps=_steps(served),
             loaded_at=served.loaded_at,
         )
+    return answer
+
+
+def _steps(served):
+    """Where each part of a prediction runs: the user's feature code in Python, then the pipeline on the engine."""
+    custom = served.loaded.metadata.get("custom_features")
+    steps = (
+        [{"step": f"features.custom ({custom['file']}: {custom['function']})", "runs_in": "python"}] if custom else []
+    )
+    return steps + [{"step": "preprocessor and model", "runs_in": served.predictor.engine}]
+
+
+async def metadata(request):
+    """The first name's metadata (its fields at the top, as before), and every name's under "models"."""
+    service = request.app.state.service
+    if request.scope["snaketrain.named"]:
+        return _json(_model_metadata(request.scope["snaketrain.follower"]))
+    answer = _model_metadata(service.default)
+    answer["models"] = {str(name): _model_metadata(follower) for name, follower in service.followers.items()}
     return _json(answer)
 
 
@@ -573,32 +751,41 @@ def create_app(
     max_body_bytes=DEFAULT_MAX_BODY_BYTES,
     poll_seconds=DEFAULT_POLL_SECONDS,
     token=None,
+    names=None,
+    max_rows=DEFAULT_MAX_ROWS,
+    read_timeout_s=DEFAULT_READ_TIMEOUT_S,
 ):
-    """The ASGI app serving the production version of `name` in the registry at registry_root."""
+    """The ASGI app serving the production version of each name (names, else name) in the registry at
+    registry_root; the first name also answers at the plain paths."""
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
     from starlette.routing import Route
 
-    service = Service(registry_root, name, engine, max_body_bytes, token)
+    service = Service(registry_root, names or (name,), engine, max_body_bytes, token, max_rows, read_timeout_s)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
-        await asyncio.to_thread(service.follower.refresh)
-        if not service.follower.current:
-            logger.warning("no verified production model yet in the registry; /ready answers 503 until one loads")
-        watcher = asyncio.create_task(service.follower.follow(poll_seconds))
+        followers = list(service.followers.values())
+        await asyncio.gather(*(asyncio.to_thread(follower.refresh) for follower in followers))
+        if not _all_ready(service):
+            logger.warning("no verified production model yet for every name; /ready answers 503 until they load")
+        watchers = [asyncio.create_task(follower.follow(poll_seconds)) for follower in followers]
         try:
             yield
         finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            for watcher in watchers:
+                watcher.cancel()
+            for watcher in watchers:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
 
     routes = [
         Route("/invocations", invocations, methods=["POST"]),
         Route("/predict", predict_records, methods=["POST"]),
         Route("/health", health, methods=["GET"]),
         Route("/ready", ready, methods=["GET"]),
+        Route("/ping", ping, methods=["GET"]),
+        Route("/version", version, methods=["GET"]),
         Route("/metadata", metadata, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
@@ -616,7 +803,8 @@ def app_from_env():
         from snaketrain.monitoring.reservoir import Reservoir
         from snaketrain.registry import inference
 
-        columns = inference.load_production(settings["registry_root"], settings["name"]).input_schema["columns"]
+        # the first name's input columns: the one served at /invocations
+        columns = inference.load_production(settings["registry_root"], settings["names"][0]).input_schema["columns"]
         INPUT_SAMPLE = Reservoir(sample["path"], sample["size"], list(columns))
     return create_app(token=os.environ.get(TOKEN_ENV), **settings)
 
@@ -636,6 +824,17 @@ def config_defaults(config_path="config/config.yaml"):
     return (config.get("registry") or {}).get("path"), name
 
 
+def served_names(root, names, every, config_name):
+    """The names to serve, in order: --all's (every name with a production version, sorted), else --name's, else
+    the config's."""
+    if every:
+        found = [name for name in registry.names_on_disk(root) if registry.production(root, name)]
+        if not found:
+            raise SystemExit(f"snaketrain-serve: no name in {root} has a production version")
+        return found
+    return list(dict.fromkeys(names)) if names else [config_name]
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         prog="snaketrain-serve",
@@ -643,12 +842,29 @@ def parse_args(argv=None):
     )
     parser.add_argument("--config", default="config/config.yaml", help="where the defaults below come from")
     parser.add_argument("--registry", help="registry folder (default: the config's registry.path, else 'registry')")
-    parser.add_argument("--name", help="registered model name (default: the config's registry.model_name or data.name)")
+    parser.add_argument(
+        "--name",
+        action="append",
+        help="registered model name; give it more than once to serve several, each at /models/<name>/... (the first "
+        "also at /invocations etc.; default: the config's registry.model_name or data.name)",
+    )
+    parser.add_argument(
+        "--all", action="store_true", help="serve every name in the registry that has a production version"
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--workers", type=int, default=1, help="worker processes, each with its own copy of the model")
     parser.add_argument(
         "--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES, help="larger bodies are answered 413"
+    )
+    parser.add_argument(
+        "--max-rows", type=int, default=DEFAULT_MAX_ROWS, help="requests with more rows are answered 413"
+    )
+    parser.add_argument(
+        "--read-timeout",
+        type=float,
+        default=DEFAULT_READ_TIMEOUT_S,
+        help="seconds a client may take between two parts of its body before it is answered 408 and dropped",
     )
     parser.add_argument(
         "--engine",
@@ -676,11 +892,14 @@ def main(argv=None):
     args = parse_args(argv)
     config_registry, config_name = config_defaults(args.config)
     root = Path(args.registry or config_registry or "registry")
+    names = served_names(root, args.name, args.all, config_name)
     settings = {
         "registry_root": str(root.resolve()),
-        "name": args.name or config_name,
+        "names": names,
         "engine": args.engine,
         "max_body_bytes": args.max_body_bytes,
+        "max_rows": args.max_rows,
+        "read_timeout_s": args.read_timeout,
         "poll_seconds": args.poll_seconds,
     }
     if args.input_sample:
@@ -691,7 +910,7 @@ def main(argv=None):
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logger.info(
         "serving %s from %s on http://%s:%d (token %s)",
-        settings["name"] or "the production model",
+        ", ".join(str(name) for name in names if name) or "the production model",
         root,
         args.host,
         args.port,

@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from snaketrain.preprocessing import as_text
 from snaketrain.registry import model_registry as registry
 
 ALIAS = "production"
@@ -170,28 +169,34 @@ def git_commit():
 # ---- the registry, as the named-registry contract gives it (REGISTRY_API.md)
 
 
-def sklearn_pipeline(root, version, name):
+def sklearn_pipeline(root, version, name, example):
     """The version's fitted scikit-learn Pipeline (loaded safely, sha256-verified), behind a first step that
-    hands it the input columns in the order it was trained with, whatever order a client sends them in."""
+    hands it the input columns in the order it was trained with, whatever order a client sends them in: a
+    ColumnTransformer passing the columns through by name (scikit-learn's own part, so that MLflow alone loads it)."""
+    from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import FunctionTransformer
 
     from snaketrain.registry import inference
 
     loaded = inference.load_version(root, version, name)
     columns = list(getattr(loaded.pipeline, "feature_names_in_", [])) or list(loaded.input_schema["columns"])
-    select = FunctionTransformer(select_columns, kw_args={"columns": columns}, validate=False)
+    select = ColumnTransformer([("input", "passthrough", columns)], verbose_feature_names_out=False)
+    select.set_output(transform="pandas").fit(example[columns])
     return Pipeline([("input", select), ("model", loaded.pipeline)])
 
 
-def select_columns(df, columns):
-    """The input columns a model was trained with, in its order (extra columns dropped)."""
-    return df[columns]
+def code_package(folder):
+    """A copy of the one snaketrain module a registered Pipeline refers to (preprocessing.as_text, its text step),
+    as the package snaketrain under folder: given to MLflow as code_paths, so that the model directory loads where
+    only MLflow and its requirements are installed. The module imports nothing from snaketrain."""
+    import snaketrain
+    import snaketrain.preprocessing
 
-
-def input_columns_as_text(df, columns, categorical):
-    """The Pipeline's first step: the recorded input columns, categorical values as text (as at training)."""
-    return as_text(df[columns], categorical)
+    package = Path(folder) / "snaketrain"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(f'"""{snaketrain.__doc__.splitlines()[0]} (the part a model needs)"""\n')
+    shutil.copyfile(snaketrain.preprocessing.__file__, package / "preprocessing.py")
+    return package
 
 
 # ---- the MLflow model directory beside a version's files (written locally, also when the server is down)
@@ -213,11 +218,11 @@ def write_mlflow_model(root, version, name, rows=None):
     from mlflow.models import ModelSignature, infer_signature
     from mlflow.types import ColSpec, Schema
 
-    pipeline = sklearn_pipeline(root, version, name)
     meta = registry.metadata(root, version, name)
     example = example_rows(rows, meta["input_schema"])
     types = column_types(meta["input_schema"])
     example = example.astype({c: "float64" for c, t in types.items() if t == "double"})
+    pipeline = sklearn_pipeline(root, version, name, example)
     inputs = Schema([ColSpec(kind, column) for column, kind in types.items()])
     with warnings.catch_warnings():
         # MLflow's hint about integer columns concerns inferred inputs; ours come from the recorded schema
@@ -239,6 +244,7 @@ def write_mlflow_model(root, version, name, rows=None):
                 input_example=example,
                 # listed, not inferred: inference loads the model in a subprocess (seconds)
                 pip_requirements=_requirements(),
+                code_paths=[str(code_package(staging / "code"))],
                 metadata={VERSION_TAG: version, "registered_model": name},
             )
         try:
@@ -254,7 +260,8 @@ def write_mlflow_model(root, version, name, rows=None):
 def _requirements():
     from importlib import metadata
 
-    names = ("mlflow", "scikit-learn", "skops", "pandas", "numpy", "scipy")
+    # what loading and predicting need where snaketrain is not installed (its one module travels in code/)
+    names = ("mlflow", "scikit-learn", "skops", "pandas", "numpy", "scipy", "pyarrow")
     return [f"{name}=={metadata.version(name)}" for name in names]
 
 
