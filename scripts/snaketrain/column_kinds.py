@@ -101,12 +101,13 @@ def _date_format(text_values):
     # in which most values parse
     with warnings.catch_warnings():  # pandas warns when a guess contradicts dayfirst: both are tried on purpose
         warnings.simplefilter("ignore", UserWarning)
-        candidates = {
+        guesses = [
             guess_datetime_format(str(value), dayfirst=dayfirst)
+            for dayfirst in (False, True)  # on a tie, month-first (and ISO's year-month-day) wins
             for value in sample.head(DATE_GUESSES)
-            for dayfirst in (False, True)
-        } - {None}
-    rates = {fmt: pd.to_datetime(sample, format=fmt, errors="coerce").notna().mean() for fmt in sorted(candidates)}
+        ]
+    candidates = [fmt for fmt in dict.fromkeys(guesses) if fmt]
+    rates = {fmt: pd.to_datetime(sample, format=fmt, errors="coerce").notna().mean() for fmt in candidates}
     best = max(rates, key=rates.get, default=None)
     return best if best and rates[best] >= DATE_PARSED_FRACTION else None
 

@@ -7,8 +7,10 @@ import json
 import pandas as pd
 import pytest
 
+from snaketrain.data_files import read_file
 from tests.harness import copy_project, planned_jobs, snakemake
 from tests.tables import customer_table
+from tests.workflow.test_serve import Server
 
 pytestmark = pytest.mark.workflow
 
@@ -87,7 +89,21 @@ def test_the_users_feature_code_trains_predicts_reruns_features_onwards_and_a_ch
     )
     assert meta["custom_features"]["file"] == "features/mine.py" and len(meta["custom_features"]["sha256"]) == 64
     snakemake(workdir, "predict", *ARGS)
-    assert len(pd.read_parquet(workdir / "results" / "predictions" / "new.parquet")) == 30
+    predicted = pd.read_parquet(workdir / "results" / "predictions" / "new.parquet")
+    assert len(predicted) == 30
+
+    # the service, run from the project, answers like predict: the feature code first, in Python
+    new_rows = read_file(workdir / "data" / "new.csv")  # as predict reads it: zip codes keep their zeros
+    records = json.loads(new_rows.to_json(orient="records"))
+    server = Server(workdir / "registry", workdir, names=("churn",))
+    try:
+        answer = server.post("/invocations", json={"dataframe_records": records})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["predictions"] == predicted["prediction"].tolist()
+        steps = server.get("/metadata").json()["steps"]
+        assert steps[0] == {"step": "features.custom (features/mine.py: add_features)", "runs_in": "python"}
+    finally:
+        server.stop()
 
     code.write_text(FEATURE_CODE.replace("> 30", "> 40"))
     planned = planned_jobs(workdir, "--configfile", "config/user.yaml")
@@ -96,3 +112,9 @@ def test_the_users_feature_code_trains_predicts_reruns_features_onwards_and_a_ch
     refused = snakemake(workdir, "predict", "--forcerun", "predict", *ARGS, check=False)
     assert refused.returncode != 0
     assert "was trained with another version of features/mine.py" in refused.stdout
+    server = Server(workdir / "registry", workdir, names=("churn",))
+    try:
+        assert server.get("/ready").status_code != 200
+        assert "was trained with another version of features/mine.py" in server.log()
+    finally:
+        server.stop()
