@@ -97,3 +97,51 @@ def _hist_gradient_boosting(cls):
 
     add_node_with_int_flags.snaketrain_wrapped = True
     tree_ensemble.add_node = add_node_with_int_flags
+
+
+# ---- the boosted-tree families (make setup-boost), through onnxmltools (requirements-serve.txt)
+
+
+@register("xgboost.sklearn.XGBRegressor", float32=True)
+@register("xgboost.sklearn.XGBClassifier", float32=True)
+@register("snaketrain.xgboost_labels.XGBLabelClassifier", float32=True)
+def _xgboost(cls):
+    from onnxmltools.convert.xgboost.operator_converters.XGBoost import convert_xgboost
+
+    def convert_by_position(scope, operator, container):
+        # onnxmltools reads features as f0, f1, ...: the booster's own names (the feature columns) are set aside
+        # while it converts; the ONNX graph takes the features in the same order either way
+        booster = operator.raw_operator.get_booster()
+        names, booster.feature_names = booster.feature_names, None
+        try:
+            convert_xgboost(scope, operator, container)
+        finally:
+            booster.feature_names = names
+
+    _register_booster(cls, convert_by_position)
+
+
+@register("lightgbm.sklearn.LGBMRegressor", float32=True)
+@register("lightgbm.sklearn.LGBMClassifier", float32=True)
+def _lightgbm(cls):
+    from onnxmltools.convert.lightgbm.operator_converters.LightGbm import convert_lightgbm
+
+    _register_booster(cls, convert_lightgbm)
+
+
+def _register_booster(cls, converter):
+    """Teach skl2onnx a boosted-tree class with its library's converter from onnxmltools."""
+    from skl2onnx import update_registered_converter
+    from skl2onnx.common.shape_calculator import (
+        calculate_linear_classifier_output_shapes,
+        calculate_linear_regressor_output_shapes,
+    )
+    from sklearn.base import is_classifier
+
+    if is_classifier(cls()):
+        shapes, options = calculate_linear_classifier_output_shapes, {"nocl": [True, False], "zipmap": [True, False]}
+    else:
+        shapes, options = calculate_linear_regressor_output_shapes, None
+    update_registered_converter(
+        cls, f"Snaketrain{cls.__module__.split('.')[0]}{cls.__name__}", shapes, converter, options=options
+    )

@@ -1,0 +1,60 @@
+"""The boosted families on the fast path: XGBoost and LightGBM pipelines convert through onnxmltools and answer as
+scikit-learn does (labels as users wrote them, probabilities, regression); CatBoost stays on scikit-learn."""
+
+import numpy as np
+import pytest
+
+from snaketrain.estimators import build_estimator, without_threads
+from snaketrain.registry.inference import LoadedModel, make_pipeline
+from snaketrain.serving import fast_path
+from snaketrain.stages.build_features import fit_transform
+from tests.tables import mixed_frame
+
+pytest.importorskip("onnxmltools", reason="the fast path's converters come with make setup-serve")
+SETTINGS = {"drop": ["id"], "numeric_imputer": "median", "scale": True, "max_categories": 20}
+
+
+def served(family, task):
+    pytest.importorskip(family, reason=f"{family} comes with make setup-boost")
+    table = mixed_frame(n=600, seed=1)
+    if task == "regression":
+        table["y"] = table["x"].fillna(0) * 3 + table["noise"]
+    elif task == "multiclass":
+        table["y"] = np.select([table["noise"] < -0.5, table["noise"] > 0.5], ["low", "high"], "mid")
+    preprocessor, features, _, schema = fit_transform(table, table, "y", SETTINGS)
+    rounds = {"n_estimators": 40} if family != "catboost" else {"iterations": 40}
+    model = build_estimator("m", {"estimator": family, "params": rounds}, task, 0).fit(
+        features.drop(columns="y"), features["y"]
+    )
+    input_schema = {key: schema[key] for key in ("target", "columns", "dtypes")}
+    loaded = LoadedModel(
+        "v1", {"task": task, "input_schema": input_schema}, make_pipeline(preprocessor, without_threads(model))
+    )
+    rows = table.drop(columns=["y", "id"])
+    return fast_path.build(loaded, check_rows=rows.head(200)), loaded, rows
+
+
+@pytest.mark.parametrize("family", ["xgboost", "lightgbm"])
+@pytest.mark.parametrize("task", ["binary", "multiclass"])
+def test_boosted_classifiers_are_served_by_onnx_runtime_with_scikit_learns_answers(family, task):
+    predictor, loaded, rows = served(family, task)
+    assert predictor.engine == "onnxruntime", predictor.fallback_reason
+    labels, probabilities = predictor.predict_frame(rows.tail(100), probabilities=True)
+    assert list(labels) == list(loaded.pipeline.predict(rows.tail(100)))  # "low"/"mid"/"high", as written
+    np.testing.assert_allclose(probabilities, loaded.pipeline.predict_proba(rows.tail(100)), atol=1e-5)
+
+
+@pytest.mark.parametrize("family", ["xgboost", "lightgbm"])
+def test_boosted_regressors_convert_but_answer_as_scikit_learn_does(family):
+    # ONNX Runtime sums the trees in float32: about 1e-6 relative off, beyond the 1e-6 the check allows, so the
+    # check keeps scikit-learn and says why (as for scikit-learn's own regression trees)
+    predictor, loaded, rows = served(family, "regression")
+    if predictor.engine == "scikit-learn":
+        assert "differ from scikit-learn's" in predictor.fallback_reason
+    labels, _ = predictor.predict_frame(rows.tail(100))
+    np.testing.assert_allclose(labels, loaded.pipeline.predict(rows.tail(100)), rtol=1e-6)
+
+
+def test_catboost_is_served_by_scikit_learn_saying_why():
+    predictor, _, _ = served("catboost", "binary")
+    assert predictor.engine == "scikit-learn" and "CatBoost" in predictor.fallback_reason
