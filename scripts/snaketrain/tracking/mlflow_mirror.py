@@ -185,17 +185,23 @@ def sklearn_pipeline(root, version, name, example):
     return Pipeline([("input", select), ("model", loaded.pipeline)])
 
 
-def code_package(folder):
-    """A copy of the one snaketrain module a registered Pipeline refers to (preprocessing.as_text, its text step),
-    as the package snaketrain under folder: given to MLflow as code_paths, so that the model directory loads where
-    only MLflow and its requirements are installed. The module imports nothing from snaketrain."""
-    import snaketrain
-    import snaketrain.preprocessing
+# the snaketrain modules a registered Pipeline may refer to: its preprocessing steps (as_text, calendar features,
+# filled text) and XGBoost's classifier on users' labels; neither imports anything from snaketrain
+MODEL_MODULES = ("preprocessing.py", "xgboost_labels.py")
 
+
+def code_package(folder):
+    """A copy of the snaketrain modules a registered Pipeline refers to, as the package snaketrain under folder:
+    given to MLflow as code_paths, so that the model directory loads where only MLflow and its requirements are
+    installed."""
+    import snaketrain
+
+    source = Path(snaketrain.__file__).parent
     package = Path(folder) / "snaketrain"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text(f'"""{snaketrain.__doc__.splitlines()[0]} (the part a model needs)"""\n')
-    shutil.copyfile(snaketrain.preprocessing.__file__, package / "preprocessing.py")
+    for module in MODEL_MODULES:
+        shutil.copyfile(source / module, package / module)
     return package
 
 
@@ -243,7 +249,7 @@ def write_mlflow_model(root, version, name, rows=None):
                 signature=ModelSignature(inputs=inputs, outputs=outputs),
                 input_example=example,
                 # listed, not inferred: inference loads the model in a subprocess (seconds)
-                pip_requirements=_requirements(),
+                pip_requirements=_requirements((meta.get("estimator_library") or {}).get("name")),
                 code_paths=[str(code_package(staging / "code"))],
                 metadata={VERSION_TAG: version, "registered_model": name},
             )
@@ -257,11 +263,14 @@ def write_mlflow_model(root, version, name, rows=None):
     return final
 
 
-def _requirements():
+def _requirements(library=None):
+    """What loading and predicting need where snaketrain is not installed (its modules travel in code/): and the
+    model's own library (xgboost-cpu, lightgbm, catboost), by the distribution installed here."""
     from importlib import metadata
 
-    # what loading and predicting need where snaketrain is not installed (its one module travels in code/)
-    names = ("mlflow", "scikit-learn", "skops", "pandas", "numpy", "scipy", "pyarrow")
+    names = ["mlflow", "scikit-learn", "skops", "pandas", "numpy", "scipy", "pyarrow"]
+    if library and library != "sklearn":
+        names += metadata.packages_distributions().get(library, [library])[:1]
     return [f"{name}=={metadata.version(name)}" for name in names]
 
 

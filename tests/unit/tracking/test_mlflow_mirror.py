@@ -204,3 +204,40 @@ def test_importing_the_mirror_does_not_import_mlflow_or_the_scientific_stack():
     code = f"import sys, snaketrain.tracking.mlflow_mirror; print([m for m in {heavy!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("family", ["xgboost", "lightgbm", "catboost"])
+def test_the_mlflow_model_dir_of_a_boosted_family_lists_its_library_and_predicts_like_predict(tmp_path, family):
+    pytest.importorskip(family, reason=f"{family} comes with make setup-boost")
+    pytest.importorskip("mlflow", reason="the MLflow mirror is an extra (make setup-mlflow)")
+    import mlflow.pyfunc
+
+    from snaketrain.estimators import build_estimator, library_version, without_threads
+    from snaketrain.registry import inference
+    from snaketrain.stages.build_features import fit_transform
+    from tests.fitted_models import SETTINGS, rows
+
+    train = rows(n=200)
+    preprocessor, features, _, schema = fit_transform(train, train, "y", SETTINGS)
+    model = build_estimator("m", {"estimator": family}, "binary", 0).fit(features.drop(columns="y"), train["y"])
+    path = tmp_path / "pipeline.skops"
+    pipeline = inference.make_pipeline(preprocessor, without_threads(model))
+    inference.save_pipeline(pipeline, path, inference.trusted_types(family))
+    meta = {
+        "model": family,
+        "task": "binary",
+        "metrics": {},
+        "estimator": {"estimator": family},
+        "estimator_library": {"name": family, "version": library_version(family)},
+        "input_schema": {key: schema[key] for key in ("target", "columns", "dtypes")},
+    }
+    root = tmp_path / "registry"
+    version = registry.publish(root, {"pipeline.skops": path}, meta, "people")[0]
+    model_dir = write_mlflow_model(root, version, "people", train)
+    requirements = (model_dir / "requirements.txt").read_text()
+    assert f"=={library_version(family)}" in requirements and ("xgboost-cpu" in requirements or family in requirements)
+    assert (model_dir / "code" / "snaketrain" / "xgboost_labels.py").is_file()
+    loaded = mlflow.pyfunc.load_model(str(model_dir))
+    scored = rows(n=20, seed=3).drop(columns="y")
+    expected = inference.predict(inference.load_version(root, version, "people"), scored).labels
+    assert list(loaded.predict(scored)) == list(expected)
