@@ -62,6 +62,17 @@ COMPRESSORS = {
 }
 
 
+# what each column of customer_table is (column_kinds)
+CUSTOMER_KINDS = {
+    "customer_id": "identifier",
+    "signup": "date",
+    "zip": "many_valued",
+    "comment": "text",
+    "plan": "category",
+    "usage": "numeric",
+}
+
+
 def customer_table(n=3000, seed=0):
     """A table as users have them, whose target depends on a date's month, a many-valued code and a word in free
     text, beside an identifier, a few-valued plan, usage with gaps and noise: each kind of column carries signal

@@ -31,20 +31,13 @@ def test_categorical_values_reach_the_encoder_as_text_whatever_the_reader_chose(
 def test_dates_codes_and_free_text_become_features_that_load_safely(tmp_path):
     from snaketrain.registry.inference import TRUSTED_TYPES, read_pipeline, save_pipeline
     from snaketrain.stages.build_features import fit_transform
-    from tests.tables import customer_table
+    from tests.tables import CUSTOMER_KINDS, customer_table
 
     table = customer_table(n=600)
     settings = {"drop": [], "numeric_imputer": "median", "scale": True, "max_categories": 20}
     preprocessor, train_x, _, schema = fit_transform(table, table, "churned", settings)
     kinds = {column: kind["kind"] for column, kind in schema["kinds"].items()}
-    assert kinds == {
-        "customer_id": "identifier",
-        "signup": "date",
-        "zip": "many_valued",
-        "comment": "text",
-        "plan": "category",
-        "usage": "numeric",
-    }
+    assert kinds == CUSTOMER_KINDS
     assert "customer_id" not in schema["columns"] and schema["left_out"]["customer_id"]
     assert {"signup_month", "signup_weekday", "signup_days", "zip", "text_comment__cancel"} <= set(train_x.columns)
     assert train_x["signup_month"].nunique() == 12  # scaled, like every number

@@ -9,7 +9,7 @@ import pytest
 
 from snaketrain.data_files import read_file
 from tests.harness import copy_project, planned_jobs, snakemake
-from tests.tables import customer_table
+from tests.tables import CUSTOMER_KINDS, customer_table
 from tests.workflow.test_serve import Server
 
 pytestmark = pytest.mark.workflow
@@ -51,14 +51,7 @@ def test_dates_codes_and_free_text_are_kept_encoded_and_pay_off(tmp_path):
     kept = project(tmp_path / "kept")
     snakemake(kept, *ARGS)
     kinds = json.loads((kept / "results" / "validation" / "report.json").read_text())["kinds"]
-    assert {column: kind["kind"] for column, kind in kinds.items()} == {
-        "customer_id": "identifier",
-        "signup": "date",
-        "zip": "many_valued",
-        "comment": "text",
-        "plan": "category",
-        "usage": "numeric",
-    }
+    assert {column: kind["kind"] for column, kind in kinds.items()} == CUSTOMER_KINDS
     schema = json.loads((kept / "results" / "features" / "schema.json").read_text())
     assert schema["kinds"]["signup"]["date_format"] == "%d/%m/%Y"
     assert "customer_id" in schema["left_out"] and "customer_id" not in schema["columns"]

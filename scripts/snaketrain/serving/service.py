@@ -633,13 +633,19 @@ async def invocations(request):
             )
         # MLflow's answer holds the labels only: no probabilities are computed for it
         labels, _ = await predict_async(served, feeds, rows, False, service.max_rows)
-    except BadRequest as error:
-        return _error(400, "BAD_REQUEST", str(error))
-    except inference.InputError as error:
-        return _input_error(error, served)
-    except TooManyRows as error:
-        return _too_many_rows(error, service)
+    except (BadRequest, inference.InputError, TooManyRows) as error:
+        return _refusal(error, served, service)
     return _json({"predictions": _jsonable(labels)})
+
+
+def _refusal(error, served, service):
+    """The answer to a request the service refuses: a bad body (400), rows that do not fit the model (422), or
+    more rows than --max-rows (413)."""
+    if isinstance(error, BadRequest):
+        return _error(400, "BAD_REQUEST", str(error))
+    if isinstance(error, inference.InputError):
+        return _input_error(error, served)
+    return _too_many_rows(error, service)
 
 
 async def predict_records(request):
@@ -650,12 +656,8 @@ async def predict_records(request):
     try:
         feeds, rows = records_table(await _payload(request), served.predictor.request_plan)
         labels, probabilities = await predict_async(served, feeds, rows, True, service.max_rows)
-    except BadRequest as error:
-        return _error(400, "BAD_REQUEST", str(error))
-    except inference.InputError as error:
-        return _input_error(error, served)
-    except TooManyRows as error:
-        return _too_many_rows(error, service)
+    except (BadRequest, inference.InputError, TooManyRows) as error:
+        return _refusal(error, served, service)
     answer = {"name": served.loaded.name, "version": served.version, "predictions": _jsonable(labels)}
     if probabilities is not None:
         answer["classes"] = _jsonable(served.loaded.classes) if served.loaded.classes else None
