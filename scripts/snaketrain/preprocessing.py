@@ -136,7 +136,8 @@ def as_text(df, categorical):
         return df
     df = df.copy()
     for column in categorical:
-        df[column] = df[column].astype(object).map(_text_or_nan)
+        # object dtype also when every value is missing: the encoders compare it with the text they learnt
+        df[column] = df[column].astype(object).map(_text_or_nan).astype(object)
     return df
 
 

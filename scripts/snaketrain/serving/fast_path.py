@@ -107,9 +107,11 @@ def _text_branch(transformer, columns):
     """(TextColumns, twin OneHotEncoder) for an [imputer,] encoder branch on text columns."""
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder
+    from sklearn.preprocessing import OneHotEncoder, TargetEncoder
 
     steps = [step for _, step in transformer.steps] if isinstance(transformer, Pipeline) else [transformer]
+    if len(steps) == 1 and isinstance(steps[0], TargetEncoder):
+        return _target_branch(steps[0], columns)
     imputer = steps[0] if len(steps) == 2 and isinstance(steps[0], SimpleImputer) else None
     encoder = steps[-1]
     if len(steps) != (2 if imputer else 1) or not isinstance(encoder, OneHotEncoder):
@@ -132,6 +134,34 @@ def _text_branch(transformer, columns):
         twin_categories.append(frequent + ([OTHER] if rare else []))
     twin = OneHotEncoder(categories=twin_categories, handle_unknown="ignore", sparse_output=False, dtype=np.float64)
     twin.fit(np.array([[categories[0] for categories in twin_categories]], dtype=object))
+    return text, twin
+
+
+MISSING = "\x00missing"
+
+
+def _target_branch(encoder, columns):
+    """(TextColumns, twin TargetEncoder) for a many-valued code branch: each trained category fed as itself, a
+    missing value as MISSING (the category the encoder learnt for missing values, when it saw any), anything
+    else as OTHER, which the twin maps to the target's mean as scikit-learn maps an unseen value."""
+    from sklearn.base import clone
+
+    text, twin_categories = [], []
+    for index, name in enumerate(columns):
+        categories = list(encoder.categories_[index])
+        named = [
+            MISSING if not isinstance(category, str) and category != category else category for category in categories
+        ]
+        if not all(isinstance(category, str) for category in named):
+            raise converters.Unconvertible(f"column '{name}' has target-encoded categories that are not text")
+        lookup = {category: category for category in named if category != MISSING}
+        text.append(TextColumn(name, lookup, MISSING if MISSING in named else OTHER))
+        twin_categories.append(np.array(named, dtype=object))
+    twin = clone(encoder)
+    for attribute, value in vars(encoder).items():
+        if attribute.endswith("_") and not attribute.startswith("__"):
+            setattr(twin, attribute, copy.deepcopy(value))
+    twin.categories_ = twin_categories
     return text, twin
 
 

@@ -3,7 +3,7 @@
 from collections import Counter
 from dataclasses import asdict
 
-from snaketrain.column_kinds import KINDS, detect
+from snaketrain.column_kinds import KINDS, Kind, detect
 from snaketrain.custom_features import apply as apply_custom
 from snaketrain.custom_features import file_sha256, load_function
 from snaketrain.preprocessing import make_preprocessor
@@ -11,6 +11,7 @@ from snaketrain.stage_log import StageError, stage_logging
 from snaketrain.table_io import read_json, read_table, write_joblib, write_json, write_table
 
 STAGE = "build_features"
+TARGET_ENCODING_MIN_ROWS = 20
 
 
 def feature_columns(df, target, drop):
@@ -141,6 +142,12 @@ def fit_transform(train, test, target, settings, declared=None, seed=0, root="."
     if custom:
         settings = {**settings, "drop": []}  # features.drop named raw columns, gone before the function ran
     kinds = column_kinds(train, target, settings, declared)
+    if len(train) < TARGET_ENCODING_MIN_ROWS:
+        # the target encoder cross-fits in 5 folds: too few rows for that, one-hot encode the codes instead
+        kinds = {
+            c: Kind("category", f"{k.reason}; one-hot: too few rows to target-encode") if k.kind == "many_valued" else k
+            for c, k in kinds.items()
+        }
     of_kind = {kind: [c for c, k in kinds.items() if k.kind == kind] for kind in KINDS}
     numeric = of_kind["numeric"]
     preprocessor = make_preprocessor(

@@ -58,3 +58,28 @@ def test_boosted_regressors_convert_but_answer_as_scikit_learn_does(family):
 def test_catboost_is_served_by_scikit_learn_saying_why():
     predictor, _, _ = served("catboost", "binary")
     assert predictor.engine == "scikit-learn" and "CatBoost" in predictor.fallback_reason
+
+
+@pytest.mark.parametrize("family", ["random_forest", "linear"])
+def test_a_target_encoded_code_column_is_served_by_onnx_runtime_missing_and_unseen_values_too(family):
+    from tests.tables import customer_table
+
+    table = customer_table(n=1500).drop(columns=["signup", "comment"])
+    table.loc[::17, "zip"] = None
+    preprocessor, features, _, schema = fit_transform(table, table, "churned", {**SETTINGS, "drop": []})
+    assert schema["kinds"]["zip"]["kind"] == "many_valued"
+    model = build_estimator("m", {"estimator": family}, "binary", 0).fit(
+        features.drop(columns="churned"), features["churned"]
+    )
+    input_schema = {key: schema[key] for key in ("target", "columns", "dtypes")}
+    loaded = LoadedModel(
+        "v1", {"task": "binary", "input_schema": input_schema}, make_pipeline(preprocessor, without_threads(model))
+    )
+    rows = table[list(preprocessor.feature_names_in_)]  # the identifier is left out of the model's inputs
+    predictor = fast_path.build(loaded, check_rows=rows.head(300))
+    assert predictor.engine == "onnxruntime", predictor.fallback_reason
+    new = rows.tail(200).copy()
+    new.iloc[0, new.columns.get_loc("zip")] = "99999"  # a code never seen in training
+    labels, probabilities = predictor.predict_frame(new, probabilities=True)
+    assert list(labels) == list(loaded.pipeline.predict(new))
+    np.testing.assert_allclose(probabilities, loaded.pipeline.predict_proba(new), atol=1e-5)
