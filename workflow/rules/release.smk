@@ -1,6 +1,5 @@
 # The light end of the pipeline: none of these jobs needs a cluster node of its own.
 localrules:
-    resolve_estimator,
     compare_models,
     quality_gate,
     register_model,
