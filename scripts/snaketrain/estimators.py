@@ -8,6 +8,7 @@ stages.
 """
 
 import difflib
+import functools
 import importlib
 import importlib.util
 import inspect
@@ -130,7 +131,6 @@ FAMILIES = {
             "xgboost.sklearn.XGBClassifier",
             "xgboost.sklearn.XGBRegressor",
         ),
-        documented_params="_fitted_param_names",
     ),
     "lightgbm": Family(
         Form(
@@ -281,6 +281,7 @@ def load_class(name, path):
         ) from None
 
 
+@functools.cache  # check_spec and build_estimator both ask; the answer depends on the class alone
 def accepted_params(cls):
     """Every parameter the estimator documents: its constructor's named parameters and, for a constructor that
     takes **kwargs (XGBoost, LightGBM), what the library itself lists."""
@@ -293,11 +294,7 @@ def accepted_params(cls):
         family = family_of(f"{cls.__module__}.{cls.__name__}")
         if family and family.documented_params:
             known |= globals()[family.documented_params](cls)
-    return known
-
-
-def _fitted_param_names(cls):
-    return set(cls().get_params())
+    return frozenset(known)  # cached: shared by every caller
 
 
 def _lightgbm_param_names(cls):
