@@ -2,11 +2,11 @@ rule acquire_data:
     input:
         unpack(acquire_inputs),
     output:
-        data=f"resources/data/{DATASET}.parquet",
+        data=DATA_FILE,
     log:
-        "logs/acquire_data/acquire_data.log",
+        f"logs/{SHARED_DATASET}acquire_data/acquire_data.log",
     benchmark:
-        "benchmarks/acquire_data/acquire_data.tsv"
+        f"benchmarks/{SHARED_DATASET}acquire_data/acquire_data.tsv"
     retries: 1
     threads: 1
     resources:
@@ -14,7 +14,7 @@ rule acquire_data:
         runtime=30,
     params:
         code=stage_code("acquire_data"),
-        source=acquire_settings(),
+        source=setting(acquire_settings),
     run:
         from snaketrain.stages.acquire_data import run as acquire_data
 
@@ -23,24 +23,24 @@ rule acquire_data:
 
 rule validate_data:
     input:
-        data=rules.acquire_data.output.data,
+        data=shared_file(DATA_FILE),
     output:
-        report="results/validation/report.json",
+        report=f"results/{SHARED_DATA}validation/report.json",
     log:
-        "logs/validate_data/validate_data.log",
+        f"logs/{SHARED_DATA}validate_data/validate_data.log",
     benchmark:
-        "benchmarks/validate_data/validate_data.tsv"
+        f"benchmarks/{SHARED_DATA}validate_data/validate_data.tsv"
     threads: 1
     resources:
         mem_mb=memory_mb(2000),
         runtime=30,
     params:
         code=stage_code("validate_data"),
-        target=config["data"]["target"],
-        task=config["data"]["task"],
-        rules=config["validation"],
-        drop=config["features"]["drop"],
-        kinds=column_overrides(),
+        target=setting("data", "target"),
+        task=setting("data", "task"),
+        rules=setting("validation"),
+        drop=setting("features", "drop"),
+        kinds=setting(column_overrides),
     run:
         from snaketrain.stages.validate_data import run as validate_data
 
@@ -49,22 +49,22 @@ rule validate_data:
 
 rule split_data:
     input:
-        data=rules.acquire_data.output.data,
-        report=rules.validate_data.output.report,
+        data=shared_file(DATA_FILE),
+        report=shared_file(rules.validate_data.output.report),
     output:
-        train="results/split/train.parquet",
-        test="results/split/test.parquet",
+        train=f"results/{SHARED_FEATURES}split/train.parquet",
+        test=f"results/{SHARED_FEATURES}split/test.parquet",
     log:
-        "logs/split_data/split_data.log",
+        f"logs/{SHARED_FEATURES}split_data/split_data.log",
     benchmark:
-        "benchmarks/split_data/split_data.tsv"
+        f"benchmarks/{SHARED_FEATURES}split_data/split_data.tsv"
     threads: 1
     resources:
         mem_mb=memory_mb(2000),
         runtime=30,
     params:
         code=stage_code("split_data"),
-        split=config["split"],
+        split=setting("split"),
     run:
         from snaketrain.stages.split_data import run as split_data
 

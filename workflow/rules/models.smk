@@ -1,12 +1,12 @@
 rule resolve_estimator:
     input:
-        validation=rules.validate_data.output.report,
+        validation=shared_file(rules.validate_data.output.report),
     output:
         estimator=MODEL_ESTIMATOR,
     log:
-        "logs/resolve_estimator/{model}.log",
+        f"logs/{SHARED_FIT}resolve_estimator/{{model}}.log",
     benchmark:
-        "benchmarks/resolve_estimator/{model}.tsv"
+        f"benchmarks/{SHARED_FIT}resolve_estimator/{{model}}.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -23,16 +23,16 @@ rule resolve_estimator:
 
 rule tune_model:
     input:
-        train=rules.build_features.output.train,
-        schema=rules.build_features.output.schema,
+        train=shared_file(rules.build_features.output.train),
+        schema=shared_file(rules.build_features.output.schema),
         estimator=rules.resolve_estimator.output.estimator,
     output:
         best_params=MODEL_PARAMS,
-        cv_results="results/tuning/{model}/cv_results.csv",
+        cv_results=f"results/{SHARED_FIT}tuning/{{model}}/cv_results.csv",
     log:
-        "logs/tune_model/{model}.log",
+        f"logs/{SHARED_FIT}tune_model/{{model}}.log",
     benchmark:
-        "benchmarks/tune_model/{model}.tsv"
+        f"benchmarks/{SHARED_FIT}tune_model/{{model}}.tsv"
     retries: 2
     threads: 2
     resources:
@@ -44,7 +44,7 @@ rule tune_model:
         code=stage_code("tune_model"),
         model="{model}",
         spec=model_spec,
-        tuning=config["tuning"],
+        tuning=setting("tuning"),
     run:
         from snaketrain.stages.tune_model import run as tune_model
 
@@ -53,15 +53,15 @@ rule tune_model:
 
 rule train_model:
     input:
-        train=rules.build_features.output.train,
-        schema=rules.build_features.output.schema,
+        train=shared_file(rules.build_features.output.train),
+        schema=shared_file(rules.build_features.output.schema),
         best_params=rules.tune_model.output.best_params,
     output:
         model=MODEL_FILE,
     log:
-        "logs/train_model/{model}.log",
+        f"logs/{SHARED_FIT}train_model/{{model}}.log",
     benchmark:
-        "benchmarks/train_model/{model}.tsv"
+        f"benchmarks/{SHARED_FIT}train_model/{{model}}.tsv"
     retries: 2
     threads: 2
     resources:
@@ -73,7 +73,7 @@ rule train_model:
         code=stage_code("train_model"),
         model="{model}",
         spec=model_spec,
-        seed=config["tuning"]["seed"],
+        seed=setting("tuning", "seed"),
     run:
         from snaketrain.stages.train_model import run as train_model
 
@@ -83,8 +83,8 @@ rule train_model:
 rule evaluate_model:
     input:
         model=rules.train_model.output.model,
-        test=rules.build_features.output.test,
-        schema=rules.build_features.output.schema,
+        test=shared_file(rules.build_features.output.test),
+        schema=shared_file(rules.build_features.output.schema),
     output:
         metrics=MODEL_METRICS,
         plot=report(
@@ -102,9 +102,9 @@ rule evaluate_model:
             labels={"figure": "feature importance"},
         ),
     log:
-        "logs/evaluate_model/{model}.log",
+        f"logs/{SHARED_FIT}evaluate_model/{{model}}.log",
     benchmark:
-        "benchmarks/evaluate_model/{model}.tsv"
+        f"benchmarks/{SHARED_FIT}evaluate_model/{{model}}.tsv"
     threads: 1
     resources:
         mem_mb=memory_mb(2000),
@@ -112,7 +112,7 @@ rule evaluate_model:
     params:
         code=stage_code("evaluate_model"),
         model="{model}",
-        seed=config["tuning"]["seed"],
+        seed=setting("tuning", "seed"),
     run:
         from snaketrain.stages.evaluate_model import run as evaluate_model
 

@@ -10,7 +10,7 @@ def drift_inputs(wildcards):
     inputs = {}
     current = config["monitoring"]["current"]
     if current is None:
-        inputs["current"] = rules.acquire_data.output.data
+        inputs["current"] = base_file(DATA_FILE)
     elif not current.startswith(("http://", "https://")) and Path(current).is_file():
         inputs["current"] = current
     pointer = Path(REGISTRY) / "models" / MODEL_NAME / "production.json"
@@ -28,8 +28,8 @@ def drift_inputs(wildcards):
         if meta.is_file() and "profile.json" not in json.loads(meta.read_text()).get(
             "files", {}
         ):
-            inputs["train"] = rules.split_data.output.train
-            inputs["validation"] = rules.validate_data.output.report
+            inputs["train"] = base_file(rules.split_data.output.train)
+            inputs["validation"] = base_file(rules.validate_data.output.report)
     elif RETRAIN not in ("on_drift",):
         existing_production_path(
             REGISTRY, MODEL_NAME

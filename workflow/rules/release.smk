@@ -6,32 +6,33 @@ localrules:
     deploy_model,
     raise_alert,
     summarize_run,
+    compare_experiments,
     rollback_model,
 
 
 rule compare_models:
     input:
-        metrics=expand(MODEL_METRICS, model=MODELS),
+        metrics=per_model(MODEL_METRICS),
     output:
         table=report(
-            "results/comparison/metrics.csv",
+            f"results/{EXPERIMENT}comparison/metrics.csv",
             caption="../report/comparison.rst",
             category="3. Comparison",
             labels={"table": "all metrics as CSV (download)"},
         ),
-        best="results/comparison/best.json",
+        best=f"results/{EXPERIMENT}comparison/best.json",
     log:
-        "logs/compare_models/compare_models.log",
+        f"logs/{EXPERIMENT}compare_models/compare_models.log",
     benchmark:
-        "benchmarks/compare_models/compare_models.tsv"
+        f"benchmarks/{EXPERIMENT}compare_models/compare_models.tsv"
     threads: 1
     resources:
         mem_mb=500,
         runtime=5,
     params:
         code=stage_code("compare_models"),
-        metric=config["selection"]["metric"],
-        models=MODELS,
+        metric=setting("selection", "metric"),
+        models=setting("models"),
     run:
         from snaketrain.stages.compare_models import run as compare_models
 
@@ -42,23 +43,23 @@ rule compare_models:
 checkpoint quality_gate:
     input:
         best=rules.compare_models.output.best,
-        test=rules.split_data.output.test,
-        schema=rules.build_features.output.schema,
+        test=shared_file(rules.split_data.output.test),
+        schema=shared_file(rules.build_features.output.schema),
     output:
-        decision="results/gate/decision.json",
+        decision=f"results/{EXPERIMENT}gate/decision.json",
     log:
-        "logs/quality_gate/quality_gate.log",
+        f"logs/{EXPERIMENT}quality_gate/quality_gate.log",
     benchmark:
-        "benchmarks/quality_gate/quality_gate.tsv"
+        f"benchmarks/{EXPERIMENT}quality_gate/quality_gate.tsv"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
     params:
         code=stage_code("quality_gate"),
-        gate=config["gate"],
+        gate=setting("gate"),
         registry=REGISTRY,
-        name=MODEL_NAME,
+        name=setting(model_name),
     run:
         from snaketrain.stages.quality_gate import run as quality_gate
 
@@ -72,18 +73,18 @@ rule register_model:
         metrics=best_model_file(MODEL_METRICS),
         best_params=best_model_file(MODEL_PARAMS),
         estimator=best_model_file(MODEL_ESTIMATOR),
-        preprocessor=rules.build_features.output.preprocessor,
-        schema=rules.build_features.output.schema,
-        validation=rules.validate_data.output.report,
-        train=rules.split_data.output.train,
+        preprocessor=shared_file(rules.build_features.output.preprocessor),
+        schema=shared_file(rules.build_features.output.schema),
+        validation=shared_file(rules.validate_data.output.report),
+        train=shared_file(rules.split_data.output.train),
     output:
-        receipt="results/registry/receipt.json",
-        pipeline="results/registry/pipeline.skops",
-        profile="results/registry/profile.json",
+        receipt=f"results/{EXPERIMENT}registry/receipt.json",
+        pipeline=f"results/{EXPERIMENT}registry/pipeline.skops",
+        profile=f"results/{EXPERIMENT}registry/profile.json",
     log:
-        "logs/register_model/register_model.log",
+        f"logs/{EXPERIMENT}register_model/register_model.log",
     benchmark:
-        "benchmarks/register_model/register_model.tsv"
+        f"benchmarks/{EXPERIMENT}register_model/register_model.tsv"
     threads: 1
     resources:
         mem_mb=500,
@@ -91,31 +92,34 @@ rule register_model:
     params:
         code=stage_code("register_model"),
         registry=REGISTRY,
-        name=MODEL_NAME,
-        config_sections=registered_config(),
+        name=setting(model_name),
+        config_sections=setting(registered_config),
     run:
         from snaketrain.stages.register_model import run as register_model
 
         register_model(input, output, params, log, threads)
 
 
+# With experiments, one deploy per registered name: it promotes the best of the name's experiments that passed.
 rule deploy_model:
     input:
-        receipt=rules.register_model.output.receipt,
+        unpack(deploy_inputs),
     output:
-        receipt="results/deploy/receipt.json",
+        receipt=f"results/{DEPLOY_PART}deploy/receipt.json",
     log:
-        "logs/deploy_model/deploy_model.log",
+        f"logs/{DEPLOY_PART}deploy_model/deploy_model.log",
     benchmark:
-        "benchmarks/deploy_model/deploy_model.tsv"
+        f"benchmarks/{DEPLOY_PART}deploy_model/deploy_model.tsv"
     threads: 1
     resources:
         mem_mb=500,
         runtime=5,
     params:
+        **({"experiments": experiments_of} if EXPERIMENTS else {}),
         code=stage_code("deploy_model"),
         registry=REGISTRY,
-        name=MODEL_NAME,
+        name="{name}" if EXPERIMENTS else MODEL_NAME,
+        # with experiments, the experiment of each decision (the best passed one is promoted)
     run:
         from snaketrain.stages.deploy_model import run as deploy_model
 
@@ -126,19 +130,19 @@ rule raise_alert:
     input:
         decision=rules.quality_gate.output.decision,
     output:
-        alert="results/alerts/alert.json",
+        alert=f"results/{EXPERIMENT}alerts/alert.json",
     log:
-        "logs/raise_alert/raise_alert.log",
+        f"logs/{EXPERIMENT}raise_alert/raise_alert.log",
     benchmark:
-        "benchmarks/raise_alert/raise_alert.tsv"
+        f"benchmarks/{EXPERIMENT}raise_alert/raise_alert.tsv"
     threads: 1
     resources:
         mem_mb=500,
         runtime=5,
     params:
         code=stage_code("raise_alert"),
-        webhook_env=config["alerts"]["webhook_env"],
-        retries=config["alerts"]["retries"],
+        webhook_env=setting("alerts", "webhook_env"),
+        retries=setting("alerts", "retries"),
     run:
         from snaketrain.stages.raise_alert import run as raise_alert
 
@@ -149,46 +153,46 @@ rule raise_alert:
 # writes, so not declared as input) after the branch the gate chose has finished.
 rule summarize_run:
     input:
-        validation=rules.validate_data.output.report,
+        validation=shared_file(rules.validate_data.output.report),
         table=rules.compare_models.output.table,
         best=rules.compare_models.output.best,
         decision=rules.quality_gate.output.decision,
         outcome=gate_outcome,
     output:
         validation=report(
-            "results/report/validation.html",
+            f"results/{EXPERIMENT}report/validation.html",
             caption="../report/validation.rst",
             category="1. Validation",
             labels=report_labels.validation_labels,
         ),
         comparison=report(
-            "results/report/comparison.html",
+            f"results/{EXPERIMENT}report/comparison.html",
             caption="../report/comparison.rst",
             category="3. Comparison",
             labels=report_labels.comparison_labels,
         ),
         gate=report(
-            "results/report/gate.html",
+            f"results/{EXPERIMENT}report/gate.html",
             caption="../report/gate.rst",
             category="4. Quality gate",
             labels=report_labels.gate_labels,
         ),
         history_table=report(
-            "results/report/history.html",
+            f"results/{EXPERIMENT}report/history.html",
             caption="../report/history.rst",
             category="5. Registry",
             labels={"view": "history table and newest-vs-production diff"},
         ),
         history_plot=report(
-            "results/report/history.png",
+            f"results/{EXPERIMENT}report/history.png",
             caption="../report/history.rst",
             category="5. Registry",
             labels={"view": "selection metric across registered versions (plot)"},
         ),
     log:
-        "logs/summarize_run/summarize_run.log",
+        f"logs/{EXPERIMENT}summarize_run/summarize_run.log",
     benchmark:
-        "benchmarks/summarize_run/summarize_run.tsv"
+        f"benchmarks/{EXPERIMENT}summarize_run/summarize_run.tsv"
     threads: 1
     resources:
         mem_mb=500,
@@ -196,7 +200,7 @@ rule summarize_run:
     params:
         code=stage_code("summarize_run"),
         registry=REGISTRY,
-        name=MODEL_NAME,
+        name=setting(model_name),
     run:
         from snaketrain.stages.summarize_run import run as summarize_run
 
@@ -254,3 +258,37 @@ rule rollback_model:
         from snaketrain.stages.rollback_model import run as rollback_model
 
         rollback_model(input, output, params, log, threads, mlflow_tracking())
+
+
+# With experiments: the table of experiments (also written by the onerror hook, with the failed ones' stages)
+rule compare_experiments:
+    input:
+        tables=expand(rules.compare_models.output.table, experiment=SELECTED),
+        pages=expand(rules.summarize_run.output.gate, experiment=SELECTED),
+        deployed=expand(rules.deploy_model.output.receipt, name=NAMES_SELECTED),
+    output:
+        csv="results/experiments.csv",
+        md="results/experiments.md",
+        page=report(
+            "results/report/experiments.html",
+            caption="../report/experiments.rst",
+            category="0. Experiments",
+            labels={"view": "experiments side by side"},
+        ),
+    log:
+        "logs/compare_experiments/compare_experiments.log",
+    benchmark:
+        "benchmarks/compare_experiments/compare_experiments.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        code=stage_code("compare_experiments"),
+        base=tracked_config(config),
+        configs=SELECTED_CONFIGS,
+        sweeps={name: SWEEP_OF.get(name) for name in SELECTED},
+    run:
+        from snaketrain.stages.compare_experiments import run as compare_experiments
+
+        compare_experiments(input, output, params, log, threads)

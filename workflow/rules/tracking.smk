@@ -8,32 +8,35 @@ localrules:
 
 rule mirror_mlflow:
     input:
+        **experiment_deploy(),
         decision=rules.quality_gate.output.decision,
         outcome=gate_outcome,
-        validation=rules.validate_data.output.report,
+        validation=shared_file(rules.validate_data.output.report),
         table=rules.compare_models.output.table,
-        test=rules.split_data.output.test,
-        metrics=expand(MODEL_METRICS, model=MODELS),
-        plots=expand(MODEL_PLOT, model=MODELS),
-        importance=expand(MODEL_IMPORTANCE, model=MODELS),
-        tuned=expand(MODEL_PARAMS, model=MODELS),
+        test=shared_file(rules.split_data.output.test),
+        metrics=per_model(MODEL_METRICS),
+        plots=per_model(MODEL_PLOT),
+        importance=per_model(MODEL_IMPORTANCE),
+        tuned=per_model(MODEL_PARAMS),
     output:
-        receipt="results/mlflow/receipt.json",
+        receipt=f"results/{EXPERIMENT}mlflow/receipt.json",
     log:
-        "logs/mirror_mlflow/mirror_mlflow.log",
+        f"logs/{EXPERIMENT}mirror_mlflow/mirror_mlflow.log",
     benchmark:
-        "benchmarks/mirror_mlflow/mirror_mlflow.tsv"
+        f"benchmarks/{EXPERIMENT}mirror_mlflow/mirror_mlflow.tsv"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
     params:
+        **experiment_params(),
         code=stage_code("mirror_mlflow"),
         registry=REGISTRY,
-        name=MODEL_NAME,
-        models=MODELS,
-        estimators={model: estimator_entry(model) for model in MODELS},
-        config=tracked_config(config),
+        name=setting(model_name),
+        models=setting("models"),
+        estimators=setting(estimator_entries),
+        config=setting(tracked_config),
+        # with experiments, the MLflow run is named after the experiment, tagged with the sweep that made it
     run:
         from snaketrain.stages.mirror_mlflow import run as mirror_mlflow
 

@@ -5,6 +5,8 @@ checks the same schema first and turns every violation into one line naming the 
 """
 
 import difflib
+import functools
+from copy import deepcopy
 from pathlib import Path
 
 from snaketrain.stage_log import ConfigError
@@ -28,6 +30,33 @@ def load_schema(path):
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with open(path, encoding="utf-8") as fh:
         return yaml.load(fh, Loader=loader)
+
+
+@functools.cache
+def _filling_validator(schema_path):
+    """A validator that fills in the schema's defaults as it goes, the way Snakemake's validate() does, built once
+    (experiments validate one config each)."""
+    from jsonschema import Draft202012Validator, validators
+
+    check_properties = Draft202012Validator.VALIDATORS["properties"]
+
+    def fill_then_check(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for key, subschema in properties.items():
+                if "default" in subschema:
+                    instance.setdefault(key, deepcopy(subschema["default"]))
+        yield from check_properties(validator, properties, instance, schema)
+
+    filling = validators.extend(Draft202012Validator, {"properties": fill_then_check})
+    return filling(load_schema(schema_path))
+
+
+def with_defaults(config, schema_path):
+    """A copy of a valid config with the schema's defaults filled in."""
+    filled = deepcopy(config)
+    for _ in _filling_validator(str(schema_path)).iter_errors(filled):
+        pass  # the config was checked before; filling is what this pass is for
+    return filled
 
 
 def dotted(path):

@@ -53,7 +53,8 @@ def check_estimators(estimators, models, task):
 def failure_lines(logs_dir, since):
     """The last lines of a failed run: each stage's explanation, read back from the logs written since `since`."""
     found = []
-    for path in sorted(Path(logs_dir).glob("*/*.log")):
+    # logs/<rule>/<job>.log, or with experiments logs/<experiment or _shared/folder>/<rule>/<job>.log
+    for path in sorted(Path(logs_dir).rglob("*.log")):
         if path.stat().st_mtime < since:
             continue
         block = first_error(path.read_text(encoding="utf-8", errors="replace"))
@@ -122,7 +123,7 @@ def _tail(path, lines=LOG_TAIL_LINES):
     return "\n".join(text.splitlines()[-lines:])
 
 
-def build_run_failed_alert(snakemake_log, workdir):
+def build_run_failed_alert(snakemake_log, workdir, failed_experiments=()):
     """The alert for a failed run: which rules failed, the end of each one's log, where the full logs are."""
     if isinstance(snakemake_log, list | tuple):  # Snakemake passes its log file(s) as a list
         snakemake_log = snakemake_log[0] if snakemake_log else None
@@ -136,9 +137,13 @@ def build_run_failed_alert(snakemake_log, workdir):
     host = platform.node()
     summary = f":x: snaketrain run FAILED on {host} in {workdir}: rule(s) {rules}."
     excerpt = next((error_excerpt(job["log_tail"]) for job in jobs if job.get("log_tail")), None)
+    if failed_experiments:
+        summary += f" Experiments that did not finish: {', '.join(name for name, _ in failed_experiments)}."
     if excerpt:
         summary += f" {excerpt}"
+    experiments = {"failed_experiments": [{"experiment": n, "status": s} for n, s in failed_experiments]}
     return {
+        **(experiments if failed_experiments else {}),
         "text": summary,
         "event": "run_failed",
         "host": host,
@@ -149,12 +154,12 @@ def build_run_failed_alert(snakemake_log, workdir):
     }
 
 
-def notify_run_failed(snakemake_log, webhook_env, attempts, workdir=".", out_dir="logs/alerts"):
+def notify_run_failed(snakemake_log, webhook_env, attempts, workdir=".", out_dir="logs/alerts", failed_experiments=()):
     """Called by onerror: write the alert next to the logs and send it; never raises."""
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        alert = build_run_failed_alert(snakemake_log, Path(workdir).resolve())
+        alert = build_run_failed_alert(snakemake_log, Path(workdir).resolve(), failed_experiments)
         write_json(alert, out / "run_failed.json")
         with stage_logging(out / "run_failed.log", "run_failed_alert") as logger:
             # also on the terminal, where the user watching the run looks

@@ -182,3 +182,65 @@ def on_success(workflow, registry_root, paths, name=None):
         return
     report = build_report(workflow)
     print("\n".join(summary_lines(registry_root, paths, report, name=name)))
+
+
+# ---- with experiments
+
+
+def promotion_lines(deploy_receipts):
+    """One line per registered name: which experiment's version is in production after the run."""
+    lines = []
+    for path in deploy_receipts:
+        receipt = _read(path)
+        if receipt is None:
+            continue
+        if receipt.get("version") is None:
+            lines.append(
+                f"  {receipt['name']}: nothing promoted ({receipt.get('reason', 'no experiment passed its gate')})"
+            )
+        else:
+            lines.append(
+                f"  {receipt['name']}: production {receipt['version']} from experiment {receipt.get('experiment')}"
+                f" (was {receipt.get('previous') or 'none'})"
+            )
+    return lines
+
+
+def experiments_lines(markdown, deploy_receipts, report_path=None, failed=()):
+    """The end of a run with experiments: the table of experiments, then each name's production."""
+    lines = ["", "snaketrain: experiments (results/experiments.md; `snaketrain experiments` prints it again)", ""]
+    lines += markdown.rstrip("\n").splitlines()
+    if failed:
+        lines += ["", f"  {len(failed)} experiment(s) did not finish:"]
+        lines += [f"    - {name}: {status}" for name, status in failed]
+    promotions = promotion_lines(deploy_receipts)
+    if promotions:
+        lines += ["", "  promotions:", *promotions]
+    if report_path:
+        lines.append(f"  report: {report_path}")
+    return lines
+
+
+def on_success_experiments(workflow, base, configs, sweeps, deploy_receipts):
+    if not ran_full_pipeline(workflow):
+        return
+    from snaketrain.orchestration.experiments_table import write_tables
+
+    report = build_report(workflow)
+    markdown = write_tables(base, configs, sweeps)
+    print("\n".join(experiments_lines(markdown, deploy_receipts, report)))
+
+
+def on_error_experiments(base, configs, sweeps, deploy_receipts):
+    """After a failed run: the table with each experiment's state (failed ones with their failing stage); returns
+    [(name, status)] of the experiments that did not finish, for the run-failed alert."""
+    from snaketrain.orchestration.experiments_table import rows_for, write_tables
+
+    try:
+        markdown = write_tables(base, configs, sweeps)
+        failed = [(row["experiment"], row["status"]) for row in rows_for(base, configs, sweeps) if row["gate"] is None]
+    except Exception as error:  # noqa: BLE001 - the run's own error matters more than its summary
+        print(f"snaketrain: could not write the table of experiments ({type(error).__name__}: {error})")
+        return []
+    print("\n".join(experiments_lines(markdown, deploy_receipts, failed=failed)))
+    return failed

@@ -64,11 +64,16 @@ def pipeline_record(input, params, version_metadata):
         )
     best = next(m for m in models if m["name"] == decision["model"])
     artifacts = [(input.validation, "validation"), (input.table, "comparison"), (input.decision, "gate")]
+    experiment = getattr(params, "experiment", None)  # set only when the run has experiments
+    outcome = "passed" if decision["passed"] else "failed"
+    tags = run_tags(validation, version_metadata, decision, params.name)
+    if experiment:
+        tags.update({"snaketrain.experiment": experiment, "snaketrain.sweep": getattr(params, "sweep", None) or ""})
     return {
-        "run_name": f"{params.name} {decision['model']} ({'passed' if decision['passed'] else 'failed'})",
+        "run_name": experiment or f"{params.name} {decision['model']} ({outcome})",
         "params": flat_params(params.config),
         "metrics": best["metrics"],
-        "tags": run_tags(validation, version_metadata, decision, params.name),
+        "tags": tags,
         "artifacts": artifacts,
         "models": models,
     }

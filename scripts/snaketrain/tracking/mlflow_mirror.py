@@ -73,7 +73,7 @@ def tracking_from(configured, environ):
 
 def tracked_config(config):
     """The config an MLflow run records as params: all of it but the tracking URI and what only predict reads."""
-    return {key: value for key, value in config.items() if key not in ("tracking", "predict")}
+    return {key: value for key, value in config.items() if key not in ("tracking", "predict", "experiments", "only")}
 
 
 def redact(text, tracking):

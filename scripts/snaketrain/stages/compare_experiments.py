@@ -1,0 +1,17 @@
+"""Put the experiments side by side: results/experiments.csv and .md and the report's experiments page."""
+
+from snaketrain.orchestration import experiments_table
+from snaketrain.stage_log import stage_logging
+from snaketrain.table_io import write_bytes
+
+STAGE = "compare_experiments"
+
+
+def run(input, output, params, log, threads=1):
+    with stage_logging(log[0], STAGE, input) as logger:
+        rows = experiments_table.rows_for(params.base, params.configs, params.sweeps)
+        header, lines = experiments_table.table(rows)
+        write_bytes(experiments_table.as_csv(header, lines).encode(), output.csv)
+        write_bytes(experiments_table.as_markdown(header, lines).encode(), output.md)
+        write_bytes(experiments_table.as_html(header, lines).encode(), output.page)
+        logger.info("%d experiments compared; best first: %s", len(rows), ", ".join(r["experiment"] for r in rows))
