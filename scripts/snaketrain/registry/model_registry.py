@@ -220,13 +220,15 @@ def shown(version):
     return version if version else "nothing in production"
 
 
-def how_it_got_there(root, name, version):
-    """' (promoted at <time>, replacing <v>)' or ' (rolled back ...)': the newest history event that put version
-    in production, read while the caller holds the lock; '' when the history does not say."""
+def how_it_got_there(root, name, version, expected):
+    """' (promoted at <time>)' or ' (put back by a rollback at <time>)', from the newest history event that put
+    version in production, naming the version it replaced when that was not `expected` (production moved more
+    than once); read while the caller holds the lock; '' when the history does not say."""
     for event in reversed(_history(model_dir(root, name))):
         if event["event"] in ("promoted", "rolled_back") and event["version"] == version:
-            verb = "promoted" if event["event"] == "promoted" else "rolled back to"
-            return f" ({verb} at {event.get('at')}, replacing {shown(event.get('previous'))})"
+            how = "promoted" if event["event"] == "promoted" else "put back by a rollback"
+            replaced = "" if event.get("previous") == expected else f", replacing {shown(event.get('previous'))}"
+            return f" ({how} at {event.get('at')}{replaced})"
     return ""
 
 
@@ -244,7 +246,8 @@ def promote(root, version, name, expected=UNCHECKED):
         previous = current["version"] if current else None
         pause_point("promote:locked")
         if expected is not UNCHECKED and previous not in (expected, version):
-            raise ProductionMoved(root, name, version, expected, previous, how_it_got_there(root, name, previous))
+            how = how_it_got_there(root, name, previous, expected)
+            raise ProductionMoved(root, name, version, expected, previous, how)
         promoted_at = now_utc()
         write_json({"version": version, "previous": previous, "promoted_at": promoted_at}, production_path(root, name))
         if version != previous:

@@ -30,7 +30,7 @@ def test_promote_moves_production_only_from_the_expected_version(tmp_path):
     assert (moved.name, moved.version, moved.expected, moved.actual) == ("iris", c, a, b)
     promoted_at = registry.production(root, "iris")["promoted_at"]
     assert str(moved).startswith(
-        f"[registry] production of model 'iris' is {b} (promoted at {promoted_at}, replacing {a}), "
+        f"[registry] production of model 'iris' is {b} (promoted at {promoted_at}), "
         f"not {a} as the caller expected: version {c} was not promoted (it stays registered)"
     )
     # nothing changed: pointer, history, and the version is still registered
@@ -45,10 +45,14 @@ def test_expecting_nothing_in_production_fails_once_something_is(tmp_path):
     registry.promote(root, a, "iris", expected=None)
     with pytest.raises(registry.ProductionMoved, match=f"is {a} .*not nothing in production as the caller expected"):
         registry.promote(root, b, "iris", expected=None)
-    # a rollback is named as such
+    # a rollback is named as such; so is the version replaced, when production moved more than once
+    c = publish(root, tmp_path, "c")[0]
     registry.promote(root, b, "iris")
     registry.rollback(root, "iris")
-    with pytest.raises(registry.ProductionMoved, match=f"is {a} \\(rolled back to at .*, replacing {b}\\)"):
+    with pytest.raises(registry.ProductionMoved, match=f"is {a} \\(put back by a rollback at [^,]*\\), not {b} "):
+        registry.promote(root, c, "iris", expected=b)
+    registry.promote(root, c, "iris")
+    with pytest.raises(registry.ProductionMoved, match=f"is {c} \\(promoted at .*, replacing {a}\\), not {b} "):
         registry.promote(root, b, "iris", expected=b)
 
 
