@@ -6,7 +6,8 @@ Layout under the registry root:
                                 model.joblib, preprocessor.joblib (the parts, as before; snaketrain never loads
                                 them), metadata.json (with each file's sha256 and the name)
   models/<name>/index.json      every version of the name with its metrics and registration time
-  models/<name>/production.json the version of the name in production ({version, previous, promoted_at})
+  models/<name>/production.json the version of the name in production ({version, previous, promoted_at}); a deploy
+                                moves it only from the version its gate compared with (promote's expected)
   models/<name>/history.jsonl   append-only log, one JSON object a line: each registration (with its metrics),
                                 promotion and rollback, oldest first
   .lock                         serialises index, history and pointer updates across processes and names
@@ -196,13 +197,57 @@ def production(root, name):
     return read_json(path) if path.is_file() else None
 
 
-def promote(root, version, name):
-    """Point production of name at version (which must be whole); returns the previous production version."""
+# promote's default expectation: move production whatever it points at now (tests, tools that decided for
+# themselves); deploy_model passes the version its gate compared with instead
+UNCHECKED = object()
+
+
+class ProductionMoved(StageError):
+    """Production of a name is no longer the version the caller compared the candidate with (see promote)."""
+
+    def __init__(self, root, name, version, expected, actual, how):
+        self.name, self.version, self.expected, self.actual, self.how = name, version, expected, actual, how
+        super().__init__(
+            "registry",
+            f"production of model '{name}' is {shown(actual)}{how}, not {shown(expected)} as the caller expected: "
+            f"version {version} was not promoted (it stays registered)",
+            "compare the candidate with the current production version again before promoting it",
+            str(production_path(root, name)),
+        )
+
+
+def shown(version):
+    return version if version else "nothing in production"
+
+
+def how_it_got_there(root, name, version, expected):
+    """' (promoted at <time>)' or ' (put back by a rollback at <time>)', from the newest history event that put
+    version in production, naming the version it replaced when that was not `expected` (production moved more
+    than once); read while the caller holds the lock; '' when the history does not say."""
+    for event in reversed(_history(model_dir(root, name))):
+        if event["event"] in ("promoted", "rolled_back") and event["version"] == version:
+            how = "promoted" if event["event"] == "promoted" else "put back by a rollback"
+            replaced = "" if event.get("previous") == expected else f", replacing {shown(event.get('previous'))}"
+            return f" ({how} at {event.get('at')}{replaced})"
+    return ""
+
+
+def promote(root, version, name, expected=UNCHECKED):
+    """Point production of name at version (which must be whole); returns the previous production version.
+
+    Compare-and-swap: with `expected` (a version id, or None for "nothing in production") production moves only
+    if, under the lock, it still is `expected`, so a version never replaces one it was not compared with (two
+    runs sharing a registry both gated against the same production); otherwise ProductionMoved, and nothing
+    changes. Production already at `version` passes too: promoting it replaces nothing.
+    """
     verified_files(root, version, name)
     with _lock(root):
         current = production(root, name)
         previous = current["version"] if current else None
         pause_point("promote:locked")
+        if expected is not UNCHECKED and previous not in (expected, version):
+            how = how_it_got_there(root, name, previous, expected)
+            raise ProductionMoved(root, name, version, expected, previous, how)
         promoted_at = now_utc()
         write_json({"version": version, "previous": previous, "promoted_at": promoted_at}, production_path(root, name))
         if version != previous:
@@ -210,6 +255,21 @@ def promote(root, version, name):
                 root, name, {"event": "promoted", "version": version, "previous": previous, "at": promoted_at}
             )
     return previous
+
+
+def best_candidate(candidates, metric_direction):
+    """The candidate to promote among several that compete for one name (experiments registering under one
+    registry.model_name): the best passed one by the selection metric, a tie going to the experiment name that
+    sorts first, so that the choice does not depend on which run finished first; None if none passed.
+
+    candidates: dicts {experiment, version, value (the selection metric), passed};
+    metric_direction: "higher" or "lower" (which is better: model_metrics.higher_is_better of the metric).
+    """
+    if metric_direction not in ("higher", "lower"):
+        raise ValueError(f"metric_direction must be 'higher' or 'lower', not {metric_direction!r}")
+    sign = -1 if metric_direction == "higher" else 1
+    passed = [c for c in candidates if c["passed"]]
+    return min(passed, key=lambda c: (sign * c["value"], c["experiment"]), default=None)
 
 
 def rollback_target(history, current):

@@ -161,15 +161,20 @@ def score_production(registry_root, version, name, test_path, metric):
 
 
 def production_checks(params, candidate, best, test_path, logger):
-    """The checks against the production version of the same name: input schema, then the metric."""
+    """The checks against the production version of the same name (input schema, then the metric), and that
+    version (None when nothing is in production): deploy_model promotes only while production is still it."""
     migrated = registry.migrate(params.registry, params.name)
     if migrated:
         logger.warning("%s", migrated)
     current = registry.production(params.registry, params.name)
     if not current:
         logger.info("no version of %s is in production yet: nothing to compare with", params.name)
-        return []
+        return [], None
     version = current["version"]
+    return _checks_against(params, candidate, best, test_path, version), version
+
+
+def _checks_against(params, candidate, best, test_path, version):
     meta = registry.metadata(params.registry, version, params.name)
     checks = [schema_check(candidate, meta, version, params.name, params.gate["allow_schema_change"])]
     metric = best["metric"]
@@ -194,8 +199,10 @@ def run(input, output, params, log, threads=1):
         logger.info("best model %s: %s = %s", best["best_model"], best["metric"], best["metrics"][best["metric"]])
         checks = threshold_checks(best["metrics"], params.gate["thresholds"])
         candidate = read_json(input.schema)
-        checks += production_checks(params, candidate, best, input.test, logger)
-        decision = {**decide(best, checks), "name": params.name}
+        against, compared_with = production_checks(params, candidate, best, input.test, logger)
+        checks += against
+        # compared_with is what deploy_model's compare-and-swap expects production to still be
+        decision = {**decide(best, checks), "name": params.name, "compared_with": compared_with}
         for check in checks:
             logger.info("%s: %s", check["verdict"].upper(), check["reason"])
         logger.info("gate %s for %s", "PASSED" if decision["passed"] else "FAILED", decision["model"])

@@ -1,7 +1,15 @@
 """The quality_gate stage: threshold checks, the decision with its reasons, the comparison with production."""
 
-from snaketrain.stages.quality_gate import decide, production_check, schema_check, score_production, threshold_checks
-from snaketrain.table_io import write_table
+from snaketrain.registry import model_registry
+from snaketrain.stages.quality_gate import (
+    decide,
+    production_check,
+    run,
+    schema_check,
+    score_production,
+    threshold_checks,
+)
+from snaketrain.table_io import read_json, write_json, write_table
 from tests.fitted_models import NAME, publish_fitted, rows
 
 BEST = {"best_model": "rf", "metric": "f1", "metrics": {"accuracy": 0.95, "f1": 0.94}, "task": "binary"}
@@ -75,3 +83,32 @@ def test_other_columns_target_or_task_fail_the_gate_naming_what_changed():
     allowed = schema_check(candidate, PRODUCTION_META, "v1", "penguins", allow=True)
     assert allowed["verdict"] == "pass" and "allowed by gate.allow_schema_change" in allowed["reason"]
     assert decide(BEST, [allowed])["passed"]
+
+
+class Job:
+    """The input/output/params objects a rule passes to run()."""
+
+    def __init__(self, **items):
+        self.__dict__.update(items)
+
+
+def gate(tmp_path, root):
+    """Run the stage on a candidate that takes the toy input; its decision."""
+    write_json(BEST, tmp_path / "best.json")
+    schema = {"target": "y", "task": "binary", "columns": {"x": "numeric", "n": "numeric", "colour": "categorical"}}
+    write_json(schema, tmp_path / "schema.json")
+    write_table(rows(80, seed=4), tmp_path / "test.parquet")
+    job = Job(best=tmp_path / "best.json", schema=tmp_path / "schema.json", test=tmp_path / "test.parquet")
+    params = Job(registry=root, name=NAME, gate={"thresholds": {}, "allow_schema_change": False, "tolerance": 1.0})
+    run(job, Job(decision=tmp_path / "decision.json"), params, [tmp_path / "quality_gate.log"])
+    return read_json(tmp_path / "decision.json")
+
+
+def test_the_decision_records_the_production_version_it_compared_with(tmp_path):
+    root = tmp_path / "registry"
+    assert gate(tmp_path, root)["compared_with"] is None  # nothing in production yet
+    version, _ = publish_fitted(root, tmp_path, "binary")
+    model_registry.promote(root, version, NAME)
+    decision = gate(tmp_path, root)
+    assert decision["compared_with"] == version
+    assert {c.get("production_version") for c in decision["checks"]} == {version}
