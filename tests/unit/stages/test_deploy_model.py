@@ -82,3 +82,39 @@ def test_a_decision_without_compared_with_asks_for_the_gate_again(tmp_path):
             [str(tmp_path / "deploy_model.log")],
         )
     assert model_registry.production(tmp_path / "registry", "toy") is None
+
+
+def deploy_experiments(tmp_path, candidates, compared_with=None):
+    """Deploy one name from several experiments: candidates {experiment: (f1, version or None if failed)}."""
+    decisions, receipts = [], []
+    for experiment, (value, version) in candidates.items():
+        decision = {"passed": version is not None, "metric": "f1", "value": value, "compared_with": compared_with}
+        write_json(decision, tmp_path / f"{experiment}-decision.json")
+        decisions.append(str(tmp_path / f"{experiment}-decision.json"))
+        if version is not None:
+            write_json({"version": version}, tmp_path / f"{experiment}-registered.json")
+            receipts.append(str(tmp_path / f"{experiment}-registered.json"))
+    run(
+        Job(receipt=receipts, decision=decisions),
+        Job(receipt=str(tmp_path / "deployed.json")),
+        Job(registry=str(tmp_path / "registry"), name="toy", experiments=list(candidates)),
+        [str(tmp_path / "deploy_model.log")],
+    )
+    return json.loads((tmp_path / "deployed.json").read_text())
+
+
+def test_the_best_passed_experiment_is_promoted_once_ties_to_the_first_name(tmp_path):
+    a, b, c = publish(tmp_path, "a", "b", "c")
+    receipt = deploy_experiments(
+        tmp_path, {"zeta": (0.9, a), "beta": (0.9, b), "alpha": (0.95, None), "gamma": (0.8, c)}
+    )
+    assert receipt["experiment"] == "beta" and receipt["version"] == b  # alpha failed its gate; beta ties zeta
+    assert [c["experiment"] for c in receipt["candidates"]] == ["zeta", "beta", "alpha", "gamma"]
+    history = model_registry.read_history(tmp_path / "registry", "toy")
+    assert [event["version"] for event in history if event["event"] == "promoted"] == [b]
+
+
+def test_no_passed_experiment_leaves_production_alone(tmp_path):
+    receipt = deploy_experiments(tmp_path, {"a": (0.5, None), "b": (0.6, None)})
+    assert receipt["version"] is None and receipt["reason"] == "no experiment passed its gate"
+    assert model_registry.production(tmp_path / "registry", "toy") is None
