@@ -160,11 +160,20 @@ def explain(error):
     return f"{key}: {error.message[:300]}", fix, key
 
 
-def schema_errors(config, schema):
-    """Every schema violation as (problem, fix, key), sorted by key."""
+@functools.cache
+def _checking_validator(schema_path):
+    """The schema's validator, built once per process (experiments check one config each)."""
     from jsonschema import Draft202012Validator
 
-    errors = Draft202012Validator(schema).iter_errors(config)
+    return Draft202012Validator(load_schema(schema_path))
+
+
+def schema_errors(config, schema):
+    """Every schema violation as (problem, fix, key), sorted by key; schema is the schema or its path."""
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(schema) if isinstance(schema, dict) else _checking_validator(str(schema))
+    errors = validator.iter_errors(config)
     explained = {}
     for error in sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]):
         problem, fix, key = explain(error)
@@ -209,7 +218,7 @@ def catalogue_errors(config):
 def config_error(config, schema_path, configfiles=(), schema_checked=False):
     """A ConfigError describing every problem in config, or None if it is valid (schema_checked: the config
     passed the schema already, e.g. Snakemake's validate(), so only what the schema cannot say is checked)."""
-    problems = [] if schema_checked else schema_errors(config, load_schema(schema_path))
+    problems = [] if schema_checked else schema_errors(config, schema_path)
     problems = problems or catalogue_errors(config)
     if not problems:
         return None
