@@ -82,3 +82,70 @@ def test_a_decision_without_compared_with_asks_for_the_gate_again(tmp_path):
             [str(tmp_path / "deploy_model.log")],
         )
     assert model_registry.production(tmp_path / "registry", "toy") is None
+
+
+def deploy_experiments(tmp_path, decisions, versions):
+    """The deploy of one name with experiments: {experiment: decision}, {experiment: version} of those that passed."""
+    decision_paths, receipt_paths = [], []
+    for experiment, decision in decisions.items():
+        decision_paths.append(str(tmp_path / f"{experiment}-decision.json"))
+        write_json({"metric": "f1", **decision}, decision_paths[-1])
+        if decision["passed"]:
+            receipt_paths.append(str(tmp_path / f"{experiment}-registered.json"))
+            write_json({"version": versions[experiment]}, receipt_paths[-1])
+    run(
+        Job(decision=decision_paths, receipt=receipt_paths),
+        Job(receipt=str(tmp_path / "deployed.json")),
+        Job(registry=str(tmp_path / "registry"), name="toy", experiments=list(decisions)),
+        [str(tmp_path / "deploy_model.log")],
+    )
+    return json.loads((tmp_path / "deployed.json").read_text())
+
+
+def test_with_experiments_the_best_passed_one_is_promoted_a_tie_to_the_first_name(tmp_path):
+    root = tmp_path / "registry"
+    a, b, c = publish(tmp_path, "a", "b", "c")
+    decisions = {
+        "wide": {"passed": True, "value": 0.91, "compared_with": None},
+        "deep": {"passed": True, "value": 0.95, "compared_with": None},
+        "best_but_failed": {"passed": False, "value": 0.99, "compared_with": None},
+        "also_deep": {"passed": True, "value": 0.95, "compared_with": None},
+    }
+    receipt = deploy_experiments(tmp_path, decisions, {"wide": a, "deep": b, "also_deep": c})
+    assert (receipt["experiment"], receipt["version"], receipt["previous"]) == ("also_deep", c, None)
+    assert [x["experiment"] for x in receipt["candidates"]] == list(decisions)
+    assert model_registry.production(root, "toy")["version"] == c
+    # the next run's gates compared with c; a lower-is-better metric picks the smallest
+    rmse = {
+        "wide": {"passed": True, "value": 2.0, "metric": "rmse", "compared_with": c},
+        "deep": {"passed": True, "value": 3.0, "metric": "rmse", "compared_with": c},
+    }
+    receipt = deploy_experiments(tmp_path, rmse, {"wide": a, "deep": b})
+    assert (receipt["experiment"], receipt["version"], receipt["previous"]) == ("wide", a, c)
+
+
+def test_with_experiments_none_passed_leaves_production_and_says_so(tmp_path):
+    (a,) = publish(tmp_path, "a")
+    model_registry.promote(tmp_path / "registry", a, "toy")
+    receipt = deploy_experiments(tmp_path, {"x": {"passed": False, "value": 0.5, "compared_with": a}}, {})
+    assert receipt["version"] is None and receipt["reason"] == "no experiment passed its gate"
+    assert model_registry.production(tmp_path / "registry", "toy")["version"] == a
+
+
+def test_with_experiments_the_winner_is_promoted_only_from_what_its_gate_compared_with(tmp_path):
+    ours, theirs = publish(tmp_path, "ours", "theirs")
+    model_registry.promote(tmp_path / "registry", theirs, "toy")
+    with pytest.raises(StageError, match=f"production of toy moved from nothing in production to {theirs}"):
+        deploy_experiments(tmp_path, {"x": {"passed": True, "value": 0.9, "compared_with": None}}, {"x": ours})
+    assert model_registry.production(tmp_path / "registry", "toy")["version"] == theirs
+
+
+def test_with_experiments_ranked_by_different_metrics_is_refused(tmp_path):
+    a, b = publish(tmp_path, "a", "b")
+    decisions = {
+        "x": {"passed": True, "value": 0.9, "metric": "f1", "compared_with": None},
+        "y": {"passed": True, "value": 0.9, "metric": "accuracy", "compared_with": None},
+    }
+    with pytest.raises(StageError, match=r"different metrics: x \(f1\), y \(accuracy\)"):
+        deploy_experiments(tmp_path, decisions, {"x": a, "y": b})
+    assert model_registry.production(tmp_path / "registry", "toy") is None
