@@ -111,6 +111,8 @@ EXPERIMENT = "{experiment}/" if EXPERIMENTS else ""
 SHARED_DATASET = "_shared/{dataset}/" if EXPERIMENTS else ""
 SHARED_DATA = "_shared/data-{data}/" if EXPERIMENTS else ""
 SHARED_FEATURES = "_shared/features-{features}/" if EXPERIMENTS else ""
+# the report groups each experiment's pages under its name (None: no subcategory, as before)
+REPORT_GROUP = "{experiment}" if EXPERIMENTS else None
 # a model's tuning, training and evaluation: shared by the experiments with the same features, entry and tuning
 SHARED_FIT = "_shared/fit-{fit}/" if EXPERIMENTS else ""
 

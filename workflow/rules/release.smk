@@ -18,6 +18,7 @@ rule compare_models:
             f"results/{EXPERIMENT}comparison/metrics.csv",
             caption="../report/comparison.rst",
             category="3. Comparison",
+            subcategory=REPORT_GROUP,
             labels={"table": "all metrics as CSV (download)"},
         ),
         best=f"results/{EXPERIMENT}comparison/best.json",
@@ -115,11 +116,11 @@ rule deploy_model:
         mem_mb=500,
         runtime=5,
     params:
+        # with experiments, the experiment of each decision (the best passed one is promoted)
         **({"experiments": experiments_of} if EXPERIMENTS else {}),
         code=stage_code("deploy_model"),
         registry=REGISTRY,
         name="{name}" if EXPERIMENTS else MODEL_NAME,
-        # with experiments, the experiment of each decision (the best passed one is promoted)
     run:
         from snaketrain.stages.deploy_model import run as deploy_model
 
@@ -163,30 +164,35 @@ rule summarize_run:
             f"results/{EXPERIMENT}report/validation.html",
             caption="../report/validation.rst",
             category="1. Validation",
+            subcategory=REPORT_GROUP,
             labels=report_labels.validation_labels,
         ),
         comparison=report(
             f"results/{EXPERIMENT}report/comparison.html",
             caption="../report/comparison.rst",
             category="3. Comparison",
+            subcategory=REPORT_GROUP,
             labels=report_labels.comparison_labels,
         ),
         gate=report(
             f"results/{EXPERIMENT}report/gate.html",
             caption="../report/gate.rst",
             category="4. Quality gate",
+            subcategory=REPORT_GROUP,
             labels=report_labels.gate_labels,
         ),
         history_table=report(
             f"results/{EXPERIMENT}report/history.html",
             caption="../report/history.rst",
             category="5. Registry",
+            subcategory=REPORT_GROUP,
             labels={"view": "history table and newest-vs-production diff"},
         ),
         history_plot=report(
             f"results/{EXPERIMENT}report/history.png",
             caption="../report/history.rst",
             category="5. Registry",
+            subcategory=REPORT_GROUP,
             labels={"view": "selection metric across registered versions (plot)"},
         ),
     log:

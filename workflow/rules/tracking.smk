@@ -8,6 +8,7 @@ localrules:
 
 rule mirror_mlflow:
     input:
+        # with experiments, the deploy of the experiment's name: the production alias is set after it
         **experiment_deploy(),
         decision=rules.quality_gate.output.decision,
         outcome=gate_outcome,
@@ -29,6 +30,7 @@ rule mirror_mlflow:
         mem_mb=1000,
         runtime=10,
     params:
+        # with experiments, the MLflow run is named after the experiment, tagged with the sweep that made it
         **experiment_params(),
         code=stage_code("mirror_mlflow"),
         registry=REGISTRY,
@@ -36,7 +38,6 @@ rule mirror_mlflow:
         models=setting("models"),
         estimators=setting(estimator_entries),
         config=setting(tracked_config),
-        # with experiments, the MLflow run is named after the experiment, tagged with the sweep that made it
     run:
         from snaketrain.stages.mirror_mlflow import run as mirror_mlflow
 

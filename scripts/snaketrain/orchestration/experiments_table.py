@@ -55,6 +55,18 @@ def _text(value):
     return str(value)
 
 
+def model_metrics(table_path):
+    """{model: {metric: value}} from an experiment's comparison table (compare_models), {} when it is missing."""
+    try:
+        with open(table_path, newline="") as fh:
+            return {
+                row["model"]: {k: float(v) for k, v in row.items() if k not in ("rank", "model") and v != ""}
+                for row in csv.DictReader(fh)
+            }
+    except OSError:
+        return {}
+
+
 def failing_stage(name, log_folders):
     """'<stage>: <problem>' for the first stage of the experiment whose log holds an error, else None."""
     for stage in STAGES:
@@ -78,13 +90,15 @@ def production_delta(decision):
 def experiment_row(name, cfg, base, results="results", logs="logs", sweep=None):
     """One experiment's row as {column: value}; columns model:<name> hold each model's test metric."""
     folder = Path(results, name)
-    metric = cfg["selection"]["metric"]
+    best = _read_json(folder / "comparison" / "best.json")
+    # the metric compare_models selected by (selection.metric "auto" depends on the task validation found)
+    configured = cfg["selection"]["metric"]
+    metric = (best or {}).get("metric") or (None if configured == "auto" else configured)
     row = {"experiment": name, "sweep": sweep, "data": cfg["data"]["name"], "metric": metric}
     row["changed"] = experiments.changed_settings(base, cfg)
-    best = _read_json(folder / "comparison" / "best.json")
+    compared = model_metrics(folder / "comparison" / "metrics.csv")
     for model in cfg["models"]:
-        evaluation = _read_json(folder / "evaluation" / model / "metrics.json")
-        row[f"model:{model}"] = (evaluation or {}).get("metrics", {}).get(metric)
+        row[f"model:{model}"] = compared.get(model, {}).get(metric)
     row["metrics"] = (best or {}).get("metrics", {})
     row["best_model"] = (best or {}).get("best_model")
     decision = _read_json(folder / "gate" / "decision.json")
@@ -108,7 +122,7 @@ def sort_rows(rows, metric=None):
 
     def key(row):
         chosen = metric or row["metric"]
-        value = row["metrics"].get(chosen)
+        value = row["metrics"].get(chosen) if chosen else None
         if value is None:
             return (1, 0, row["experiment"])
         return (0, -value if higher_is_better(chosen) else value, row["experiment"])
@@ -220,7 +234,9 @@ def main(argv=None):
         description="One row per experiment: changed parameters, each model's test metric, best model, gate, "
         "registered version and delta to production. Run from the project directory.",
     )
-    parser.add_argument("--configfile", action="append", help="config files, as given to snakemake")
+    parser.add_argument(
+        "--configfile", action="append", help="config files over config/config.yaml, as given to snakemake"
+    )
     parser.add_argument("--sort-by", metavar="METRIC", help="sort by this test metric of the best model")
     parser.add_argument("--all-params", action="store_true", help="show every parameter, not only changed ones")
     output = parser.add_mutually_exclusive_group()
@@ -228,7 +244,8 @@ def main(argv=None):
     output.add_argument("--md", action="store_true", help="print a Markdown table")
     args = parser.parse_args(argv)
     try:
-        base, configs, sweeps = load_configs(args.configfile or ["config/config.yaml"])
+        # the Snakefile's configfile first, then --configfile files over it, as snakemake does
+        base, configs, sweeps = load_configs(["config/config.yaml", *(args.configfile or [])])
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2

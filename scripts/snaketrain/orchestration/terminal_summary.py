@@ -242,5 +242,28 @@ def on_error_experiments(base, configs, sweeps, deploy_receipts):
     except Exception as error:  # noqa: BLE001 - the run's own error matters more than its summary
         print(f"snaketrain: could not write the table of experiments ({type(error).__name__}: {error})")
         return []
-    print("\n".join(experiments_lines(markdown, deploy_receipts, failed=failed)))
+    print("\n".join(experiments_lines(markdown, deploy_receipts, failed=failed) + waiting_lines(configs, failed)))
     return failed
+
+
+def registered_name(cfg):
+    return cfg["registry"]["model_name"] or cfg["data"]["name"]
+
+
+def waiting_lines(configs, failed):
+    """Why a name's production did not move when one of its experiments failed, and how to promote from the rest:
+    a name's deploy compares all of its experiments, so it waits for each (a run promotes at most once per name)."""
+    failed_names = {name for name, _ in failed}
+    lines = []
+    for registered in sorted({registered_name(cfg) for cfg in configs.values()}):
+        members = [name for name, cfg in configs.items() if registered_name(cfg) == registered]
+        finished = [name for name in members if name not in failed_names]
+        stuck = [name for name in members if name in failed_names]
+        if stuck and finished:
+            lines += [
+                f"  production of {registered} did not move: its deploy compares all {len(members)} experiments "
+                f"registering under it, and {', '.join(stuck)} did not finish.",
+                f"    fix it and run again, or promote the best of the others: run this command again with "
+                f"--config only={','.join(finished)}",
+            ]
+    return lines

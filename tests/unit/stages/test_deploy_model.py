@@ -146,6 +146,6 @@ def test_with_experiments_ranked_by_different_metrics_is_refused(tmp_path):
         "x": {"passed": True, "value": 0.9, "metric": "f1", "compared_with": None},
         "y": {"passed": True, "value": 0.9, "metric": "accuracy", "compared_with": None},
     }
-    with pytest.raises(StageError, match=r"different metrics: x \(f1\), y \(accuracy\)"):
+    with pytest.raises(StageError, match=r"select by different metrics \(accuracy, f1\)"):
         deploy_experiments(tmp_path, decisions, {"x": a, "y": b})
     assert model_registry.production(tmp_path / "registry", "toy") is None
