@@ -185,7 +185,7 @@ def in_experiment(name, error, path):
     """A config error of one experiment, saying which experiment and file it comes from."""
     if isinstance(error, ConfigError):
         return ConfigError(
-            f"experiment {name}: {error.problem}", error.fix, f"{error.where} (experiment {name} in {path})"
+            f"experiment {name}: {error.problem}", error.fix, f"experiment {name} in {path}; {error.where}"
         )
     return ConfigError(f"experiment {name}: {error}", "correct the experiment's overlay", f"{path}, experiment {name}")
 

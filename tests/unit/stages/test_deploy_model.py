@@ -84,68 +84,46 @@ def test_a_decision_without_compared_with_asks_for_the_gate_again(tmp_path):
     assert model_registry.production(tmp_path / "registry", "toy") is None
 
 
-def deploy_experiments(tmp_path, decisions, versions):
-    """The deploy of one name with experiments: {experiment: decision}, {experiment: version} of those that passed."""
-    decision_paths, receipt_paths = [], []
-    for experiment, decision in decisions.items():
-        decision_paths.append(str(tmp_path / f"{experiment}-decision.json"))
-        write_json({"metric": "f1", **decision}, decision_paths[-1])
-        if decision["passed"]:
-            receipt_paths.append(str(tmp_path / f"{experiment}-registered.json"))
-            write_json({"version": versions[experiment]}, receipt_paths[-1])
+def deploy_experiments(tmp_path, candidates, compared_with=None):
+    """Deploy one name from several experiments: candidates {experiment: (f1, version or None if failed)}."""
+    decisions, receipts = [], []
+    for experiment, (value, version) in candidates.items():
+        decision = {"passed": version is not None, "metric": "f1", "value": value, "compared_with": compared_with}
+        write_json(decision, tmp_path / f"{experiment}-decision.json")
+        decisions.append(str(tmp_path / f"{experiment}-decision.json"))
+        if version is not None:
+            write_json({"version": version}, tmp_path / f"{experiment}-registered.json")
+            receipts.append(str(tmp_path / f"{experiment}-registered.json"))
     run(
-        Job(decision=decision_paths, receipt=receipt_paths),
+        Job(receipt=receipts, decision=decisions),
         Job(receipt=str(tmp_path / "deployed.json")),
-        Job(registry=str(tmp_path / "registry"), name="toy", experiments=list(decisions)),
+        Job(registry=str(tmp_path / "registry"), name="toy", experiments=list(candidates)),
         [str(tmp_path / "deploy_model.log")],
     )
     return json.loads((tmp_path / "deployed.json").read_text())
 
 
-def test_with_experiments_the_best_passed_one_is_promoted_a_tie_to_the_first_name(tmp_path):
-    root = tmp_path / "registry"
+def test_the_best_passed_experiment_is_promoted_once_ties_to_the_first_name(tmp_path):
     a, b, c = publish(tmp_path, "a", "b", "c")
-    decisions = {
-        "wide": {"passed": True, "value": 0.91, "compared_with": None},
-        "deep": {"passed": True, "value": 0.95, "compared_with": None},
-        "best_but_failed": {"passed": False, "value": 0.99, "compared_with": None},
-        "also_deep": {"passed": True, "value": 0.95, "compared_with": None},
-    }
-    receipt = deploy_experiments(tmp_path, decisions, {"wide": a, "deep": b, "also_deep": c})
-    assert (receipt["experiment"], receipt["version"], receipt["previous"]) == ("also_deep", c, None)
-    assert [x["experiment"] for x in receipt["candidates"]] == list(decisions)
-    assert model_registry.production(root, "toy")["version"] == c
-    # the next run's gates compared with c; a lower-is-better metric picks the smallest
-    rmse = {
-        "wide": {"passed": True, "value": 2.0, "metric": "rmse", "compared_with": c},
-        "deep": {"passed": True, "value": 3.0, "metric": "rmse", "compared_with": c},
-    }
-    receipt = deploy_experiments(tmp_path, rmse, {"wide": a, "deep": b})
-    assert (receipt["experiment"], receipt["version"], receipt["previous"]) == ("wide", a, c)
+    receipt = deploy_experiments(
+        tmp_path, {"zeta": (0.9, a), "beta": (0.9, b), "alpha": (0.95, None), "gamma": (0.8, c)}
+    )
+    assert receipt["experiment"] == "beta" and receipt["version"] == b  # alpha failed its gate; beta ties zeta
+    assert [c["experiment"] for c in receipt["candidates"]] == ["zeta", "beta", "alpha", "gamma"]
+    history = model_registry.read_history(tmp_path / "registry", "toy")
+    assert [event["version"] for event in history if event["event"] == "promoted"] == [b]
 
 
-def test_with_experiments_none_passed_leaves_production_and_says_so(tmp_path):
-    (a,) = publish(tmp_path, "a")
-    model_registry.promote(tmp_path / "registry", a, "toy")
-    receipt = deploy_experiments(tmp_path, {"x": {"passed": False, "value": 0.5, "compared_with": a}}, {})
+def test_no_passed_experiment_leaves_production_alone(tmp_path):
+    receipt = deploy_experiments(tmp_path, {"a": (0.5, None), "b": (0.6, None)})
     assert receipt["version"] is None and receipt["reason"] == "no experiment passed its gate"
-    assert model_registry.production(tmp_path / "registry", "toy")["version"] == a
-
-
-def test_with_experiments_the_winner_is_promoted_only_from_what_its_gate_compared_with(tmp_path):
-    ours, theirs = publish(tmp_path, "ours", "theirs")
-    model_registry.promote(tmp_path / "registry", theirs, "toy")
-    with pytest.raises(StageError, match=f"production of toy moved from nothing in production to {theirs}"):
-        deploy_experiments(tmp_path, {"x": {"passed": True, "value": 0.9, "compared_with": None}}, {"x": ours})
-    assert model_registry.production(tmp_path / "registry", "toy")["version"] == theirs
-
-
-def test_with_experiments_ranked_by_different_metrics_is_refused(tmp_path):
-    a, b = publish(tmp_path, "a", "b")
-    decisions = {
-        "x": {"passed": True, "value": 0.9, "metric": "f1", "compared_with": None},
-        "y": {"passed": True, "value": 0.9, "metric": "accuracy", "compared_with": None},
-    }
-    with pytest.raises(StageError, match=r"select by different metrics \(accuracy, f1\)"):
-        deploy_experiments(tmp_path, decisions, {"x": a, "y": b})
     assert model_registry.production(tmp_path / "registry", "toy") is None
+
+
+def test_the_best_experiment_is_promoted_only_from_what_its_gate_compared_with(tmp_path):
+    ours, theirs = publish(tmp_path, "ours", "theirs")
+    model_registry.promote(tmp_path / "registry", theirs, "toy")  # another run, after our gates compared with nothing
+    with pytest.raises(StageError, match=f"production of toy moved from nothing in production to {theirs}"):
+        deploy_experiments(tmp_path, {"x": (0.9, ours), "y": (0.8, None)})
+    assert model_registry.production(tmp_path / "registry", "toy")["version"] == theirs
+    assert deploy_experiments(tmp_path, {"x": (0.9, ours)}, compared_with=theirs)["previous"] == theirs
