@@ -109,9 +109,10 @@ def test_one_promotion_for_the_name_the_best_experiment(experiments_run):
     history = (experiments_run / "registry/models/breast_cancer/history.jsonl").read_text().splitlines()
     promoted = [json.loads(line) for line in history if json.loads(line)["event"] == "promoted"]
     assert [event["version"] for event in promoted] == [receipt["version"]]
-    assert "production " + receipt["version"] + " from experiment " + receipt["experiment"] in (
-        experiments_run / "run.out"
-    ).read_text()
+    assert (
+        "production " + receipt["version"] + " from experiment " + receipt["experiment"]
+        in (experiments_run / "run.out").read_text()
+    )
 
 
 def test_nothing_to_do_after_a_run(experiments_run):
@@ -238,3 +239,19 @@ def test_no_experiments_file_keeps_todays_layout(tmp_path):
     shutil.rmtree(workdir / "results", ignore_errors=True)
     out = snakemake(workdir, "-n", *ARGS).stdout
     assert "results/split/train.parquet" in out and "_shared" not in out and "results/experiments" not in out
+
+
+@pytest.mark.slow
+def test_each_experiment_is_one_mlflow_run_named_after_it(tmp_path):
+    mlflow = pytest.importorskip("mlflow", reason="optional install: make setup-mlflow (make test installs it)")
+    experiments = "experiments:\n  plain: {models: [linear]}\n  folds: {models: [linear], sweep: {tuning.cv: [2]}}\n"
+    workdir = project_with(tmp_path, experiments)
+    (workdir / "config" / "mlflow.yaml").write_text("tracking:\n  mlflow_uri: sqlite:///mlflow.db\n")
+    snakemake(workdir, *ARGS, "--configfile", "config/mlflow.yaml")
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{workdir / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("breast_cancer")
+    runs = client.search_runs([experiment.experiment_id], filter_string="tags.`snaketrain.experiment` != ''")
+    named = {run.info.run_name: run.data.tags for run in runs}
+    assert set(named) == {"plain", "folds-tuning_cv-2"}
+    assert named["folds-tuning_cv-2"]["snaketrain.sweep"] == "folds"
+    assert named["plain"]["snaketrain.sweep"] == ""
