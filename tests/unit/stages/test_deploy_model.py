@@ -118,3 +118,12 @@ def test_no_passed_experiment_leaves_production_alone(tmp_path):
     receipt = deploy_experiments(tmp_path, {"a": (0.5, None), "b": (0.6, None)})
     assert receipt["version"] is None and receipt["reason"] == "no experiment passed its gate"
     assert model_registry.production(tmp_path / "registry", "toy") is None
+
+
+def test_the_best_experiment_is_promoted_only_from_what_its_gate_compared_with(tmp_path):
+    ours, theirs = publish(tmp_path, "ours", "theirs")
+    model_registry.promote(tmp_path / "registry", theirs, "toy")  # another run, after our gates compared with nothing
+    with pytest.raises(StageError, match=f"production of toy moved from nothing in production to {theirs}"):
+        deploy_experiments(tmp_path, {"x": (0.9, ours), "y": (0.8, None)})
+    assert model_registry.production(tmp_path / "registry", "toy")["version"] == theirs
+    assert deploy_experiments(tmp_path, {"x": (0.9, ours)}, compared_with=theirs)["previous"] == theirs
