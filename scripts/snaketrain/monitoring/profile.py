@@ -37,6 +37,21 @@ def text_values(series):
     return present.astype(str)
 
 
+def text_counts(series, sort=True):
+    """How often each non-missing value occurs, keyed by its text (a Series; most frequent first when sort).
+
+    Where equal values always have equal text (strings, integers, booleans), the values are counted first and only
+    the distinct ones turned into text: on a million strings that is tens of milliseconds instead of the second that
+    turning every value into text takes. Other columns (floats, mixed objects, where 1 and 1.0 count as one value
+    but read as two texts) are turned into text first, as text_values does."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.StringDtype) or (dtype != object and dtype.kind in "iub"):
+        found = series.value_counts(sort=sort)
+        found.index = found.index.astype(str)
+        return found
+    return text_values(series).value_counts(sort=sort)
+
+
 def _number(value):
     return float(value) if math.isfinite(value) else None
 
@@ -69,9 +84,8 @@ def numeric_profile(series):
 
 
 def text_profile(series):
-    values = text_values(series)
-    count = len(values)
-    found = values.value_counts()
+    found = text_counts(series)
+    count = int(found.sum())
     kept = found.iloc[:MAX_CATEGORIES]
     counts = sorted([str(key), int(n)] for key, n in kept.items())
     if len(found) > len(kept):
