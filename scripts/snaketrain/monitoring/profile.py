@@ -45,7 +45,7 @@ def text_counts(series, sort=True):
     turning every value into text takes. Other columns (floats, mixed objects, where 1 and 1.0 count as one value
     but read as two texts) are turned into text first, as text_values does."""
     dtype = series.dtype
-    if isinstance(dtype, pd.StringDtype) or (dtype != object and dtype.kind in "iub"):
+    if isinstance(dtype, pd.StringDtype) or dtype.kind in "iub":
         found = series.value_counts(sort=sort)
         found.index = found.index.astype(str)
         return found
