@@ -90,3 +90,28 @@ def test_a_configured_test_and_threshold_replace_the_defaults():
     assert strict["test"] == "wasserstein" and strict["threshold"] == 0.01 and strict["drifted"]
     with pytest.raises(ValueError, match="numeric"):
         column_drift(profiled(pd.Series(["a", "b"] * 50), "categorical"), pd.Series(["a"] * 10), test="ks")
+
+
+def quantile_function_distance(ref, current, points=1_000_000):
+    """W1 as the integral of |Q_ref(u) - Q_current(u)| on a fine grid: the sketch's distance, computed by sorting."""
+    q = np.asarray(ref["quantiles"])
+    u = (np.arange(points) + 0.5) / points
+    ordered = np.sort(current)
+    return float(np.mean(np.abs(np.interp(u, np.linspace(0, 1, len(q)), q) - ordered[(u * len(ordered)).astype(int)])))
+
+
+@pytest.mark.parametrize(
+    "current",
+    [
+        rng.normal(0.2, 1.3, 50_000),  # partly outside the reference's range
+        np.concatenate([rng.normal(size=49_990), [1e6] * 10]),  # a few huge values: the tails are exact
+        rng.lognormal(0, 1.5, 50_000),  # most values in a small part of the range
+    ],
+)
+def test_the_sketchs_distance_without_a_sort_is_the_quantile_functions_distance(current):
+    from snaketrain.monitoring.drift_tests import sketch_wasserstein
+
+    ref = profiled(pd.Series(LARGE))
+    assert sketch_wasserstein(ref, current) == pytest.approx(quantile_function_distance(ref, current), rel=1e-3)
+    constant = profiled(pd.Series(np.full(5000, 2.0)))
+    assert sketch_wasserstein(constant, current) == pytest.approx(np.mean(np.abs(current - 2.0)))
