@@ -17,7 +17,7 @@ import numpy as np
 from scipy import stats
 from scipy.spatial import distance
 
-from snaketrain.monitoring.profile import EXACT_ROWS, FEW_VALUES, numeric_values, text_counts
+from snaketrain.monitoring.profile import EXACT_ROWS, FEW_VALUES, numeric_values, sketch_probabilities, text_counts
 
 DEFAULT_THRESHOLDS = {"ks": 0.05, "chisquare": 0.05, "z": 0.05, "wasserstein": 0.1, "jensenshannon": 0.1, "psi": 0.1}
 # tests answering with a p-value: drift when it falls below the threshold (ks: at or below, as Evidently has it)
@@ -30,9 +30,9 @@ WASSERSTEIN_BINS = 100_000
 
 class Current:
     """A column of current data as the tests read it, missing values left out, each part computed once: count (the
-    values left), values (the finite numbers, in their order; numeric columns), sorted and counts ({value: count}).
-    Text is counted at once; numbers are sorted or counted only when a test asks, since sorting a million numbers
-    costs more than all the default tests on them (equal-width histograms, which need no order)."""
+    values left), values (the finite numbers, in their order; numeric columns) and counts ({value: count}). Text is
+    counted at once, numbers only when a test for few values asks. Numbers are never sorted here: sorting a million
+    of them costs more than all the default tests on them (equal-width histograms, which need no order)."""
 
     def __init__(self, series, kind):
         if kind == "numeric":
@@ -43,10 +43,6 @@ class Current:
             found = text_counts(series, sort=False)
             self.counts = {key: int(n) for key, n in found.items()}
             self.count = sum(self.counts.values())
-
-    @cached_property
-    def sorted(self):
-        return np.sort(self.values)
 
     @cached_property
     def counts(self):
@@ -83,7 +79,21 @@ def distinct_values(ref, current):
 def ref_counts(ref):
     if "counts" in ref:
         return {key: n for key, n in ref["counts"]}
+    if "values" not in ref:
+        raise ValueError(
+            f"the tests for categories need each value's count, and the profile keeps quantiles of this column's "
+            f"{ref.get('distinct', 'many')} distinct values"
+        )
     return dict(zip(*np.unique(ref["values"], return_counts=True), strict=True))
+
+
+def _weighted(ref):
+    """(sorted values, their counts) of a reference kept as values or counts."""
+    if "counts" in ref:
+        keys, counts = zip(*ref["counts"], strict=True)
+        return np.asarray(keys, float), np.asarray(counts, np.int64)
+    values = np.asarray(ref["values"], float)
+    return values, np.ones(len(values), np.int64)
 
 
 def _aligned(ref, current):
@@ -115,48 +125,56 @@ def z_p(ref, current):
 
 
 def _sketch(ref):
-    """(quantile points, their probabilities) of a reference kept as quantiles."""
+    """(quantile points, their probabilities) of a reference kept as quantiles (equally spaced in format 1)."""
     q = np.asarray(ref["quantiles"], float)
-    return q, np.linspace(0, 1, len(q))
+    return q, sketch_probabilities(len(q)) if ref.get("spacing") == "cosine" else np.linspace(0, 1, len(q))
+
+
+def reference_values(ref):
+    """The reference's values: as kept (values, or each value as often as counted), or rebuilt from its quantiles
+    with one value per rank (the reference CDF linear between the quantiles), so that scipy's tests see as many
+    rows as the reference had."""
+    if "quantiles" not in ref:
+        return np.repeat(*_weighted(ref)) if "counts" in ref else np.asarray(ref["values"], float)
+    q, grid = _sketch(ref)
+    return np.interp(np.linspace(0, 1, ref["count"]), grid, q)
+
+
+def reference_cdf(ref, points):
+    """The reference's CDF at sorted points: linear between its quantiles, or the step function of its values."""
+    if "quantiles" in ref:
+        q, grid = _sketch(ref)
+        return np.interp(points, q, grid, left=0.0, right=1.0)
+    values, counts = _weighted(ref)
+    below = np.concatenate([[0], np.cumsum(counts)])
+    return below[values.searchsorted(points, "right")] / below[-1]
 
 
 def ks_p(ref, current):
-    if "values" in ref:
-        return float(stats.ks_2samp(ref["values"], current.values)[1])  # it sorts both
-    current = current.sorted
-    # the largest gap between the reference CDF (linear between its quantiles) and the current one, and
-    # the asymptotic p-value that ks_2samp uses for large samples
-    q, grid = _sketch(ref)
-    m = len(current)
-    ref_cdf = np.interp(current, q, grid, left=0.0, right=1.0)
-    steps = np.arange(1, m + 1) / m
-    gap = max(np.max(np.abs(ref_cdf - steps)), np.max(np.abs(ref_cdf - steps + 1 / m)))
-    gap = max(gap, np.max(np.abs(grid - np.searchsorted(current, q, "right") / m)))
-    n = ref["count"]
-    return float(stats.kstwo.sf(gap, round(n * m / (n + m))))
+    # ks_2samp chooses its exact or asymptotic p-value from both sizes, as for the raw rows; it sorts both samples
+    return float(stats.ks_2samp(reference_values(ref), current.values)[1])
 
 
 def wasserstein_norm(ref, current):
     norm = max(ref["std"], 0.001)
-    if "values" in ref:
+    if "values" in ref:  # format 1: at most EXACT_ROWS values, scipy on them exactly
         return float(stats.wasserstein_distance(ref["values"], current.values)) / norm
-    return float(sketch_wasserstein(ref, current.values)) / norm
+    return float(binned_wasserstein(ref, current.values)) / norm
 
 
-def sketch_wasserstein(ref, values):
-    """W1 = integral of |F_ref(x) - F_current(x)| dx against a reference kept as quantiles, without sorting the
-    current values: exact outside the reference's range (F_ref is 0 or 1 there); inside it, the trapezoid rule on
-    WASSERSTEIN_BINS equal bins, F_current at each edge from an equal-width histogram (no sort), F_ref linear
-    between the quantiles. Each bin's error is at most its width times the share of either sample in it."""
-    q, grid = _sketch(ref)
-    low, high = q[0], q[-1]
+def binned_wasserstein(ref, values):
+    """W1 = integral of |F_ref(x) - F_current(x)| dx without sorting the current values: exact outside the
+    reference's range (F_ref is 0 or 1 there); inside it, the trapezoid rule on WASSERSTEIN_BINS equal bins,
+    F_current at each edge from an equal-width histogram (no sort), F_ref from the profile (reference_cdf). Each
+    bin's error is at most its width times the share of either sample in it."""
+    low, high = ref["min"], ref["max"]
     below, above = values[values < low], values[values > high]
     outside = float((low - below).sum() + (above - high).sum())
     if high == low:
         return outside / len(values)
     counts = np.histogram(values, WASSERSTEIN_BINS, (low, high))[0]
     cur_cdf = (len(below) + np.concatenate([[0], np.cumsum(counts)])) / len(values)
-    gap = np.abs(np.interp(np.linspace(low, high, WASSERSTEIN_BINS + 1), q, grid) - cur_cdf)
+    gap = np.abs(reference_cdf(ref, np.linspace(low, high, WASSERSTEIN_BINS + 1)) - cur_cdf)
     width = (high - low) / WASSERSTEIN_BINS
     return outside / len(values) + float((gap[:-1] + gap[1:]).sum()) / 2 * width
 
@@ -178,8 +196,9 @@ def binned(ref, current, fill_zeroes=True):
         edges = sturges_edges(
             min(ref["min"], values.min()), max(ref["max"], values.max()), ref["count"] + current.count
         )
-        if "values" in ref:
-            ref_share = np.histogram(ref["values"], edges)[0] / ref["count"]
+        if "quantiles" not in ref:
+            kept, counts = _weighted(ref)
+            ref_share = np.histogram(kept, edges, weights=counts)[0] / ref["count"]
         else:
             q, grid = _sketch(ref)
             cdf = np.interp(edges, q, grid, left=0.0, right=1.0)
