@@ -6,7 +6,7 @@ The default test depends on the reference size and the number of distinct values
 - more: Wasserstein distance normed by the reference's standard deviation (>= 0.1) for numbers, Jensen-Shannon
   distance (>= 0.1) for text and for numbers with at most five distinct values.
 PSI (>= 0.1) is computed beside every test. Missing and infinite values are left out first, as Evidently does;
-their share is reported beside. Pure functions: a profile column (dict) and an array of current values in.
+their share is reported beside. Pure functions: a profile column (dict) and a column of current data in.
 """
 
 import math
@@ -70,8 +70,10 @@ def default_test(ref, current):
 
 
 def distinct_values(ref, current):
-    """Distinct values of reference and current together (more than FEW_VALUES when the profile kept no counts)."""
-    if "counts" not in ref:
+    """Distinct values of reference and current together, as far as the choice of test needs them: more than
+    FEW_VALUES when the reference alone has that many (the current values are then not counted: hashing a million
+    numbers costs more than their tests) or the profile kept no counts."""
+    if "counts" not in ref or ref.get("distinct", 0) > FEW_VALUES:
         return FEW_VALUES + 1
     return len({key for key, _ in ref["counts"]} | set(current.counts))
 
