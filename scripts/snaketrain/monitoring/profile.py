@@ -24,7 +24,7 @@ FORMAT = 2  # 1: up to EXACT_ROWS values kept, above that 201 quantiles at equal
 READABLE_FORMATS = (1, 2)  # versions registered with format 1 keep their profile, and the tests read it
 EXACT_ROWS = 1000  # Evidently switches from tests for small references to tests for large ones here
 SKETCH_POINTS = 101
-SIGNIFICANT = 6  # a stored quantile is at most 5e-6 of its column's range away from the quantile
+SIGNIFICANT = 6  # a stored quantile or value is at most 5e-6 of its column's range away from the exact one
 FEW_VALUES = 20  # Evidently bins numeric columns with more distinct reference values than this
 MAX_CATEGORIES = 1000  # text columns keep this many most frequent values; the rest is counted as OTHER
 OTHER = "\0other"
@@ -75,6 +75,8 @@ def stored_points(points, low, high):
     order), the ends exactly low and high."""
     if high == low:
         return [float(low)] * len(points)
+    if not math.isfinite(high - low):  # a range beyond float64 (values near +-1.8e308): kept as they are
+        return [float(point) for point in points]
     decimals = SIGNIFICANT - 1 - math.floor(math.log10(high - low))
     kept = np.clip([round(float(point), decimals) for point in points], low, high).tolist()
     kept[0], kept[-1] = float(low), float(high)
