@@ -2,6 +2,7 @@
 
     python bench/drift.py agreement     # needs bench/work/evidently-venv (see bench/README.md)
     python bench/drift.py speed [rows]  # default 1,000,000 rows x 30 columns
+    python bench/drift.py size          # profile bytes, and the Wasserstein distance of a sketch against the rows
 
 Agreement: three datasets (breast cancer, a generated table with text columns and gaps of 600 rows, and one of
 6,000 rows so that the tests for large references run), each split in two halves: an unshifted resample, and the
@@ -127,19 +128,63 @@ def agreement():
         print("differs:", difference)
 
 
+def wide(n, shift, rng, columns=30):
+    """columns - 5 normal columns (every other one shifted) and 5 text columns of 8-12 levels."""
+    df = pd.DataFrame({f"x{i}": rng.normal(shift * (i % 2), 1, n) for i in range(columns - 5)})
+    for i in range(5):
+        df[f"t{i}"] = rng.choice([f"v{k}" for k in range(8 + i)], n)
+    return df
+
+
+def profile_bytes(profile):
+    return len(json.dumps(profile, sort_keys=True, separators=(",", ":")))  # as reference.write_profile writes it
+
+
+def size():
+    """Profile bytes of the breast-cancer training part (config/config.yaml's split) and of the wide table; then the
+    normed Wasserstein distance of a 200,000-row reference kept as format 1's 201 equally spaced quantiles and as
+    the profile keeps it now, against scipy's on the raw rows."""
+    from scipy import stats
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.model_selection import train_test_split
+
+    cancer = load_breast_cancer(as_frame=True).frame
+    train, _ = train_test_split(cancer, test_size=0.2, random_state=42, stratify=cancer["target"])
+    kinds = {c: "numeric" for c in cancer.columns if c != "target"}
+    sizes = {"breast_cancer": profile_bytes(build_profile(train, kinds, "target", "binary", train["target"]))}
+    rng = np.random.default_rng(0)
+    table = wide(50_000, 0.0, rng)
+    kinds = {c: "numeric" if c.startswith("x") else "categorical" for c in table.columns}
+    sizes["wide_50000"] = profile_bytes(build_profile(table, kinds, None, "binary", rng.integers(0, 2, 50_000)))
+    print(json.dumps(sizes))
+    rng = np.random.default_rng(1)
+    draws = {
+        "normal": lambda n, s: rng.normal(s, 1, n),
+        "lognormal": lambda n, s: rng.lognormal(s, 1, n),
+        "exponential": lambda n, s: rng.exponential(1 + s, n),
+    }
+    print(f"{'reference':12} {'shift':>5} {'exact':>7} {'format 1':>9} {'now':>8}")
+    for name, draw in draws.items():
+        reference = draw(200_000, 0.0)
+        now = build_profile(pd.DataFrame({"c": reference}), {"c": "numeric"}, None, "binary")["columns"]["c"]
+        old = {k: v for k, v in now.items() if k not in ("quantiles", "spacing")}
+        old["quantiles"] = np.quantile(reference, np.linspace(0, 1, 201)).tolist()
+        for shift in (0.0, 0.1):
+            current = pd.Series(draw(100_000, shift))
+            exact = stats.wasserstein_distance(reference, current) / np.std(reference)
+            error = [column_drift(ref, current)["statistic"] - exact for ref in (old, now)]
+            print(f"{name:12} {shift:5} {exact:7.4f} {error[0]:+9.4f} {error[1]:+8.4f}")
+
+
 def speed(rows=1_000_000, columns=30, repeats=3):
     from snaketrain.data_files import read_file
     from snaketrain.table_io import read_table
 
     WORK.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
-    numeric = columns - 5
 
     def table(n, shift):
-        df = pd.DataFrame({f"x{i}": rng.normal(shift * (i % 2), 1, n) for i in range(numeric)})
-        for i in range(5):
-            df[f"t{i}"] = rng.choice([f"v{k}" for k in range(8 + i)], n)
-        return df
+        return wide(n, shift, rng, columns)
 
     reference = table(200_000, 0.0)
     kinds = {c: "numeric" if c.startswith("x") else "categorical" for c in reference.columns}
@@ -175,5 +220,7 @@ def speed(rows=1_000_000, columns=30, repeats=3):
 if __name__ == "__main__":
     if sys.argv[1:2] == ["agreement"]:
         agreement()
+    elif sys.argv[1:2] == ["size"]:
+        size()
     else:
         speed(int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000)

@@ -6,30 +6,56 @@ The default test depends on the reference size and the number of distinct values
 - more: Wasserstein distance normed by the reference's standard deviation (>= 0.1) for numbers, Jensen-Shannon
   distance (>= 0.1) for text and for numbers with at most five distinct values.
 PSI (>= 0.1) is computed beside every test. Missing and infinite values are left out first, as Evidently does;
-their share is reported beside. Pure functions: a profile column (dict) and an array of current values in.
+their share is reported beside. Pure functions: a profile column (dict) and a column of current data in.
 """
 
 import math
 import warnings
+from functools import cached_property
 
 import numpy as np
 from scipy import stats
 from scipy.spatial import distance
 
-from snaketrain.monitoring.profile import EXACT_ROWS, FEW_VALUES, numeric_values, text_values
+from snaketrain.monitoring.profile import EXACT_ROWS, FEW_VALUES, numeric_values, sketch_probabilities, text_counts
 
 DEFAULT_THRESHOLDS = {"ks": 0.05, "chisquare": 0.05, "z": 0.05, "wasserstein": 0.1, "jensenshannon": 0.1, "psi": 0.1}
 # tests answering with a p-value: drift when it falls below the threshold (ks: at or below, as Evidently has it)
 P_VALUE_TESTS = ("ks", "chisquare", "z")
 NUMERIC_ONLY = ("ks", "wasserstein")
-WASSERSTEIN_GRID = 20000  # points of the quantile-function integral when the reference is a sketch
+# equal bins of the current CDF over the reference's range when the reference is a sketch: the Wasserstein
+# distance's error is then at most 2 * range / WASSERSTEIN_BINS (2e-4 standard deviations for a normal column)
+WASSERSTEIN_BINS = 100_000
+
+
+class Current:
+    """A column of current data as the tests read it, missing values left out, each part computed once: count (the
+    values left), values (the finite numbers, in their order; numeric columns) and counts ({value: count}). Text is
+    counted at once, numbers only when a test for few values asks. Numbers are never sorted here: sorting a million
+    of them costs more than all the default tests on them (equal-width histograms, which need no order)."""
+
+    def __init__(self, series, kind):
+        if kind == "numeric":
+            self.values = numeric_values(series)
+            self.count = len(self.values)
+        else:
+            self.values = None
+            found = text_counts(series, sort=False)
+            self.counts = {key: int(n) for key, n in found.items()}
+            self.count = sum(self.counts.values())
+
+    @cached_property
+    def counts(self):
+        # hashing (pandas) rather than np.unique (a sort)
+        import pandas as pd
+
+        found = pd.Series(self.values).value_counts(sort=False)
+        return {float(key): int(n) for key, n in found.items()}
 
 
 def current_values(series, kind):
-    """The values the tests compare: finite numbers sorted, or text; missing values left out."""
-    if kind == "numeric":
-        return np.sort(numeric_values(series))
-    return text_values(series).to_numpy(dtype=object)
+    """The values the tests compare: finite numbers, or text counted; missing values left out."""
+    return Current(series, kind)
 
 
 def default_test(ref, current):
@@ -44,36 +70,44 @@ def default_test(ref, current):
 
 
 def distinct_values(ref, current):
-    """Distinct values of reference and current together (more than FEW_VALUES when the profile kept no counts)."""
-    if "counts" not in ref:
+    """Distinct values of reference and current together, as far as the choice of test needs them: more than
+    FEW_VALUES when the reference alone has that many (the current values are then not counted: hashing a million
+    numbers costs more than their tests) or the profile kept no counts."""
+    if "counts" not in ref or ref.get("distinct", 0) > FEW_VALUES:
         return FEW_VALUES + 1
-    return len({key for key, _ in ref["counts"]} | set(current_counts(current)))
+    return len({key for key, _ in ref["counts"]} | set(current.counts))
 
 
 def ref_counts(ref):
     if "counts" in ref:
         return {key: n for key, n in ref["counts"]}
+    if "values" not in ref:
+        raise ValueError(
+            f"the tests for categories need each value's count, and the profile keeps quantiles of this column's "
+            f"{ref.get('distinct', 'many')} distinct values"
+        )
     return dict(zip(*np.unique(ref["values"], return_counts=True), strict=True))
 
 
-def current_counts(current):
-    # hashing (pandas) rather than sorting (np.unique): a million text values in tens of milliseconds
-    import pandas as pd
-
-    found = pd.Series(current).value_counts(sort=False)
-    return {key.item() if hasattr(key, "item") else key: int(n) for key, n in found.items()}
+def _weighted(ref):
+    """(sorted values, their counts) of a reference kept as values or counts."""
+    if "counts" in ref:
+        keys, counts = zip(*ref["counts"], strict=True)
+        return np.asarray(keys, float), np.asarray(counts, np.int64)
+    values = np.asarray(ref["values"], float)
+    return values, np.ones(len(values), np.int64)
 
 
 def _aligned(ref, current):
     """Reference and current counts over the union of their values (Evidently's order does not change the tests)."""
-    ref_n, cur_n = ref_counts(ref), current_counts(current)
+    ref_n, cur_n = ref_counts(ref), current.counts
     keys = sorted(set(ref_n) | set(cur_n), key=lambda k: (str(type(k)), k))
     return keys, np.array([ref_n.get(k, 0) for k in keys], float), np.array([cur_n.get(k, 0) for k in keys], float)
 
 
 def chisquare_p(ref, current):
     _, ref_n, cur_n = _aligned(ref, current)
-    expected = ref_n * (len(current) / ref["count"])
+    expected = ref_n * (current.count / ref["count"])
     with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
         warnings.simplefilter("ignore")  # a value new in current: expected 0, statistic inf, p 0 (as in Evidently)
         return float(stats.chisquare(cur_n, expected)[1])
@@ -84,7 +118,7 @@ def z_p(ref, current):
     if len(keys) == 1:
         return 1.0
     # share of rows that are not the first value, in each sample (Evidently's two-sided proportions test)
-    n1, n2 = ref["count"], len(current)
+    n1, n2 = ref["count"], current.count
     p1, p2 = 1 - ref_n[0] / n1, 1 - cur_n[0] / n2
     pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -93,35 +127,58 @@ def z_p(ref, current):
 
 
 def _sketch(ref):
-    """(quantile points, their probabilities) of a reference kept as quantiles."""
+    """(quantile points, their probabilities) of a reference kept as quantiles (equally spaced in format 1)."""
     q = np.asarray(ref["quantiles"], float)
-    return q, np.linspace(0, 1, len(q))
+    return q, sketch_probabilities(len(q)) if ref.get("spacing") == "cosine" else np.linspace(0, 1, len(q))
+
+
+def reference_values(ref):
+    """The reference's values: as kept (values, or each value as often as counted), or rebuilt from its quantiles
+    with one value per rank (the reference CDF linear between the quantiles), so that scipy's tests see as many
+    rows as the reference had."""
+    if "quantiles" not in ref:
+        return np.repeat(*_weighted(ref)) if "counts" in ref else np.asarray(ref["values"], float)
+    q, grid = _sketch(ref)
+    return np.interp(np.linspace(0, 1, ref["count"]), grid, q)
+
+
+def reference_cdf(ref, points):
+    """The reference's CDF at sorted points: linear between its quantiles, or the step function of its values."""
+    if "quantiles" in ref:
+        q, grid = _sketch(ref)
+        return np.interp(points, q, grid, left=0.0, right=1.0)
+    values, counts = _weighted(ref)
+    below = np.concatenate([[0], np.cumsum(counts)])
+    return below[values.searchsorted(points, "right")] / below[-1]
 
 
 def ks_p(ref, current):
-    if "values" in ref:
-        return float(stats.ks_2samp(ref["values"], current)[1])
-    # the largest gap between the reference CDF (linear between its quantiles) and the current one, and
-    # the asymptotic p-value that ks_2samp uses for large samples
-    q, grid = _sketch(ref)
-    m = len(current)
-    ref_cdf = np.interp(current, q, grid, left=0.0, right=1.0)
-    steps = np.arange(1, m + 1) / m
-    gap = max(np.max(np.abs(ref_cdf - steps)), np.max(np.abs(ref_cdf - steps + 1 / m)))
-    gap = max(gap, np.max(np.abs(grid - np.searchsorted(current, q, "right") / m)))
-    n = ref["count"]
-    return float(stats.kstwo.sf(gap, round(n * m / (n + m))))
+    # ks_2samp chooses its exact or asymptotic p-value from both sizes, as for the raw rows; it sorts both samples
+    return float(stats.ks_2samp(reference_values(ref), current.values)[1])
 
 
 def wasserstein_norm(ref, current):
     norm = max(ref["std"], 0.001)
-    if "values" in ref:
-        return float(stats.wasserstein_distance(ref["values"], current)) / norm
-    # W1 = integral over u of |Q_ref(u) - Q_current(u)|, on a grid of midpoints
-    q, grid = _sketch(ref)
-    u = (np.arange(WASSERSTEIN_GRID) + 0.5) / WASSERSTEIN_GRID
-    cur_q = current[np.minimum((u * len(current)).astype(np.int64), len(current) - 1)]
-    return float(np.mean(np.abs(np.interp(u, grid, q) - cur_q))) / norm
+    if "values" in ref:  # format 1: at most EXACT_ROWS values, scipy on them exactly
+        return float(stats.wasserstein_distance(ref["values"], current.values)) / norm
+    return float(binned_wasserstein(ref, current.values)) / norm
+
+
+def binned_wasserstein(ref, values):
+    """W1 = integral of |F_ref(x) - F_current(x)| dx without sorting the current values: exact outside the
+    reference's range (F_ref is 0 or 1 there); inside it, the trapezoid rule on WASSERSTEIN_BINS equal bins,
+    F_current at each edge from an equal-width histogram (no sort), F_ref from the profile (reference_cdf). Each
+    bin's error is at most its width times the share of either sample in it."""
+    low, high = ref["min"], ref["max"]
+    below, above = values[values < low], values[values > high]
+    outside = float((low - below).sum() + (above - high).sum())
+    if high == low:
+        return outside / len(values)
+    counts = np.histogram(values, WASSERSTEIN_BINS, (low, high))[0]
+    cur_cdf = (len(below) + np.concatenate([[0], np.cumsum(counts)])) / len(values)
+    gap = np.abs(reference_cdf(ref, np.linspace(low, high, WASSERSTEIN_BINS + 1)) - cur_cdf)
+    width = (high - low) / WASSERSTEIN_BINS
+    return outside / len(values) + float((gap[:-1] + gap[1:]).sum()) / 2 * width
 
 
 def sturges_edges(low, high, n):
@@ -137,19 +194,25 @@ def binned(ref, current, fill_zeroes=True):
     """Shares of reference and current per bin: numbers with more than FEW_VALUES distinct reference values
     in Sturges bins over both, everything else per value (Evidently's get_binned_data)."""
     if ref["kind"] == "numeric" and ref.get("distinct", 0) > FEW_VALUES:
-        edges = sturges_edges(min(ref["min"], current[0]), max(ref["max"], current[-1]), ref["count"] + len(current))
-        if "values" in ref:
-            ref_share = np.histogram(ref["values"], edges)[0] / ref["count"]
+        values = current.values
+        edges = sturges_edges(
+            min(ref["min"], values.min()), max(ref["max"], values.max()), ref["count"] + current.count
+        )
+        if "quantiles" not in ref:
+            kept, counts = _weighted(ref)
+            ref_share = np.histogram(kept, edges, weights=counts)[0] / ref["count"]
         else:
             q, grid = _sketch(ref)
             cdf = np.interp(edges, q, grid, left=0.0, right=1.0)
             cdf[-1] = 1.0
             ref_share = np.diff(cdf)
-        cur_share = np.histogram(current, edges)[0] / len(current)
+        # equal-width bins given by their number and range: np.histogram's path without a sort, and its counts
+        # are those of the same edges given as an array (it corrects each index against the edges)
+        cur_share = np.histogram(values, len(edges) - 1, (edges[0], edges[-1]))[0] / current.count
         labels = edges
     else:
         labels, ref_n, cur_n = _aligned(ref, current)
-        ref_share, cur_share = ref_n / ref["count"], cur_n / len(current)
+        ref_share, cur_share = ref_n / ref["count"], cur_n / current.count
     if fill_zeroes:
         ref_share, cur_share = _filled(ref_share), _filled(cur_share)
     return labels, ref_share, cur_share
@@ -201,11 +264,11 @@ def column_drift(ref, series, test=None, threshold=None, thresholds=DEFAULT_THRE
     rows = len(series)
     result = {
         "kind": ref["kind"],
-        "missing": {"reference": ref["missing"], "current": round((rows - len(current)) / rows, 6) if rows else 0.0},
+        "missing": {"reference": ref["missing"], "current": round((rows - current.count) / rows, 6) if rows else 0.0},
     }
     if ref["count"] == 0:
         return {**result, "test": None, "statistic": None, "threshold": None, "drifted": False, "tested": False}
-    if len(current) == 0:
+    if current.count == 0:
         # every current value missing where the reference had values: nothing to compare, and clearly moved
         return {**result, "test": "missing", "statistic": 1.0, "threshold": None, "drifted": True, "tested": True}
     test = test or default_test(ref, current)

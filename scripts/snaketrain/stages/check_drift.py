@@ -23,11 +23,15 @@ def is_url(location):
     return str(location).startswith(("http://", "https://"))
 
 
-def read_current(location, delimiter, encoding, attempts):
-    """The current data: a CSV or Parquet file (possibly compressed) or an HTTP(S) URL, as acquire_data reads them."""
+def read_current(location, delimiter, encoding, attempts, columns=None):
+    """The current data: a CSV or Parquet file (possibly compressed) or an HTTP(S) URL, as acquire_data reads them.
+
+    columns: the ones the check reads (the model's inputs and its target); of a local Parquet file only those are
+    read, since logs of production inputs often carry more (ids, timestamps), and reading them would cost as much as
+    the tests. A wanted column the file lacks is left to drift_of_columns, which names it."""
     if not is_url(location):
         if str(location).endswith(".parquet"):
-            return read_table(location)
+            return read_table(location, columns=_parquet_columns(location, columns))
         return read_file(location, "auto", delimiter, encoding, STAGE, "monitoring.current", what="current data file")
     import requests
 
@@ -44,6 +48,14 @@ def read_current(location, delimiter, encoding, attempts):
         ) from None
     name = location.split("?")[0]
     return parse_table(raw, file_format(name, "auto"), delimiter, encoding, location, STAGE, compression_of(name))
+
+
+def _parquet_columns(path, wanted):
+    if wanted is None:
+        return None
+    import pyarrow.parquet as pq
+
+    return [name for name in pq.read_schema(path).names if name in wanted]
 
 
 def drift_of_columns(profile, df, thresholds, overrides):
@@ -182,6 +194,7 @@ def run(input, output, params, log, threads=1):
                 params.delimiter,
                 params.encoding,
                 params.attempts,
+                columns={*profile["columns"], profile["target"]},
             )
             entry = registry.read_index(params.registry, params.name)["versions"].get(loaded.version, {})
             report = {"name": params.name, **check(profile, df, loaded, settings, entry.get("registered_at"))}

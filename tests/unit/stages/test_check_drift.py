@@ -11,7 +11,7 @@ from snaketrain.monitoring.reference import PROFILE_FILE
 from snaketrain.registry import inference, model_registry
 from snaketrain.stage_log import StageError
 from snaketrain.stages.build_features import fit_transform
-from snaketrain.stages.check_drift import run
+from snaketrain.stages.check_drift import read_current, run
 from snaketrain.table_io import write_json, write_table
 from tests.fitted_models import SETTINGS, rows
 
@@ -114,7 +114,7 @@ def test_a_profile_changed_after_registration_is_refused(tmp_path):
     version, _ = old_version(tmp_path / "registry", tmp_path)
     run(*job(tmp_path, rows(200, seed=1)))
     path = model_registry.version_dir(tmp_path / "registry", version, NAME) / PROFILE_FILE
-    path.write_text(path.read_text().replace('"format":1', '"format":2'))
+    path.write_text(path.read_text().replace('"format":2', '"format":3'))
     with pytest.raises(StageError, match="profile.json of version .* was changed after registration"):
         run(*job(tmp_path, rows(200, seed=1)))
 
@@ -131,3 +131,10 @@ def test_without_production_only_on_drift_goes_on(tmp_path):
         run(*job(tmp_path, rows(50), retrain="never"))
     run(*job(tmp_path, rows(50)))
     assert report(tmp_path)["decision"] == {"retrain": True, "reasons": ["no model is in production yet"]}
+
+
+def test_of_a_parquet_file_only_the_columns_the_check_reads_are_read(tmp_path):
+    current = rows(50, seed=3).assign(request_id=np.arange(50))
+    write_table(current, tmp_path / "current.parquet")
+    df = read_current(str(tmp_path / "current.parquet"), ",", "utf-8", 1, columns={"x", "colour", "y", "gone"})
+    assert list(df.columns) == [c for c in current.columns if c in {"x", "colour", "y"}]  # "gone": named later
