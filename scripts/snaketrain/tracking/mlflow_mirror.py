@@ -8,7 +8,9 @@ Our file registry is the source of truth; MLflow mirrors it, so that teams see r
 - the alias `production` follows our production pointer (deploy, rollback, sync).
 Each mirrored version also gets an MLflow model directory (versions/<id>/mlflow/: MLmodel with the input
 signature from the recorded input schema and an input example, the scikit-learn Pipeline in MLflow's sklearn
-flavour, skops format), which `mlflow models serve -m <dir> --env-manager local` serves unchanged.
+flavour, skops format), which `mlflow models serve -m <dir> --env-manager local` serves unchanged. A version trained
+with the user's feature code (features.custom) carries a copy of that file in the directory's code/, and its
+Pipeline runs the function on the raw input columns first, as inference does.
 
 MLflow unreachable or refusing never fails the pipeline: the registry is written and production moves anyway,
 the receipt and the end-of-run summary say what was not mirrored and how to re-sync (sync_mlflow).
