@@ -175,7 +175,7 @@ def git_commit():
 # ---- the registry, as the named-registry contract gives it (REGISTRY_API.md)
 
 
-def sklearn_pipeline(loaded, example, stage="mirror_mlflow"):
+def sklearn_pipeline(loaded, example, stage=STAGE):
     """The version's fitted scikit-learn Pipeline behind the steps inference runs before it, so that MLflow alone
     predicts from the raw input columns as our service does. Its first step hands on the recorded input columns in
     the order inference uses, whatever order a client sends them in: a ColumnTransformer passing the columns through
@@ -213,7 +213,7 @@ def sklearn_pipeline(loaded, example, stage="mirror_mlflow"):
     )
 
 
-def feature_code(recorded, project, folder, stage="mirror_mlflow"):
+def feature_code(recorded, project, folder, stage=STAGE):
     """The user's feature file (features.custom) copied to folder under the module name the Pipeline imports it by,
     checked against the sha256 the version records: the model directory never carries other code than the code
     the model was trained with."""
