@@ -17,6 +17,12 @@ def file_sha256(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def module_name(sha256):
+    """The name the user's file is imported by: one per content, so two versions of the file never share a module
+    (the MLflow model directory copies the file under this name, beside the snaketrain modules)."""
+    return f"snaketrain_custom_{sha256[:16]}"
+
+
 def load_function(file, function, root=".", stage="build_features"):
     """The function `function` of the Python file `file` (relative to root), imported afresh."""
     path = Path(root) / file
@@ -27,7 +33,7 @@ def load_function(file, function, root=".", stage="build_features"):
             "set features.custom.file to a Python file of the project",
             "features.custom.file",
         )
-    spec = importlib.util.spec_from_file_location(f"snaketrain_custom_{file_sha256(path)[:16]}", path)
+    spec = importlib.util.spec_from_file_location(module_name(file_sha256(path)), path)
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)

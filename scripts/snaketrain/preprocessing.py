@@ -150,6 +150,19 @@ def _text_or_nan(value):
     return text if text.strip() else float("nan")
 
 
+def user_features(df, module, function):
+    """The user's feature function (features.custom) on the rows, for a Pipeline that runs it itself: the MLflow
+    model directory, where the user's file travels beside this module under the importable name module. Imported
+    by module and function name when called, never stored: the Pipeline's file holds only these two names (a
+    FunctionTransformer's kw_args). As custom_features.apply does: the function gets a copy, the rows keep their
+    index."""
+    import importlib
+
+    out = getattr(importlib.import_module(module), function)(df.copy())
+    out.index = df.index
+    return out
+
+
 def transform(preprocessor, df, schema):
     """Apply a fitted preprocessor to new rows with the input columns recorded in its schema."""
     # in the order it was fitted with: the recorded schema's JSON keys are sorted, and the column selection of

@@ -8,7 +8,9 @@ Our file registry is the source of truth; MLflow mirrors it, so that teams see r
 - the alias `production` follows our production pointer (deploy, rollback, sync).
 Each mirrored version also gets an MLflow model directory (versions/<id>/mlflow/: MLmodel with the input
 signature from the recorded input schema and an input example, the scikit-learn Pipeline in MLflow's sklearn
-flavour, skops format), which `mlflow models serve -m <dir> --env-manager local` serves unchanged.
+flavour, skops format), which `mlflow models serve -m <dir> --env-manager local` serves unchanged. A version trained
+with the user's feature code (features.custom) carries a copy of that file in the directory's code/, and its
+Pipeline runs the function on the raw input columns first, as inference does.
 
 MLflow unreachable or refusing never fails the pipeline: the registry is written and production moves anyway,
 the receipt and the end-of-run summary say what was not mirrored and how to re-sync (sync_mlflow).
@@ -18,6 +20,7 @@ from (Tracking.setting) and every MLflow error text passes through redact(). mlf
 functions that talk to it, so a Snakemake start never pays for it.
 """
 
+import hashlib
 import json
 import logging
 import math
@@ -29,7 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from snaketrain import custom_features
 from snaketrain.registry import model_registry as registry
+from snaketrain.stage_log import StageError
 
 ALIAS = "production"
 VERSION_TAG = "snaketrain.version"
@@ -49,6 +54,7 @@ HTTP_DEFAULTS = {
     "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
 }
 SYNC_COMMAND = "snakemake --cores 1 sync_mlflow"
+STAGE = "mirror_mlflow"
 
 
 # ---- the setting: where MLflow is, named without its value
@@ -169,20 +175,60 @@ def git_commit():
 # ---- the registry, as the named-registry contract gives it (REGISTRY_API.md)
 
 
-def sklearn_pipeline(root, version, name, example):
-    """The version's fitted scikit-learn Pipeline (loaded safely, sha256-verified), behind a first step that
-    hands it the input columns in the order it was trained with, whatever order a client sends them in: a
-    ColumnTransformer passing the columns through by name (scikit-learn's own part, so that MLflow alone loads it)."""
+def sklearn_pipeline(loaded, example, stage=STAGE):
+    """The version's fitted scikit-learn Pipeline behind the steps inference runs before it, so that MLflow alone
+    predicts from the raw input columns as our service does. Its first step hands on the recorded input columns in
+    the order inference uses, whatever order a client sends them in: a ColumnTransformer passing the columns through
+    by name (scikit-learn's own part, so that MLflow alone loads it). With features.custom, the user's function
+    comes next (preprocessing.user_features, importing the file the model directory carries), then the same
+    selection of the columns the Pipeline was fitted with (the function's output, not the raw input)."""
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
 
-    from snaketrain.registry import inference
+    from snaketrain.preprocessing import user_features
 
-    loaded = inference.load_version(root, version, name)
-    columns = list(getattr(loaded.pipeline, "feature_names_in_", [])) or list(loaded.input_schema["columns"])
-    select = ColumnTransformer([("input", "passthrough", columns)], verbose_feature_names_out=False)
-    select.set_output(transform="pandas").fit(example[columns])
-    return Pipeline([("input", select), ("model", loaded.pipeline)])
+    def select(columns, rows):
+        step = ColumnTransformer([("input", "passthrough", columns)], verbose_feature_names_out=False)
+        return step.set_output(transform="pandas").fit(rows[columns])
+
+    fitted = list(getattr(loaded.pipeline, "feature_names_in_", [])) or list(loaded.input_schema["columns"])
+    recorded = loaded.metadata.get("custom_features")
+    if not recorded:
+        return Pipeline([("input", select(fitted, example)), ("model", loaded.pipeline)])
+    raw = list(loaded.input_schema["columns"])
+    features = FunctionTransformer(
+        user_features,
+        kw_args={"module": custom_features.module_name(recorded["sha256"]), "function": recorded["function"]},
+    )
+    # the function runs here from the project's file (verified by load_version): the saved step imports it by name
+    computed = custom_features.apply(loaded.features, example[raw], stage)
+    return Pipeline(
+        [
+            ("input", select(raw, example)),
+            ("features", features.fit(example[raw])),
+            ("columns", select(fitted, computed)),
+            ("model", loaded.pipeline),
+        ]
+    )
+
+
+def feature_code(recorded, project, folder, stage=STAGE):
+    """The user's feature file (features.custom) copied to folder under the module name the Pipeline imports it by,
+    checked against the sha256 the version records: the model directory never carries other code than the code
+    the model was trained with."""
+    source = Path(project) / recorded["file"]
+    content = source.read_bytes()
+    if hashlib.sha256(content).hexdigest() != recorded["sha256"]:
+        raise StageError(
+            stage,
+            f"{recorded['file']} changed while its model's MLflow directory was being written",
+            "restore the file as it was, or train and register a model with the new code",
+            recorded["file"],
+        )
+    target = Path(folder) / f"{custom_features.module_name(recorded['sha256'])}.py"
+    target.write_bytes(content)
+    return target
 
 
 # the snaketrain modules a registered Pipeline may refer to: its preprocessing steps (as_text, calendar features,
@@ -212,9 +258,11 @@ def mlflow_model_dir(root, version, name):
     return Path(registry.version_dir(root, version, name)) / MLFLOW_DIR
 
 
-def write_mlflow_model(root, version, name, rows=None):
+def write_mlflow_model(root, version, name, rows=None, project="."):
     """versions/<id>/mlflow/ (MLmodel, the Pipeline in the sklearn flavour, skops format), written once: staged
-    beside it and renamed into place, so it is whole or absent. Returns its path."""
+    beside it and renamed into place, so it is whole or absent. Returns its path.
+
+    project: the directory holding the version's feature code (features.custom), when it has some."""
     final = mlflow_model_dir(root, version, name)
     if (final / "MLmodel").is_file():
         return final
@@ -224,21 +272,32 @@ def write_mlflow_model(root, version, name, rows=None):
     from mlflow.models import ModelSignature, infer_signature
     from mlflow.types import ColSpec, Schema
 
-    meta = registry.metadata(root, version, name)
+    from snaketrain.registry import inference
+
+    # verified files; the feature code, if any, refused when it changed since training
+    loaded = inference.load_version(root, version, name, STAGE, project)
+    meta = loaded.metadata
     example = example_rows(rows, meta["input_schema"])
     types = column_types(meta["input_schema"])
     example = example.astype({c: "float64" for c, t in types.items() if t == "double"})
-    pipeline = sklearn_pipeline(root, version, name, example)
+    pipeline = sklearn_pipeline(loaded, example)
+    # the raw input columns a client sends (with features.custom, the function's input, not its output)
     inputs = Schema([ColSpec(kind, column) for column, kind in types.items()])
     with warnings.catch_warnings():
         # MLflow's hint about integer columns concerns inferred inputs; ours come from the recorded schema
         warnings.simplefilter("ignore")
-        outputs = infer_signature(example, pipeline.predict(example)).outputs
+        # our own inference path: the saved Pipeline imports the user's file by a name only code/ provides
+        outputs = infer_signature(example, inference.predict(loaded, example, STAGE).labels).outputs
     # every type in the Pipeline is ours (built above): trust exactly those skops lists
     trusted = skops.io.get_untrusted_types(data=skops.io.dumps(pipeline))
     staging = final.parent / f".tmp-{MLFLOW_DIR}-{uuid.uuid4().hex[:8]}"
     staging.mkdir(parents=True)
     try:
+        custom, recorded = [], {}
+        if meta.get("custom_features"):
+            recorded = {"custom_features": {k: meta["custom_features"][k] for k in ("file", "function", "sha256")}}
+            (staging / "code").mkdir()
+            custom = [str(feature_code(meta["custom_features"], project, staging / "code"))]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pandas deprecations inside MLflow's example writer
             mlflow.sklearn.save_model(
@@ -250,8 +309,8 @@ def write_mlflow_model(root, version, name, rows=None):
                 input_example=example,
                 # listed, not inferred: inference loads the model in a subprocess (seconds)
                 pip_requirements=_requirements((meta.get("estimator_library") or {}).get("name")),
-                code_paths=[str(code_package(staging / "code"))],
-                metadata={VERSION_TAG: version, "registered_model": name},
+                code_paths=[str(code_package(staging / "code"))] + custom,
+                metadata={VERSION_TAG: version, "registered_model": name, **recorded},
             )
         try:
             os.rename(staging / MLFLOW_DIR, final)

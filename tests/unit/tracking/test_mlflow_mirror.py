@@ -241,3 +241,54 @@ def test_the_mlflow_model_dir_of_a_boosted_family_lists_its_library_and_predicts
     scored = rows(n=20, seed=3).drop(columns="y")
     expected = inference.predict(inference.load_version(root, version, "people"), scored).labels
     assert list(loaded.predict(scored)) == list(expected)
+
+
+FEATURE_CODE = """\
+def add_features(df):
+    df["red_x"] = df["x"].where(df["colour"] == "red", 0.0)
+    df["n_squared"] = df["n"] ** 2
+    return df
+"""
+
+
+def test_the_mlflow_model_dir_of_a_model_with_feature_code_runs_the_function_first_and_predicts_like_predict(tmp_path):
+    pytest.importorskip("mlflow", reason="the MLflow mirror is an extra (make setup-mlflow)")
+    import mlflow.pyfunc
+    from mlflow.models import Model
+    from sklearn.linear_model import LogisticRegression
+
+    from snaketrain.custom_features import file_sha256
+    from snaketrain.stages.build_features import fit_transform
+    from tests.fitted_models import SETTINGS, rows
+
+    (tmp_path / "features").mkdir()
+    (tmp_path / "features" / "mine.py").write_text(FEATURE_CODE)
+    custom = {"file": "features/mine.py", "function": "add_features"}
+    train = rows(n=200)
+    preprocessor, features, _, schema = fit_transform(train, train, "y", {**SETTINGS, "custom": custom}, root=tmp_path)
+    model = LogisticRegression().fit(features.drop(columns="y"), train["y"])
+    path = tmp_path / "pipeline.skops"
+    inference.save_pipeline(inference.make_pipeline(preprocessor, model), path)
+    meta = {
+        "model": "logistic_regression",
+        "task": "binary",
+        "metrics": {},
+        "input_schema": {key: schema[key] for key in ("target", "columns", "dtypes")},
+        "custom_features": schema["custom"],
+    }
+    root = tmp_path / "registry"
+    version = registry.publish(root, {"pipeline.skops": path}, meta, "people")[0]
+    model_dir = write_mlflow_model(root, version, "people", train, project=tmp_path)
+
+    sha = file_sha256(tmp_path / "features" / "mine.py")
+    assert (model_dir / "code" / f"snaketrain_custom_{sha[:16]}.py").read_text() == FEATURE_CODE
+    described = Model.load(str(model_dir))
+    # clients send the raw columns; the function adds the rest
+    assert described.signature.inputs.input_names() == ["colour", "n", "x"]
+    assert described.metadata["custom_features"] == {**custom, "sha256": sha}
+    # the columns in another order than the schema's, missing and unseen values: as the service takes them
+    scored = rows(n=30, seed=3).drop(columns="y")[["x", "colour", "n"]]
+    scored.loc[scored.index[:2], "colour"] = None
+    scored.loc[scored.index[2], "colour"] = "ultraviolet"
+    expected = inference.predict(inference.load_version(root, version, "people", project=tmp_path), scored).labels
+    assert list(mlflow.pyfunc.load_model(str(model_dir)).predict(scored)) == list(expected)
