@@ -78,7 +78,6 @@ PROFILED = (
     ("common.smk", "owner", "  of which common.smk's owner() (which experiment's config a job reads)"),
     ("common.smk", "deploy_inputs", "  of which deploy_inputs"),
     ("common.smk", "final_targets", "  of which final_targets"),
-    ("persistence.py", "needrun", "Snakemake: checking outputs against its records"),
     ("dag.py", "update_needrun", "Snakemake: which jobs need to run (update_needrun)"),
     ("workflow.py", "execute", "Snakemake: workflow.execute (DAG, checks, scheduling)"),
 )
