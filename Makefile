@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= 4
 
-.PHONY: setup setup-boost setup-cluster setup-mlflow setup-serve setup-dev serve run test lint format bench bench-serve dag report history clean
+.PHONY: setup setup-boost setup-cluster setup-mlflow setup-serve setup-dev serve run test lint format bench bench-experiments bench-serve dag report history clean
 
 # The light environment: what a run on one machine needs (requirements.txt) and the stage code as an
 # editable package (scripts/snaketrain), importable by rules, tests and bench.
@@ -94,6 +94,13 @@ BENCH_VENV := bench/work/venv
 bench:
 	$(MAKE) setup VENV=$(BENCH_VENV)
 	$(BENCH_VENV)/bin/python bench/run.py $(BENCH_ARGS)
+
+# The experiments benchmark (bench/README.md, "Experiments"): 10 experiments in one DAG against 10 separate runs, the
+# no-op and dry run with 1, 10 and 50 experiments; in the light venv of `make bench`. BENCH_EXPERIMENTS_ARGS="--profile"
+BENCH_EXPERIMENTS_ARGS ?=
+bench-experiments:
+	$(MAKE) setup VENV=$(BENCH_VENV)
+	$(BENCH_VENV)/bin/python bench/experiments.py $(BENCH_EXPERIMENTS_ARGS)
 
 # The serving benchmark (bench/README.md): our service against `mlflow models serve` on the same version
 BENCH_SERVE_ARGS ?=
