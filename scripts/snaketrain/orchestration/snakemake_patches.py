@@ -16,6 +16,7 @@ SNAKEMAKE_CHECKED = "9.27.1"
 # what each patch relies on, named so that the tests can check it is still there
 PARAM_SERIALIZERS = ("_serialize_param", "_serialize_param_pandas", "_serialize_param_builtin")
 SCHEDULER_TIMER = "_schedule_reevalutation"  # sic: Snakemake's spelling
+KEEP_GOING = "keepgoing"  # JobScheduler's copy of --keep-going
 
 
 def skip_exit_collection():
@@ -60,3 +61,16 @@ def cancel_scheduler_timers():
             thread.cancel()
             cancelled += 1
     return cancelled
+
+
+def keep_going(workflow):
+    """With experiments, a failed job stops only what depends on it, as `--keep-going` does: the other experiments
+    finish, register and deploy. Not in the profile because with one config nothing after a failed job can finish,
+    and going on would only spend (cluster) time on jobs whose results no gate reads. Called from onstart: the
+    scheduler exists then and has copied the setting, and scheduling has not begun.
+    Relies on: workflow.scheduler (a JobScheduler) and its keepgoing flag, read when a job fails."""
+    scheduler = getattr(workflow, "scheduler", None)
+    if scheduler is None or not hasattr(scheduler, KEEP_GOING):
+        return False
+    setattr(scheduler, KEEP_GOING, True)
+    return True

@@ -135,3 +135,32 @@ def test_scheduler_timers_are_cancelled_at_the_end_of_a_run():
 @pytest.mark.parametrize("patch", ["skip_exit_collection", "params_check_without_pandas", "cancel_scheduler_timers"])
 def test_the_snakefile_applies_every_patch(patch):
     assert f"snakemake_patches.{patch}()" in (ROOT / "workflow" / "Snakefile").read_text()
+
+
+# ---- keep going with experiments
+
+
+def test_keep_going_sets_the_flag_the_scheduler_reads_when_a_job_fails():
+    import inspect
+
+    from snakemake.scheduling.job_scheduler import JobScheduler
+
+    source = inspect.getsource(JobScheduler)
+    assert f"self.{snakemake_patches.KEEP_GOING} = self.workflow.execution_settings.keep_going" in source
+    assert f"not self.{snakemake_patches.KEEP_GOING} and errors" in source, (
+        "JobScheduler no longer stops on errors by its keepgoing flag: re-check keep_going"
+    )
+
+    class Workflow:
+        class scheduler:  # noqa: N801 - stands for the JobScheduler instance
+            keepgoing = False
+
+    assert snakemake_patches.keep_going(Workflow()) is True
+    assert Workflow.scheduler.keepgoing is True
+    assert snakemake_patches.keep_going(object()) is False
+
+
+def test_the_workflow_keeps_going_with_experiments_only():
+    snakefile = (ROOT / "workflow" / "Snakefile").read_text()
+    onstart = snakefile[snakefile.index("onstart:") : snakefile.index("onsuccess:")]
+    assert "if EXPERIMENTS:" in onstart and "snakemake_patches.keep_going(workflow)" in onstart
