@@ -464,17 +464,26 @@ def sync(client, root, name, logger, rows=None, owner=None):
     """Mirror every registry version of name that MLflow lacks, then the production alias. Idempotent.
 
     owner: (registry version, MLflow run id) of the pipeline run that registered that version (its MLflow model
-    goes there); other versions get a run of their own. Returns {"created": [registry versions], "numbers": {version: number}, "alias": ...}.
+    goes there); other versions get a run of their own. A version whose model directory cannot be written (its
+    feature code changed since) is skipped with a warning. Returns {"created": [registry versions], "skipped": [...],
+    "numbers": {version: number}, "alias": ...}.
     """
     experiment = experiment_id(client, name)
     numbers = mirrored_versions(client, name)
-    created = []
+    created, skipped = [], []
     entries = registry.registered_versions(root, name)
     for entry in entries:
         version = entry["version"]
         if version in numbers:
             continue
-        model_dir = write_mlflow_model(root, version, name, rows)
+        try:
+            model_dir = write_mlflow_model(root, version, name, rows)
+        except StageError as error:
+            # e.g. its feature code changed since it was trained: that version cannot be mirrored faithfully,
+            # the others still can
+            logger.warning("MLflow: registry version %s of %s not mirrored: %s", version, name, error.problem)
+            skipped.append(version)
+            continue
         meta = registry.metadata(root, version, name)
         # the pipeline run that registered this version holds its model; an older version gets a run of its own
         run_id = owner[1] if owner and owner[0] == version else version_run(client, experiment, meta, name)
@@ -487,7 +496,7 @@ def sync(client, root, name, logger, rows=None, owner=None):
         alias = {"registry_version": current["version"], "model_version": numbers[current["version"]]}
         if set_production_alias(client, name, alias["model_version"]):
             logger.info("MLflow: alias %s of %s -> version %d", ALIAS, name, alias["model_version"])
-    return {"created": created, "numbers": numbers, "alias": alias}
+    return {"created": created, "skipped": skipped, "numbers": numbers, "alias": alias}
 
 
 def production_alias_command(root, name, tracking, logger=None):

@@ -292,3 +292,34 @@ def test_the_mlflow_model_dir_of_a_model_with_feature_code_runs_the_function_fir
     scored.loc[scored.index[2], "colour"] = "ultraviolet"
     expected = inference.predict(inference.load_version(root, version, "people", project=tmp_path), scored).labels
     assert list(mlflow.pyfunc.load_model(str(model_dir)).predict(scored)) == list(expected)
+
+
+def test_sync_skips_a_version_whose_feature_code_changed_and_mirrors_the_others(tmp_path, monkeypatch):
+    pytest.importorskip("mlflow", reason="optional install: make setup-mlflow (make test installs it)")
+    monkeypatch.chdir(tmp_path)  # the project (feature code) and the sqlite store's ./mlruns
+    import logging
+
+    from mlflow import MlflowClient
+    from sklearn.linear_model import LogisticRegression
+
+    from snaketrain.stages.build_features import fit_transform
+    from tests.fitted_models import SETTINGS, rows
+
+    (tmp_path / "features").mkdir()
+    (tmp_path / "features" / "mine.py").write_text(FEATURE_CODE)
+    custom = {"file": "features/mine.py", "function": "add_features"}
+    train = rows(n=200)
+    preprocessor, features, _, schema = fit_transform(train, train, "y", {**SETTINGS, "custom": custom}, root=tmp_path)
+    path = tmp_path / "pipeline.skops"
+    model = LogisticRegression().fit(features.drop(columns="y"), train["y"])
+    inference.save_pipeline(inference.make_pipeline(preprocessor, model), path)
+    meta = {"model": "logistic_regression", "task": "binary", "metrics": {}, "custom_features": schema["custom"]}
+    meta["input_schema"] = {key: schema[key] for key in ("target", "columns", "dtypes")}
+    root, name = tmp_path / "registry", "people"
+    with_code = registry.publish(root, {"pipeline.skops": path}, meta, name)[0]
+    plain = _publish(root, _table(0), 1.0, tmp_path)
+    (tmp_path / "features" / "mine.py").write_text(FEATURE_CODE + "\n# edited after training\n")
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}", registry_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+
+    synced = sync(client, root, name, logging.getLogger("test_mlflow_mirror"), rows=_table(0))
+    assert synced["skipped"] == [with_code] and synced["created"] == [plain]
