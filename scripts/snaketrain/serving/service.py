@@ -578,7 +578,7 @@ class ReadDeadlines:
 
     async def sweep(self):
         while True:
-            await asyncio.sleep(min(1.0, self.seconds / 4))
+            await asyncio.sleep(min(1.0, max(0.01, self.seconds / 4)))  # never a busy loop, whatever --read-timeout
             now = time.monotonic()
             for task, deadline in list(self.waiting.items()):
                 if deadline < now and task not in self.late:
