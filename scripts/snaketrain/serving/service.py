@@ -559,7 +559,7 @@ class ReadDeadlines:
 
     def __init__(self, seconds):
         self.seconds = seconds
-        self.waiting = {}  # task -> the loop time by which its read must return
+        self.waiting = {}  # task -> the time (time.monotonic) by which its read must return
         self.late = set()  # tasks the sweep cancelled
 
     async def receive(self, receive):
