@@ -1,18 +1,19 @@
 """Serving benchmark: snaketrain-serve against `mlflow models serve` on the same registered versions.
 
-Four tables, each a registered name in one registry (it runs the pipeline in a scratch copy of the project for the
+Five tables, each a registered name in one registry (it runs the pipeline in a scratch copy of the project for the
 first, or takes --registry, and fits the others as build_features and train_model would):
 
   numeric           breast cancer, StandardScaler + LogisticRegression (the pipeline's run, bench/serve.yaml)
   mixed_forest      5,000 generated rows with text columns and missing values; a 200-tree random forest
   mixed_hgb         the same table; histogram gradient boosting
   mixed_regression  a regression on a table with text columns and missing values; ridge
+  mixed_forest_regression  the same regression; a 200-tree random forest (served in double by ONNX Runtime)
 
 For each table three servers on loopback ports, one worker each, get the same bytes:
 
   mlflow     `mlflow models serve -m <the version's MLflow directory> --env-manager local` (MLflow 3.17)
   bare       bench/serve_bare.py: one Starlette route on the service's fast path, without its checks
-  snaketrain one `snaketrain-serve` process serving the four names (token, body-size, row and input checks,
+  snaketrain one `snaketrain-serve` process serving the five names (token, body-size, row and input checks,
              version header, metrics, pointer watchers): /invocations for the first, /models/<name>/invocations
 
 The load generator (below: asyncio, HTTP/1.1 keep-alive, CLIENTS connections, each sending the next request when
@@ -81,7 +82,7 @@ def build_registry(scratch):
     return project / "registry", project / "results" / "split" / "test.parquet"
 
 
-TABLES = ("numeric", "mixed_forest", "mixed_hgb", "mixed_regression")
+TABLES = ("numeric", "mixed_forest", "mixed_hgb", "mixed_regression", "mixed_forest_regression")
 GENERATED_ROWS = 5000
 SWAP_NAMES = ("mixed_forest", "mixed_hgb")
 SWAP_SECONDS = 12
@@ -152,13 +153,14 @@ def publish_generated(root, scratch, name, model, task, seed=0):
 
 
 def generated_models():
-    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier, RandomForestRegressor
     from sklearn.linear_model import Ridge
 
     return {
         "mixed_forest": (lambda seed: RandomForestClassifier(200, random_state=seed, n_jobs=2), "binary"),
         "mixed_hgb": (lambda seed: HistGradientBoostingClassifier(max_iter=100, random_state=seed), "binary"),
         "mixed_regression": (lambda seed: Ridge(alpha=1.0 + seed), "regression"),
+        "mixed_forest_regression": (lambda seed: RandomForestRegressor(200, random_state=seed, n_jobs=2), "regression"),
     }
 
 

@@ -21,7 +21,13 @@ def test_the_serving_benchmark_measures_all_three_servers(tmp_path):
     run = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr[-4000:]
     measured = json.loads(results.read_text())
-    assert set(measured["tables"]) == {"numeric", "mixed_forest", "mixed_hgb", "mixed_regression"}
+    assert set(measured["tables"]) == {
+        "numeric",
+        "mixed_forest",
+        "mixed_hgb",
+        "mixed_regression",
+        "mixed_forest_regression",
+    }
     for name, table in measured["tables"].items():
         assert table["in_process"]["engine"] == "onnxruntime", (name, table["in_process"]["engine_note"])
         for server in ("mlflow", "bare", "snaketrain"):

@@ -62,27 +62,43 @@ def options(estimator):
 
 
 def input_dtype(estimator):
-    """The features' dtype the estimator computes on: scikit-learn's trees and forests (but not histogram gradient
-    boosting) cast them to float32, as registered families may; the others keep float64."""
+    """The dtype of the estimator graph's features: float64 for scikit-learn's tree regressors (DOUBLE_TREES) and
+    the models that compute in float64; float32 for the other trees (skl2onnx writes classifier ensembles for
+    float32), as registered families may ask."""
     import numpy as np
+
+    if class_path(estimator) in DOUBLE_TREES:
+        return np.float64
+    return np.float32 if rounds_to_float32(estimator) or _is_tree_model(estimator) else np.float64
+
+
+def rounds_to_float32(estimator):
+    """Whether the estimator compares its features as float32 values: scikit-learn's trees and forests cast X to
+    float32 (histogram gradient boosting does not), as registered families may."""
+    from sklearn.ensemble._hist_gradient_boosting.gradient_boosting import BaseHistGradientBoosting
+
+    return class_path(estimator) in FLOAT32 or (
+        _is_tree_model(estimator) and not isinstance(estimator, BaseHistGradientBoosting)
+    )
+
+
+def _is_tree_model(estimator):
     from sklearn.ensemble import BaseEnsemble
     from sklearn.ensemble._gb import BaseGradientBoosting
     from sklearn.ensemble._hist_gradient_boosting.gradient_boosting import BaseHistGradientBoosting
     from sklearn.tree import BaseDecisionTree
 
-    # skl2onnx writes tree ensembles for float32 features only; histogram gradient boosting computes in float64
-    # and is converted on float32 all the same: the check on rows refuses it where that flips a prediction
-    trees = isinstance(estimator, BaseDecisionTree | BaseGradientBoosting | BaseHistGradientBoosting) or (
+    # histogram gradient boosting classifiers compute in float64 and are converted on float32 all the same: the
+    # check on rows refuses one where that flips a prediction
+    return isinstance(estimator, BaseDecisionTree | BaseGradientBoosting | BaseHistGradientBoosting) or (
         isinstance(estimator, BaseEnsemble) and isinstance(getattr(estimator, "estimator", None), BaseDecisionTree)
     )
-    return np.float32 if trees or class_path(estimator) in FLOAT32 else np.float64
 
 
 _HGB = "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoosting"
 
 
 @register(_HGB + "Classifier")
-@register(_HGB + "Regressor")
 def _hist_gradient_boosting(cls):
     """skl2onnx 1.20 writes a leaf's missing-value direction as a Python bool, which protobuf refuses in an
     integer list: wrap its node writer so that it writes an int (the converter is skl2onnx's own)."""
@@ -97,6 +113,85 @@ def _hist_gradient_boosting(cls):
 
     add_node_with_int_flags.snaketrain_wrapped = True
     tree_ensemble.add_node = add_node_with_int_flags
+
+
+# ---- scikit-learn's tree regressors in double precision
+
+# A regression must agree with scikit-learn within 1e-6 relative; a tree ensemble written with float thresholds,
+# leaf values and sums (skl2onnx's TreeEnsembleRegressor of ai.onnx.ml 1) misses that by 1e-5 to 1e-3 on
+# predictions near zero. Their converters are wrapped to write ai.onnx.ml 3's *_as_tensor attributes in double: exact
+# thresholds, leaf values and sums; the operator's output is float (the standard says so), so one rounding of the
+# sum remains, at most 6e-8 relative.
+DOUBLE_TREES = {
+    "sklearn.tree._classes.DecisionTreeRegressor",
+    "sklearn.ensemble._forest.RandomForestRegressor",
+    "sklearn.ensemble._forest.ExtraTreesRegressor",
+    "sklearn.ensemble._gb.GradientBoostingRegressor",
+    _HGB + "Regressor",
+}
+_DOUBLE_ATTRIBUTES = ("nodes_values", "target_weights", "base_values")
+
+
+@register("sklearn.tree._classes.DecisionTreeRegressor")
+@register("sklearn.ensemble._forest.RandomForestRegressor")
+@register("sklearn.ensemble._forest.ExtraTreesRegressor")
+@register("sklearn.ensemble._gb.GradientBoostingRegressor")
+def _double_tree_regressor(cls):
+    """Wrap skl2onnx's converter of cls: on a double input, the TreeEnsembleRegressor it writes gets its thresholds,
+    leaf values and base values as double tensors (ai.onnx.ml 3), and a Cast of its float output to the double
+    the graph declares."""
+    from skl2onnx._supported_operators import sklearn_operator_name_map
+    from skl2onnx.common._registration import _converter_pool, register_converter
+    from skl2onnx.common.data_types import DoubleTensorType
+
+    alias = sklearn_operator_name_map[cls]
+    registered = _converter_pool[alias]
+    convert = registered._fct
+    if getattr(convert, "snaketrain_double", False):
+        return
+
+    def convert_in_double(scope, operator, container):
+        if not isinstance(operator.inputs[0].type, DoubleTensorType):
+            return convert(scope, operator, container)
+        add_node = container.add_node
+
+        def add_node_in_double(op_type, inputs, outputs, op_domain="", op_version=None, **attrs):
+            if op_type != "TreeEnsembleRegressor":
+                return add_node(op_type, inputs, outputs, op_domain=op_domain, op_version=op_version, **attrs)
+            _as_double_tensors(attrs)
+            summed = scope.get_unique_variable_name("tree_sum")
+            add_node(op_type, inputs, summed, op_domain=op_domain, op_version=3, **attrs)
+            return add_node("Cast", summed, outputs, to=_DOUBLE, name=scope.get_unique_operator_name("Cast"))
+
+        container.add_node = add_node_in_double
+        try:
+            convert(scope, operator, container)
+        finally:
+            del container.add_node  # the class's own method again
+
+    convert_in_double.snaketrain_double = True
+    register_converter(alias, convert_in_double, overwrite=True, options=registered.get_allowed_options())
+
+
+@register(_HGB + "Regressor")
+def _hist_gradient_boosting_regressor(cls):
+    _hist_gradient_boosting(cls)
+    _double_tree_regressor(cls)
+
+
+_DOUBLE = 11  # onnx.TensorProto.DOUBLE
+
+
+def _as_double_tensors(attrs):
+    """Replace the float attributes of a TreeEnsembleRegressor by their double *_as_tensor twins; skl2onnx
+    computed them in double (numpy arrays) before onnx would have stored them as floats."""
+    import numpy as np
+    from onnx.numpy_helper import from_array
+
+    for key in _DOUBLE_ATTRIBUTES:
+        if key in attrs:
+            values = np.asarray(attrs.pop(key), dtype=np.float64).ravel()
+            attrs[f"{key}_as_tensor"] = from_array(values, name=f"{key}_as_tensor")
 
 
 # ---- the boosted-tree families (make setup-boost), through onnxmltools (requirements-serve.txt)

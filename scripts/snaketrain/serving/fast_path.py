@@ -6,8 +6,9 @@ DataFrame work; the same pipeline in ONNX Runtime, fed straight from the JSON va
 
 Two graphs, from a twin of the fitted preprocessor and the estimator: the features graph takes one input per
 column, float64 for numbers (scaling as scikit-learn computes it) and a string tensor for text; the estimator's
-graph takes the features in float64, or in float32 for trees (skl2onnx writes tree ensembles for float32 only;
-scikit-learn's trees and forests compute on float32 too). What the imputers and the encoder learnt is applied while the feeds are built (convertible, rows_feeds): a missing number
+graph takes the features in float64, or in float32 for tree classifiers (skl2onnx writes them for float32;
+scikit-learn's trees and forests compute on float32 too). Tree regressors take float64 with double thresholds and
+sums (serving.converters.DOUBLE_TREES), fed the features rounded to float32 where scikit-learn rounds them. What the imputers and the encoder learnt is applied while the feeds are built (convertible, rows_feeds): a missing number
 becomes the imputer's value (ONNX Runtime's Imputer takes float32 only); a missing text (null, NaN, blank) the
 imputer's fill value; a category the encoder grouped as infrequent, or never saw, one marker, which the twin
 OneHotEncoder (skl2onnx converts none with infrequent categories) maps to the infrequent column, or to zeros when
@@ -311,7 +312,7 @@ class Predictor:
     fallback_reason: str = None
     session: object = None  # (features session, estimator session)
     plan: InputPlan = None
-    float32: bool = False
+    casts: tuple = ()  # the dtypes the features go through before the estimator graph (estimator_casts)
     labels_from_proba: bool = False
     classes: np.ndarray = None
     outputs: tuple = field(default=())
@@ -330,7 +331,9 @@ class Predictor:
     def predict_feeds(self, feeds, probabilities=False):
         features, estimator = self.session
         (matrix,) = features.run(None, feeds)
-        inputs = {"features": matrix.astype(np.float32) if self.float32 else matrix}
+        for dtype in self.casts:
+            matrix = matrix.astype(dtype)
+        inputs = {"features": matrix}
         if self.labels_from_proba:
             # scikit-learn's forests predict classes_[argmax(probabilities)], the first class on a tie (votes split
             # evenly); ONNX sums in float32, so a tie comes out 0.49999994 / 0.50000006: round off that noise first
@@ -378,8 +381,8 @@ def session_options():
 
 
 def to_onnx(plan, columns, model):
-    """Two ONNX models: the twin ColumnTransformer (float64 in and out) and the estimator (on float32 features when
-    scikit-learn computes it so: its trees; float64 otherwise)."""
+    """Two ONNX models: the twin ColumnTransformer (float64 in and out) and the estimator (on float32 features for
+    tree classifiers and registered float32 families; float64 otherwise, tree regressors in double)."""
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType, StringTensorType
 
@@ -488,7 +491,7 @@ def build(loaded, engine="auto", check_rows=None):
         session=(features, estimator),
         plan=dataclasses.replace(plan, inputs=tuple(node.name for node in features.get_inputs())),
         outputs=outputs,
-        float32=converters.input_dtype(model) == np.float32,
+        casts=estimator_casts(model),
         labels_from_proba=forest,
         classes=np.asarray(model.classes_) if forest else None,
     )
@@ -501,6 +504,15 @@ def build(loaded, engine="auto", check_rows=None):
         return fallback
     fast.inline_rows = inline_rows(fast, probe_rows(loaded, fast.plan))
     return fast
+
+
+def estimator_casts(model):
+    """The dtypes the features matrix (float64) goes through for the estimator graph: to float32 for a float32
+    graph; to float32 and back for a float64 graph of a model that compares float32 values (so that ONNX compares
+    the values scikit-learn compares); none otherwise."""
+    if converters.input_dtype(model) == np.float32:
+        return (np.float32,)
+    return (np.float32, np.float64) if converters.rounds_to_float32(model) else ()
 
 
 def inline_rows(fast, rows):

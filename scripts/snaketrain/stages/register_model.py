@@ -1,6 +1,8 @@
 """Register the gated best model as a version of its registered model name: the fitted Pipeline (skops, safe to
-load) plus the model and preprocessor files, metadata, and a receipt in results/."""
+load) plus the model and preprocessor files, metadata, and a receipt in results/. The receipt also says which path
+the service would serve the version by (fast_path_verdict)."""
 
+import importlib.util
 import platform
 import subprocess
 from importlib import metadata as package_metadata
@@ -8,12 +10,13 @@ from importlib import metadata as package_metadata
 from snaketrain import custom_features
 from snaketrain.monitoring.reference import PROFILE_FILE, training_profile, write_profile
 from snaketrain.registry import model_registry as registry
-from snaketrain.registry.inference import PIPELINE_FILE, make_pipeline, save_pipeline, trusted_types
+from snaketrain.registry.inference import PIPELINE_FILE, load_version, make_pipeline, save_pipeline, trusted_types
 from snaketrain.stage_log import StageError, stage_logging
 from snaketrain.table_io import read_joblib, read_json, read_table, write_json
 
 STAGE = "register_model"
 RECORDED_PACKAGES = ("scikit-learn", "skops", "pandas", "numpy", "pyarrow", "joblib", "snakemake")
+VERDICT_ROWS = 2000  # training rows the conversion is checked on (beside the fast path's own probe rows)
 
 
 def package_versions(names=RECORDED_PACKAGES):
@@ -57,6 +60,29 @@ def build_metadata(decision, evaluation, tuned, schema, validation, config_secti
     }
 
 
+def fast_path_verdict(root, version, name, train, rows=VERDICT_ROWS, seed=0):
+    """Which path the service would serve the registered version by, checked now as the service checks it when it
+    loads the version: ONNX Runtime when the Pipeline converts and agrees with scikit-learn on rows of the training
+    part and on probe rows, else scikit-learn, and why. It goes in the receipt, not in the version: a file added to
+    the version would change its id, and the service checks again anyway, with its own host's packages. The test
+    split is not this rule's input; the training part is."""
+    missing = [module for module in ("onnxruntime", "skl2onnx") if importlib.util.find_spec(module) is None]
+    if missing:
+        return {"engine": None, "why": f"not checked: {', '.join(missing)} not installed (requirements-serve.txt)"}
+    from snaketrain.serving import fast_path
+
+    loaded = load_version(root, version, name, stage=STAGE)
+    columns = list(loaded.input_schema["columns"])
+    check = train[columns].sample(min(rows, len(train)), random_state=seed) if len(train) else None
+    predictor = fast_path.build(loaded, "auto", check)
+    return {
+        "engine": predictor.engine,
+        "why": predictor.fallback_reason,
+        "checked_on": f"{0 if check is None else len(check)} training rows and {fast_path.PROBE_ROWS} probe rows",
+        "packages": package_versions(("onnxruntime", "skl2onnx")),
+    }
+
+
 def run(input, output, params, log, threads=1):
     with stage_logging(log[0], STAGE, input) as logger:
         decision = read_json(input.decision)
@@ -83,9 +109,8 @@ def run(input, output, params, log, threads=1):
         # the reference the drift check compares current data with: the training part and the model's answers on it
         custom = meta.get("custom_features")
         features = custom_features.check_unchanged(custom, stage=STAGE) if custom else None
-        profile = training_profile(
-            read_table(input.train), meta["input_schema"], meta["task"], pipeline, STAGE, features
-        )
+        train = read_table(input.train)
+        profile = training_profile(train, meta["input_schema"], meta["task"], pipeline, STAGE, features)
         write_profile(profile, output.profile)
         files = {PIPELINE_FILE: output.pipeline, "model.joblib": input.model, "preprocessor.joblib": input.preprocessor}
         files[PROFILE_FILE] = output.profile
@@ -98,6 +123,13 @@ def run(input, output, params, log, threads=1):
             decision["model"],
             params.registry,
         )
+        verdict = fast_path_verdict(params.registry, version, params.name, train)
+        logger.info(
+            "the service would serve version %s with %s%s",
+            version,
+            verdict["engine"] or "an engine not checked here",
+            f" ({verdict['why']})" if verdict["why"] else "",
+        )
         write_json(
             {
                 "name": params.name,
@@ -106,6 +138,7 @@ def run(input, output, params, log, threads=1):
                 "created": created,
                 "registry": params.registry,
                 "registered_at": registry.now_utc(),
+                "fast_path": verdict,
             },
             output.receipt,
         )

@@ -1,5 +1,6 @@
 """The register_model stage: a gated model becomes a registry version whose metadata lets a reader trust it."""
 
+import importlib.util
 import json
 from importlib import metadata as package_metadata
 
@@ -113,6 +114,30 @@ def test_a_passed_gate_is_registered_once_with_a_receipt(tmp_path):
     assert (
         f"already had version {receipt['version']} of iris (model rf)" in (tmp_path / "register_model.log").read_text()
     )
+
+
+def test_the_receipt_says_which_path_the_service_would_serve_the_version_by(tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime", reason="the service's requirements (requirements-serve.txt) are not installed")
+    run(*job(tmp_path, DECISION))
+    receipt = json.loads((tmp_path / "receipt.json").read_text())
+    # scaler + logistic regression on numbers and a text column: converted and checked on the training rows
+    verdict = receipt["fast_path"]
+    assert verdict["engine"] == "onnxruntime" and verdict["why"] is None, verdict
+    assert verdict["checked_on"] == "60 training rows and 256 probe rows"
+    assert verdict["packages"]["onnxruntime"]
+    assert "the service would serve version" in (tmp_path / "register_model.log").read_text()
+
+    # without the service's requirements the stage registers the same version (the check never touches its bytes)
+    # and says the path was not checked
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "onnxruntime" else find_spec(name))
+    run(*job(tmp_path, DECISION))
+    again = json.loads((tmp_path / "receipt.json").read_text())
+    assert again["version"] == receipt["version"]
+    assert again["fast_path"] == {
+        "engine": None,
+        "why": "not checked: onnxruntime not installed (requirements-serve.txt)",
+    }
 
 
 def test_a_failed_decision_is_refused(tmp_path):

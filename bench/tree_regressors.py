@@ -1,0 +1,91 @@
+"""Tree regressors on the fast path: agreement with scikit-learn and speed, on bench/serve.py's generated regression
+table (text columns and missing values). Each model is registered in a scratch registry, its fast path built as the
+service builds it (checked on the test part and the probe rows), then compared with scikit-learn's Pipeline on the
+test part three times over, and timed: the fast path from JSON values (feeds + ONNX Runtime) against
+Pipeline.predict on a DataFrame, median of repeated calls.
+
+    python bench/tree_regressors.py
+"""
+
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import serve  # noqa: E402  (bench/serve.py: the generated tables)
+
+
+def models():
+    from sklearn.ensemble import (
+        ExtraTreesRegressor,
+        GradientBoostingRegressor,
+        HistGradientBoostingRegressor,
+        RandomForestRegressor,
+    )
+    from sklearn.tree import DecisionTreeRegressor
+
+    return {
+        "random forest (200 trees)": RandomForestRegressor(200, random_state=0, n_jobs=2),
+        "extra trees (100)": ExtraTreesRegressor(100, random_state=0),
+        "gradient boosting (100)": GradientBoostingRegressor(random_state=0),
+        "histogram gradient boosting (100)": HistGradientBoostingRegressor(random_state=0),
+        "decision tree": DecisionTreeRegressor(random_state=0),
+    }
+
+
+def median_ms(call, repeats):
+    call()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def main():
+    import numpy as np
+    import pandas as pd
+
+    from snaketrain.registry import inference, model_registry
+    from snaketrain.serving import fast_path
+
+    print("| model | engine | worst relative difference | 1 row: ONNX / scikit-learn | 100 rows: ONNX / scikit-learn |")
+    print("|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as scratch_name:
+        scratch = Path(scratch_name)
+        for index, (label, model) in enumerate(models().items()):
+            name = f"regression_{index}"
+            version, test = serve.publish_generated(scratch / "registry", scratch, name, model, "regression")
+            model_registry.promote(scratch / "registry", version, name)
+            loaded = inference.load_production(scratch / "registry", name)
+            fast = fast_path.build(loaded, check_rows=test)
+            if not fast.fast:
+                print(f"| {label} | scikit-learn ({fast.fallback_reason}) | | | |")
+                continue
+            checked, _ = inference.check_input(pd.concat([test] * 3), loaded.input_schema, stage="bench")
+            columns = list(loaded.pipeline.feature_names_in_)
+            reference = loaded.pipeline.predict(checked[columns])
+            values, _ = fast.predict_frame(checked)
+            worst = np.max(np.abs(values - reference) / np.maximum(np.abs(reference), 1e-12))
+            cells = []
+            for n in (1, 100):
+                split = json.loads(test.head(n).to_json(orient="split", index=False))
+                rows = checked.head(n)[columns]
+                ours = median_ms(
+                    lambda split=split, fast=fast: fast.predict_feeds(  # the service's path from JSON values
+                        fast_path.rows_feeds(fast.plan, split["columns"], split["data"])
+                    ),
+                    300,
+                )
+                theirs = median_ms(lambda rows=rows, pipeline=loaded.pipeline: pipeline.predict(rows), 30)
+                cells.append(f"{ours:.3f} / {theirs:.2f} ms ({theirs / ours:.0f}x)")
+            print(f"| {label} | {fast.engine} | {worst:.1e} on {len(reference)} rows | {cells[0]} | {cells[1]} |")
+
+
+if __name__ == "__main__":
+    main()
