@@ -78,6 +78,8 @@ rule register_model:
         schema=shared_file(rules.build_features.output.schema),
         validation=shared_file(rules.validate_data.output.report),
         train=shared_file(rules.split_data.output.train),
+        # the fast path's conversion is checked on it, as the issue's "checked at registration" asks
+        test=shared_file(rules.split_data.output.test),
     output:
         receipt=f"results/{EXPERIMENT}registry/receipt.json",
         pipeline=f"results/{EXPERIMENT}registry/pipeline.skops",

@@ -16,7 +16,7 @@ from snaketrain.table_io import read_joblib, read_json, read_table, write_json
 
 STAGE = "register_model"
 RECORDED_PACKAGES = ("scikit-learn", "skops", "pandas", "numpy", "pyarrow", "joblib", "snakemake")
-VERDICT_ROWS = 2000  # training rows the conversion is checked on (beside the fast path's own probe rows)
+VERDICT_ROWS = 10_000  # the most test rows the conversion is checked on (beside the fast path's own probe rows)
 
 
 def package_versions(names=RECORDED_PACKAGES):
@@ -60,12 +60,12 @@ def build_metadata(decision, evaluation, tuned, schema, validation, config_secti
     }
 
 
-def fast_path_verdict(root, version, name, train, rows=VERDICT_ROWS, seed=0):
+def fast_path_verdict(root, version, name, test, rows=VERDICT_ROWS, seed=0):
     """Which path the service would serve the registered version by, checked now as the service checks it when it
-    loads the version: ONNX Runtime when the Pipeline converts and agrees with scikit-learn on rows of the training
-    part and on probe rows, else scikit-learn, and why. It goes in the receipt, not in the version: a file added to
-    the version would change its id, and the service checks again anyway, with its own host's packages. The test
-    split is not this rule's input; the training part is."""
+    loads the version: ONNX Runtime when the Pipeline converts and agrees with scikit-learn on the version's test split
+    (at most `rows` of it) and on probe rows, else scikit-learn, and why. It goes in the receipt, not in the version:
+    a file added to the version would change its id, and the service checks again anyway, with its own host's
+    packages."""
     missing = [module for module in ("onnxruntime", "skl2onnx") if importlib.util.find_spec(module) is None]
     if missing:
         return {"engine": None, "why": f"not checked: {', '.join(missing)} not installed (requirements-serve.txt)"}
@@ -73,12 +73,12 @@ def fast_path_verdict(root, version, name, train, rows=VERDICT_ROWS, seed=0):
 
     loaded = load_version(root, version, name, stage=STAGE)
     columns = list(loaded.input_schema["columns"])
-    check = train[columns].sample(min(rows, len(train)), random_state=seed) if len(train) else None
+    check = test[columns].sample(min(rows, len(test)), random_state=seed) if len(test) else None
     predictor = fast_path.build(loaded, "auto", check)
     return {
         "engine": predictor.engine,
         "why": predictor.fallback_reason,
-        "checked_on": f"{0 if check is None else len(check)} training rows and {fast_path.PROBE_ROWS} probe rows",
+        "checked_on": f"{0 if check is None else len(check)} test rows and {fast_path.PROBE_ROWS} probe rows",
         "packages": package_versions(("onnxruntime", "skl2onnx")),
     }
 
@@ -123,7 +123,7 @@ def run(input, output, params, log, threads=1):
             decision["model"],
             params.registry,
         )
-        verdict = fast_path_verdict(params.registry, version, params.name, train)
+        verdict = fast_path_verdict(params.registry, version, params.name, read_table(input.test))
         logger.info(
             "the service would serve version %s with %s%s",
             version,

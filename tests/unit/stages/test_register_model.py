@@ -80,6 +80,9 @@ def job(tmp_path, decision):
     write_json({**schema, "task": "binary"}, inputs["schema"])
     inputs["train"] = str(tmp_path / "train.parquet")
     write_table(train, inputs["train"])
+    # the test split: the fast path's conversion is checked on it
+    inputs["test"] = str(tmp_path / "test.parquet")
+    write_table(rows(n=40, seed=5), inputs["test"])
     inputs["preprocessor"], inputs["model"] = str(tmp_path / "preprocessor.joblib"), str(tmp_path / "model.joblib")
     write_joblib(preprocessor, inputs["preprocessor"])
     write_joblib(LogisticRegression().fit(features.drop(columns="y"), train["y"]), inputs["model"])
@@ -120,10 +123,10 @@ def test_the_receipt_says_which_path_the_service_would_serve_the_version_by(tmp_
     pytest.importorskip("onnxruntime", reason="the service's requirements (requirements-serve.txt) are not installed")
     run(*job(tmp_path, DECISION))
     receipt = json.loads((tmp_path / "receipt.json").read_text())
-    # scaler + logistic regression on numbers and a text column: converted and checked on the training rows
+    # scaler + logistic regression on numbers and a text column: converted and checked on the test split
     verdict = receipt["fast_path"]
     assert verdict["engine"] == "onnxruntime" and verdict["why"] is None, verdict
-    assert verdict["checked_on"] == "60 training rows and 256 probe rows"
+    assert verdict["checked_on"] == "40 test rows and 256 probe rows"
     assert verdict["packages"]["onnxruntime"]
     assert "the service would serve version" in (tmp_path / "register_model.log").read_text()
 
