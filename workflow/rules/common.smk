@@ -124,14 +124,21 @@ MODEL_METRICS = f"results/{SHARED_FIT}evaluation/{{model}}/metrics.json"
 MODEL_PARAMS = f"results/{SHARED_FIT}tuning/{{model}}/best_params.json"
 MODEL_PLOT = f"results/{SHARED_FIT}evaluation/{{model}}/plot.png"
 MODEL_IMPORTANCE = f"results/{SHARED_FIT}evaluation/{{model}}/importance.png"
+# with experiments, one deploy per registered name: its promotions in one folder beside the experiments'
+DEPLOY_PART = "_deploy/{name}/" if EXPERIMENTS else ""
+# per-experiment and per-name files that input and target functions fill in (plain strings, as above)
+COMPARISON_TABLE = f"results/{EXPERIMENT}comparison/metrics.csv"
+GATE_PAGE = f"results/{EXPERIMENT}report/gate.html"
+REGISTERED = f"results/{EXPERIMENT}registry/receipt.json"
+ALERT = f"results/{EXPERIMENT}alerts/alert.json"
+MLFLOW_RECEIPT = f"results/{EXPERIMENT}mlflow/receipt.json"
+DEPLOYED = f"results/{DEPLOY_PART}deploy/receipt.json"
 DATASET = config["data"]["name"]
 DATA_FILE = (
     "resources/data/{dataset}.parquet"
     if EXPERIMENTS
     else f"resources/data/{DATASET}.parquet"
 )
-# with experiments, one deploy per registered name: its promotions in one folder beside the experiments'
-DEPLOY_PART = "_deploy/{name}/" if EXPERIMENTS else ""
 MODELS = config["models"]
 REGISTRY = config["registry"]["path"]
 # the registered model name (REGISTRY_API.md); the MLflow registered model and experiment share it
@@ -156,9 +163,9 @@ NAMES = sorted({model_name(c) for c in EXPERIMENTS.values()})
 NAMES_SELECTED = sorted({model_name(EXPERIMENTS[n]) for n in SELECTED})
 # what the end-of-run summary reads: the selected experiments' configs (no tracking URI) and the names' deploys
 SELECTED_CONFIGS = {name: tracked_config(EXPERIMENTS[name]) for name in SELECTED}
-DEPLOYS = [
-    f"results/{DEPLOY_PART}deploy/receipt.json".format(name=n) for n in NAMES_SELECTED
-]
+EXPERIMENTS_TABLE = ["results/experiments.csv", "results/experiments.md"]
+EXPERIMENTS_TABLE.append("results/report/experiments.html")
+DEPLOYS = [DEPLOYED.format(name=n) for n in NAMES_SELECTED]
 
 
 wildcard_constraints:
@@ -343,9 +350,7 @@ def deploy_inputs(wildcards):
         decision = gate_checkpoint(name).output.decision
         inputs["decision"].append(decision)
         if json.loads(Path(decision).read_text())["passed"]:
-            inputs["receipt"].append(
-                rules.register_model.output.receipt.format(experiment=name)
-            )
+            inputs["receipt"].append(REGISTERED.format(experiment=name))
     return inputs
 
 
@@ -366,7 +371,7 @@ def experiment_deploy():
         return {}
 
     def name_deploy(wildcards):
-        return rules.deploy_model.output.receipt.format(name=model_name(cfg(wildcards)))
+        return DEPLOYED.format(name=model_name(cfg(wildcards)))
 
     return {"deployed": name_deploy}
 
@@ -384,13 +389,9 @@ def gate_outcome(wildcards):
     name's deploy job promotes the best of them), or the alert."""
     if gate_decision(wildcards)["passed"]:
         if EXPERIMENTS:
-            return fill(rules.register_model.output.receipt, wildcards)
+            return fill(REGISTERED, wildcards)
         return rules.deploy_model.output.receipt
-    return (
-        fill(rules.raise_alert.output.alert, wildcards)
-        if EXPERIMENTS
-        else rules.raise_alert.output.alert
-    )
+    return fill(ALERT, wildcards) if EXPERIMENTS else rules.raise_alert.output.alert
 
 
 def final_targets(wildcards):
@@ -414,19 +415,24 @@ def final_targets(wildcards):
 
 def experiment_targets():
     # summarize_run waits for each experiment's gate branch itself, so that every experiment is planned at once
-    per_experiment = [
-        rules.compare_models.output.table,
-        rules.summarize_run.output.gate,
-    ]
+    per_experiment = [COMPARISON_TABLE, GATE_PAGE]
     if mlflow_tracking():
-        per_experiment.append(rules.mirror_mlflow.output.receipt)
+        per_experiment.append(MLFLOW_RECEIPT)
     targets = [
         path.format(experiment=name) for name in SELECTED for path in per_experiment
     ]
-    targets += [
-        rules.deploy_model.output.receipt.format(name=n) for n in NAMES_SELECTED
-    ]
-    return targets + list(rules.compare_experiments.output)
+    targets += [DEPLOYED.format(name=n) for n in NAMES_SELECTED]
+    return targets + EXPERIMENTS_TABLE
+
+
+def experiments_results(wildcards):
+    """What the table of experiments waits for: each selected experiment's comparison and gate branch, each name's
+    deploy (plain paths, so that a default storage provider applies to them)."""
+    return {
+        "tables": [COMPARISON_TABLE.format(experiment=n) for n in SELECTED],
+        "pages": [GATE_PAGE.format(experiment=n) for n in SELECTED],
+        "deployed": [DEPLOYED.format(name=n) for n in NAMES_SELECTED],
+    }
 
 
 def mlflow_tracking():

@@ -271,9 +271,7 @@ rule rollback_model:
 # With experiments: the table of experiments (also written by the onerror hook, with the failed ones' stages)
 rule compare_experiments:
     input:
-        tables=expand(rules.compare_models.output.table, experiment=SELECTED),
-        pages=expand(rules.summarize_run.output.gate, experiment=SELECTED),
-        deployed=expand(rules.deploy_model.output.receipt, name=NAMES_SELECTED),
+        unpack(experiments_results),
     output:
         csv="results/experiments.csv",
         md="results/experiments.md",
