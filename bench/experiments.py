@@ -30,7 +30,6 @@ per-repetition ratios. Results go to bench/experiments.json and a markdown table
 """
 
 import argparse
-import importlib.util
 import json
 import os
 import shutil
@@ -41,18 +40,11 @@ import tempfile
 import time
 from pathlib import Path
 
+# bench/run.py, whose data generator, project parts, measuring and environment this benchmark shares (bench/ is on
+# sys.path: the script runs as `python bench/experiments.py`)
+import run as bench_run
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _bench_run():
-    """bench/run.py, whose data generator, project parts, measuring and environment this benchmark shares."""
-    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-bench_run = _bench_run()
 
 BASE_CONFIG = "bench/experiments-base.yaml"
 DATA_PATH = bench_run.DATA_PATH  # where the base config points data.path

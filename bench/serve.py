@@ -287,6 +287,17 @@ def measure(port, body, clients, seconds, pid, path="/invocations"):
     }
 
 
+def median_ms(call, repeats):
+    """Milliseconds a call takes, the median of `repeats` after one warm-up call."""
+    call()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
 def in_process(loaded, df, repeats=300):
     """Median ms of one call: scikit-learn's Pipeline on a DataFrame, and the service's fast path from the JSON
     values (feeds built from dataframe_split rows, then ONNX Runtime), as the service calls it."""
@@ -296,26 +307,20 @@ def in_process(loaded, df, repeats=300):
     predictor = fast_path.build(loaded)
     columns = list(pipeline.feature_names_in_)
 
-    def median_ms(call):
-        call()
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            call()
-            times.append(time.perf_counter() - start)
-        return round(1000 * statistics.median(times), 3)
+    def timed(call):
+        return round(median_ms(call, repeats), 3)
 
     result = {"engine": predictor.engine, "engine_note": predictor.fallback_reason}
     for n in ROWS:
         rows = df.head(n)
         split = json.loads(rows.to_json(orient="split", index=False))
-        result[f"sklearn_pipeline_ms_{n}"] = median_ms(lambda rows=rows: pipeline.predict(rows[columns]))
+        result[f"sklearn_pipeline_ms_{n}"] = timed(lambda rows=rows: pipeline.predict(rows[columns]))
         if predictor.fast:
 
             def call(split=split):
                 return predictor.predict_feeds(fast_path.rows_feeds(predictor.plan, split["columns"], split["data"]))
 
-            result[f"fast_path_ms_{n}"] = median_ms(call)
+            result[f"fast_path_ms_{n}"] = timed(call)
     return result
 
 

@@ -9,13 +9,11 @@ comparison. CPU time (time.process_time) a request, the least of 9 batches (the 
 import argparse
 import asyncio
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
+# bench/ is on sys.path: these scripts run as `python bench/<name>.py`
 import serve  # noqa: E402  (bench/serve.py: the generated tables)
 import serve_bare  # noqa: E402
 

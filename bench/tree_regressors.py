@@ -8,14 +8,10 @@ Pipeline.predict on a DataFrame, median of repeated calls.
 """
 
 import json
-import statistics
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
+# bench/ is on sys.path: these scripts run as `python bench/<name>.py`
 import serve  # noqa: E402  (bench/serve.py: the generated tables)
 
 
@@ -35,16 +31,6 @@ def models():
         "histogram gradient boosting (100)": HistGradientBoostingRegressor(random_state=0),
         "decision tree": DecisionTreeRegressor(random_state=0),
     }
-
-
-def median_ms(call, repeats):
-    call()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
 
 
 def main():
@@ -76,13 +62,13 @@ def main():
             for n in (1, 100):
                 split = json.loads(test.head(n).to_json(orient="split", index=False))
                 rows = checked.head(n)[columns]
-                ours = median_ms(
+                ours = serve.median_ms(
                     lambda split=split, fast=fast: fast.predict_feeds(  # the service's path from JSON values
                         fast_path.rows_feeds(fast.plan, split["columns"], split["data"])
                     ),
                     300,
                 )
-                theirs = median_ms(lambda rows=rows, pipeline=loaded.pipeline: pipeline.predict(rows), 30)
+                theirs = serve.median_ms(lambda rows=rows, pipeline=loaded.pipeline: pipeline.predict(rows), 30)
                 cells.append(f"{ours:.3f} / {theirs:.2f} ms ({theirs / ours:.0f}x)")
             print(f"| {label} | {fast.engine} | {worst:.1e} on {len(reference)} rows | {cells[0]} | {cells[1]} |")
 

@@ -209,27 +209,25 @@ def test_only_with_an_unknown_name_is_refused(tmp_path):
     assert "only names nope, which is not an experiment" in result.stdout
 
 
-def test_the_command_prints_the_table(experiments_run):
+def experiments_command(workdir, *args):
+    """`snaketrain experiments ARGS` in workdir, run from the copy's own scripts; its standard output."""
     import subprocess
     import sys
 
-    out = subprocess.run(
-        [sys.executable, "-m", "snaketrain.orchestration.cli", "experiments", "--configfile", "config/small.yaml"],
-        cwd=experiments_run,
+    return subprocess.run(
+        [sys.executable, "-m", "snaketrain.orchestration.cli", "experiments", *args],
+        cwd=workdir,
         capture_output=True,
         text=True,
         check=True,
-        env={"PYTHONPATH": str(experiments_run / "scripts"), "PATH": "/usr/bin:/bin"},
+        env={"PYTHONPATH": str(workdir / "scripts"), "PATH": "/usr/bin:/bin"},
     ).stdout
+
+
+def test_the_command_prints_the_table(experiments_run):
+    out = experiments_command(experiments_run, "--configfile", "config/small.yaml")
     assert out.splitlines()[0].split()[:3] == ["experiment", "finished", "data"]
-    md = subprocess.run(
-        [sys.executable, "-m", "snaketrain.orchestration.cli", "experiments", "--md", "--all-params"],
-        cwd=experiments_run,
-        capture_output=True,
-        text=True,
-        check=True,
-        env={"PYTHONPATH": str(experiments_run / "scripts"), "PATH": "/usr/bin:/bin"},
-    ).stdout
+    md = experiments_command(experiments_run, "--md", "--all-params")
     assert md.startswith("| experiment | finished | data |") and "split.seed" in md
 
 

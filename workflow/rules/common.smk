@@ -18,7 +18,7 @@ from snaketrain.orchestration.experiments import (
 
 # stage_code(rule): a digest of the rule's stage module and what it imports; editing it reruns the rules that use it
 from snaketrain.orchestration.code_digest import stage_code
-from snaketrain.orchestration.config_check import config_error, with_defaults
+from snaketrain.orchestration.config_check import config_error
 from snaketrain.stage_log import ConfigError
 from snaketrain.orchestration.job_resources import cpus_per_task, memory_mb
 from snaketrain.tracking.mlflow_mirror import tracked_config, tracking_from
@@ -57,8 +57,7 @@ def registered_config(cfg):
     return {section: cfg[section] for section in sections}
 
 
-def model_name(cfg):
-    return cfg["registry"]["model_name"] or cfg["data"]["name"]
+model_name = experiments.registered_name
 
 
 def any_of(values):
@@ -68,11 +67,10 @@ def any_of(values):
 
 def experiment_config(name, overlay):
     """The base config as given with the experiment's overlay, checked against the schema, defaults filled in."""
-    merged = experiments.deep_merge(_given, overlay)
-    problem = config_error(merged, _schema, workflow.configfiles)
-    if problem:
-        raise experiments.in_experiment(name, problem, config["experiments"]["file"])
-    return with_defaults(merged, _schema)
+    where = config["experiments"]["file"]
+    return experiments.experiment_config(
+        name, overlay, _given, _schema, workflow.configfiles, where
+    )
 
 
 def check_experiments_agree():
@@ -84,7 +82,7 @@ def check_experiments_agree():
         dataset, first, second = conflict
         raise ConfigError(
             f"experiments {first} and {second} give data.name {dataset} different sources (data.source, path, url, ...)",
-            f"give one of them its own data.name, or the same source",
+            "give one of them its own data.name, or the same source",
             f"{where}, experiments {first} and {second}",
         )
     paths = {c["registry"]["path"] for c in EXPERIMENTS.values()}

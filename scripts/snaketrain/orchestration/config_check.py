@@ -33,6 +33,12 @@ def load_schema(path):
 
 
 @functools.cache
+def _schema_at(schema_path):
+    """The schema, read once per process for the validators below (neither changes it)."""
+    return load_schema(schema_path)
+
+
+@functools.cache
 def _filling_validator(schema_path):
     """A validator that fills in the schema's defaults as it goes, the way Snakemake's validate() does, built once
     (experiments validate one config each)."""
@@ -48,7 +54,7 @@ def _filling_validator(schema_path):
         yield from check_properties(validator, properties, instance, schema)
 
     filling = validators.extend(Draft202012Validator, {"properties": fill_then_check})
-    return filling(load_schema(schema_path))
+    return filling(_schema_at(schema_path))
 
 
 def with_defaults(config, schema_path):
@@ -165,7 +171,7 @@ def _checking_validator(schema_path):
     """The schema's validator, built once per process (experiments check one config each)."""
     from jsonschema import Draft202012Validator
 
-    return Draft202012Validator(load_schema(schema_path))
+    return Draft202012Validator(_schema_at(schema_path))
 
 
 def schema_errors(config, schema):

@@ -190,6 +190,23 @@ def in_experiment(name, error, path):
     return ConfigError(f"experiment {name}: {error}", "correct the experiment's overlay", f"{path}, experiment {name}")
 
 
+def experiment_config(name, overlay, given, schema_path, configfiles, path):
+    """The base config as given with the experiment's overlay, checked against the schema (an error names the
+    experiment), with the schema's defaults filled in."""
+    from snaketrain.orchestration.config_check import config_error, with_defaults
+
+    merged = deep_merge(given, overlay)
+    problem = config_error(merged, schema_path, configfiles)
+    if problem:
+        raise in_experiment(name, problem, path)
+    return with_defaults(merged, schema_path)
+
+
+def registered_name(cfg):
+    """The registered model name a config's model is a version of: registry.model_name, else data.name."""
+    return cfg["registry"]["model_name"] or cfg["data"]["name"]
+
+
 def selected(names, only):
     """The experiments a run brings up to date: all, or those `only` names (a list, or a comma-separated string
     as --config only=a,b gives it)."""

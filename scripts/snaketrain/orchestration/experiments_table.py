@@ -189,14 +189,17 @@ def rows_for(base, configs, sweeps=None, results="results", logs="logs", metric=
     return sort_rows(rows, metric)
 
 
-def write_tables(base, configs, sweeps=None, results="results", logs="logs"):
-    """results/experiments.csv and .md, written atomically; returns the markdown (for the terminal)."""
+def write_tables(rows, csv_path="results/experiments.csv", md_path="results/experiments.md", html_path=None):
+    """The table as CSV and Markdown (and the report's HTML page), each written atomically; returns the markdown
+    (for the terminal)."""
     from snaketrain.table_io import write_bytes
 
-    header, lines = table(rows_for(base, configs, sweeps, results, logs))
-    write_bytes(as_csv(header, lines).encode(), Path(results, "experiments.csv"))
+    header, lines = table(rows)
+    write_bytes(as_csv(header, lines).encode(), csv_path)
     markdown = as_markdown(header, lines)
-    write_bytes(markdown.encode(), Path(results, "experiments.md"))
+    write_bytes(markdown.encode(), md_path)
+    if html_path:
+        write_bytes(as_html(header, lines).encode(), html_path)
     return markdown
 
 
@@ -218,13 +221,11 @@ def load_configs(configfiles, schema=SCHEMA, overrides=None):
         raise problem
     base = with_defaults(given, schema)
     overlays, sweeps = experiments.overlays(base["experiments"])
-    configs = {}
-    for name, overlay in overlays.items():
-        merged = experiments.deep_merge(given, overlay)
-        problem = config_error(merged, schema, configfiles)
-        if problem:
-            raise experiments.in_experiment(name, problem, base["experiments"]["file"])
-        configs[name] = with_defaults(merged, schema)
+    path = base["experiments"]["file"]
+    configs = {
+        name: experiments.experiment_config(name, overlay, given, schema, configfiles, path)
+        for name, overlay in overlays.items()
+    }
     return base, configs, sweeps
 
 

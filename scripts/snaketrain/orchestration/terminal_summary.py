@@ -7,6 +7,7 @@ Called from the Snakefile's onsuccess hook, which Snakemake runs only after a re
 import json
 from pathlib import Path
 
+from snaketrain.orchestration import experiments
 from snaketrain.registry import model_registry
 
 REPORT_PATH = "report.html"
@@ -224,10 +225,10 @@ def experiments_lines(markdown, deploy_receipts, report_path=None, failed=()):
 def on_success_experiments(workflow, base, configs, sweeps, deploy_receipts):
     if not ran_full_pipeline(workflow):
         return
-    from snaketrain.orchestration.experiments_table import write_tables
+    from snaketrain.orchestration.experiments_table import rows_for, write_tables
 
     report = build_report(workflow)
-    markdown = write_tables(base, configs, sweeps)
+    markdown = write_tables(rows_for(base, configs, sweeps))
     print("\n".join(experiments_lines(markdown, deploy_receipts, report)))
 
 
@@ -237,8 +238,9 @@ def on_error_experiments(base, configs, sweeps, deploy_receipts):
     from snaketrain.orchestration.experiments_table import rows_for, write_tables
 
     try:
-        markdown = write_tables(base, configs, sweeps)
-        failed = [(row["experiment"], row["status"]) for row in rows_for(base, configs, sweeps) if row["gate"] is None]
+        rows = rows_for(base, configs, sweeps)
+        markdown = write_tables(rows)
+        failed = [(row["experiment"], row["status"]) for row in rows if row["gate"] is None]
     except Exception as error:  # noqa: BLE001 - the run's own error matters more than its summary
         print(f"snaketrain: could not write the table of experiments ({type(error).__name__}: {error})")
         return []
@@ -246,17 +248,13 @@ def on_error_experiments(base, configs, sweeps, deploy_receipts):
     return failed
 
 
-def registered_name(cfg):
-    return cfg["registry"]["model_name"] or cfg["data"]["name"]
-
-
 def waiting_lines(configs, failed):
     """Why a name's production did not move when one of its experiments failed, and how to promote from the rest:
     a name's deploy compares all of its experiments, so it waits for each (a run promotes at most once per name)."""
     failed_names = {name for name, _ in failed}
     lines = []
-    for registered in sorted({registered_name(cfg) for cfg in configs.values()}):
-        members = [name for name, cfg in configs.items() if registered_name(cfg) == registered]
+    for registered in sorted({experiments.registered_name(cfg) for cfg in configs.values()}):
+        members = [name for name, cfg in configs.items() if experiments.registered_name(cfg) == registered]
         finished = [name for name in members if name not in failed_names]
         stuck = [name for name in members if name in failed_names]
         if stuck and finished:

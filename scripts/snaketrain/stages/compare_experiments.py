@@ -2,7 +2,6 @@
 
 from snaketrain.orchestration import experiments_table
 from snaketrain.stage_log import stage_logging
-from snaketrain.table_io import write_bytes
 
 STAGE = "compare_experiments"
 
@@ -10,8 +9,5 @@ STAGE = "compare_experiments"
 def run(input, output, params, log, threads=1):
     with stage_logging(log[0], STAGE, input) as logger:
         rows = experiments_table.rows_for(params.base, params.configs, params.sweeps)
-        header, lines = experiments_table.table(rows)
-        write_bytes(experiments_table.as_csv(header, lines).encode(), output.csv)
-        write_bytes(experiments_table.as_markdown(header, lines).encode(), output.md)
-        write_bytes(experiments_table.as_html(header, lines).encode(), output.page)
+        experiments_table.write_tables(rows, output.csv, output.md, output.page)
         logger.info("%d experiments compared; best first: %s", len(rows), ", ".join(r["experiment"] for r in rows))
