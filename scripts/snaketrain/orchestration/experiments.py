@@ -329,7 +329,10 @@ def flat(tree, prefix=""):
 def changed_settings(base, config, ignore=NOT_IN_OVERLAY):
     """{dotted key: value} of config where it differs from base (both with defaults filled), sorted by key."""
     before, after = flat(base), flat(config)
-    keys = sorted(set(before) | set(after))
+    # an empty mapping in the base (estimators: {}) that the experiment fills is a leaf only on one side: the keys
+    # under it are what changed, not the mapping itself
+    filled = {key for key, value in before.items() if value == {} and key not in after}
+    keys = sorted((set(before) | set(after)) - filled)
     return {
         key: after.get(key) for key in keys if key.split(".")[0] not in ignore and before.get(key) != after.get(key)
     }
