@@ -141,9 +141,11 @@ def publish_generated(root, scratch, name, model, task, seed=0):
     preprocessor, features, _, schema = fit_transform(train, test, "target", settings)
     model.fit(features.drop(columns="target"), train["target"])
     path = scratch / f"{name}-{seed}.skops"
-    inference.save_pipeline(inference.make_pipeline(preprocessor, model), path)
+    estimator = f"{type(model).__module__}.{type(model).__name__}"  # its family's trusted types, as register_model
+    inference.save_pipeline(inference.make_pipeline(preprocessor, model), path, inference.trusted_types(estimator))
     metadata = {
         "model": type(model).__name__,
+        "estimator": {"estimator": estimator},
         "task": task,
         "metrics": {},
         "input_schema": {key: schema[key] for key in ("target", "columns", "dtypes")},

@@ -1,4 +1,4 @@
-"""Tree regressors on the fast path: agreement with scikit-learn and speed, on bench/serve.py's generated regression
+"""Tree regressors (scikit-learn's, XGBoost, LightGBM) on the fast path: agreement with scikit-learn and speed, on bench/serve.py's generated regression
 table (text columns and missing values). Each model is registered in a scratch registry, its fast path built as the
 service builds it (checked on the test part and the probe rows), then compared with scikit-learn's Pipeline on the
 test part three times over, and timed: the fast path from JSON values (feeds + ONNX Runtime) against
@@ -24,13 +24,21 @@ def models():
     )
     from sklearn.tree import DecisionTreeRegressor
 
-    return {
+    chosen = {
         "random forest (200 trees)": RandomForestRegressor(200, random_state=0, n_jobs=2),
         "extra trees (100)": ExtraTreesRegressor(100, random_state=0),
         "gradient boosting (100)": GradientBoostingRegressor(random_state=0),
         "histogram gradient boosting (100)": HistGradientBoostingRegressor(random_state=0),
         "decision tree": DecisionTreeRegressor(random_state=0),
     }
+    try:  # the boosted families (make setup-boost)
+        from lightgbm import LGBMRegressor
+        from xgboost import XGBRegressor
+    except ImportError:
+        return chosen
+    chosen["XGBoost (300 trees, depth 6)"] = XGBRegressor(n_estimators=300, max_depth=6, random_state=0, n_jobs=1)
+    chosen["LightGBM (300 trees)"] = LGBMRegressor(n_estimators=300, random_state=0, n_jobs=1, verbose=-1)
+    return chosen
 
 
 def main():

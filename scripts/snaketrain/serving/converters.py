@@ -115,21 +115,58 @@ def _hist_gradient_boosting(cls):
     tree_ensemble.add_node = add_node_with_int_flags
 
 
-# ---- scikit-learn's tree regressors in double precision
+# ---- tree regressors that answer within 1e-6 relative
 
-# A regression must agree with scikit-learn within 1e-6 relative; a tree ensemble written with float thresholds,
-# leaf values and sums (skl2onnx's TreeEnsembleRegressor of ai.onnx.ml 1) misses that by 1e-5 to 1e-3 on
-# predictions near zero. Their converters are wrapped to write ai.onnx.ml 3's *_as_tensor attributes in double: exact
-# thresholds, leaf values and sums; the operator's output is float (the standard says so), so one rounding of the
-# sum remains, at most 6e-8 relative.
+# A regression must agree with its library within 1e-6 relative; a tree ensemble written with float thresholds,
+# leaf values and sums (TreeEnsembleRegressor of ai.onnx.ml 1) misses that by 1e-5 to 1e-3 on predictions near zero
+# for models that compute in double (scikit-learn, LightGBM). Their converters are wrapped to write ai.onnx.ml 3's
+# *_as_tensor attributes in double: exact thresholds, leaf values and sums; the operator's output is float (the
+# standard says so), so one rounding of the sum remains, at most 6e-8 relative.
 DOUBLE_TREES = {
     "sklearn.tree._classes.DecisionTreeRegressor",
     "sklearn.ensemble._forest.RandomForestRegressor",
     "sklearn.ensemble._forest.ExtraTreesRegressor",
     "sklearn.ensemble._gb.GradientBoostingRegressor",
     _HGB + "Regressor",
+    "lightgbm.sklearn.LGBMRegressor",
 }
 _DOUBLE_ATTRIBUTES = ("nodes_values", "target_weights", "base_values")
+_DOUBLE = 11  # onnx.TensorProto.DOUBLE
+
+
+def rewriting_tree_regressors(convert, rewrite):
+    """convert (an skl2onnx-style converter) with each TreeEnsembleRegressor node it writes passed through
+    rewrite(scope, operator, add_node, op_type, inputs, outputs, op_domain, op_version, attrs)."""
+
+    def convert_rewritten(scope, operator, container):
+        add_node = container.add_node
+
+        def add_node_rewritten(op_type, inputs, outputs, op_domain="", op_version=None, **attrs):
+            if op_type != "TreeEnsembleRegressor":
+                return add_node(op_type, inputs, outputs, op_domain=op_domain, op_version=op_version, **attrs)
+            return rewrite(scope, operator, add_node, op_type, inputs, outputs, op_domain, op_version, attrs)
+
+        container.add_node = add_node_rewritten
+        try:
+            convert(scope, operator, container)
+        finally:
+            del container.add_node  # the class's own method again
+
+    convert_rewritten.snaketrain_rewritten = True
+    return convert_rewritten
+
+
+def _in_double(scope, operator, add_node, op_type, inputs, outputs, op_domain, op_version, attrs):
+    """On a double input, the TreeEnsembleRegressor gets its thresholds, leaf values and base values as double
+    tensors (ai.onnx.ml 3), and a Cast of its float output to the double the graph declares."""
+    from skl2onnx.common.data_types import DoubleTensorType
+
+    if not isinstance(operator.inputs[0].type, DoubleTensorType):
+        return add_node(op_type, inputs, outputs, op_domain=op_domain, op_version=op_version, **attrs)
+    _as_double_tensors(attrs)
+    summed = scope.get_unique_variable_name("tree_sum")
+    add_node(op_type, inputs, summed, op_domain=op_domain, op_version=3, **attrs)
+    return add_node("Cast", summed, outputs, to=_DOUBLE, name=scope.get_unique_operator_name("Cast"))
 
 
 @register("sklearn.tree._classes.DecisionTreeRegressor")
@@ -137,40 +174,16 @@ _DOUBLE_ATTRIBUTES = ("nodes_values", "target_weights", "base_values")
 @register("sklearn.ensemble._forest.ExtraTreesRegressor")
 @register("sklearn.ensemble._gb.GradientBoostingRegressor")
 def _double_tree_regressor(cls):
-    """Wrap skl2onnx's converter of cls: on a double input, the TreeEnsembleRegressor it writes gets its thresholds,
-    leaf values and base values as double tensors (ai.onnx.ml 3), and a Cast of its float output to the double
-    the graph declares."""
+    """skl2onnx's own converter of cls, writing its trees in double (_in_double)."""
     from skl2onnx._supported_operators import sklearn_operator_name_map
     from skl2onnx.common._registration import _converter_pool, register_converter
-    from skl2onnx.common.data_types import DoubleTensorType
 
     alias = sklearn_operator_name_map[cls]
     registered = _converter_pool[alias]
-    convert = registered._fct
-    if getattr(convert, "snaketrain_double", False):
+    if getattr(registered._fct, "snaketrain_rewritten", False):
         return
-
-    def convert_in_double(scope, operator, container):
-        if not isinstance(operator.inputs[0].type, DoubleTensorType):
-            return convert(scope, operator, container)
-        add_node = container.add_node
-
-        def add_node_in_double(op_type, inputs, outputs, op_domain="", op_version=None, **attrs):
-            if op_type != "TreeEnsembleRegressor":
-                return add_node(op_type, inputs, outputs, op_domain=op_domain, op_version=op_version, **attrs)
-            _as_double_tensors(attrs)
-            summed = scope.get_unique_variable_name("tree_sum")
-            add_node(op_type, inputs, summed, op_domain=op_domain, op_version=3, **attrs)
-            return add_node("Cast", summed, outputs, to=_DOUBLE, name=scope.get_unique_operator_name("Cast"))
-
-        container.add_node = add_node_in_double
-        try:
-            convert(scope, operator, container)
-        finally:
-            del container.add_node  # the class's own method again
-
-    convert_in_double.snaketrain_double = True
-    register_converter(alias, convert_in_double, overwrite=True, options=registered.get_allowed_options())
+    convert = rewriting_tree_regressors(registered._fct, _in_double)
+    register_converter(alias, convert, overwrite=True, options=registered.get_allowed_options())
 
 
 @register(_HGB + "Regressor")
@@ -179,12 +192,9 @@ def _hist_gradient_boosting_regressor(cls):
     _double_tree_regressor(cls)
 
 
-_DOUBLE = 11  # onnx.TensorProto.DOUBLE
-
-
 def _as_double_tensors(attrs):
-    """Replace the float attributes of a TreeEnsembleRegressor by their double *_as_tensor twins; skl2onnx
-    computed them in double (numpy arrays) before onnx would have stored them as floats."""
+    """Replace the float attributes of a TreeEnsembleRegressor by their double *_as_tensor twins; the converters
+    computed them in double (numpy arrays, Python floats) before onnx would have stored them as floats."""
     import numpy as np
     from onnx.numpy_helper import from_array
 
@@ -192,6 +202,24 @@ def _as_double_tensors(attrs):
         if key in attrs:
             values = np.asarray(attrs.pop(key), dtype=np.float64).ravel()
             attrs[f"{key}_as_tensor"] = from_array(values, name=f"{key}_as_tensor")
+
+
+def _base_in_first_tree(scope, operator, add_node, op_type, inputs, outputs, op_domain, op_version, attrs):
+    """XGBoost sums in float32, starting from the base score: base + tree 0 + tree 1 + ...; ONNX Runtime sums the
+    trees in float32 from zero and adds the base last, which rounds differently (2e-6 relative apart). Folding the
+    base into the first tree's leaves (float32(base + leaf), the very sum XGBoost's first addition rounds to) makes
+    ONNX Runtime's additions XGBoost's, in the same order."""
+    import numpy as np
+
+    base = attrs.get("base_values")
+    if base is not None and len(base) == 1 and attrs.get("n_targets", 1) == 1 and attrs.get("target_weights"):
+        trees = np.asarray(attrs["target_treeids"])
+        weights = np.asarray(attrs["target_weights"], dtype=np.float32)
+        first = trees == trees.min()
+        weights[first] = weights[first] + np.float32(base[0])
+        attrs["target_weights"] = weights.astype(np.float64).tolist()
+        attrs["base_values"] = [0.0]
+    return add_node(op_type, inputs, outputs, op_domain=op_domain, op_version=op_version, **attrs)
 
 
 # ---- the boosted-tree families (make setup-boost), through onnxmltools (requirements-serve.txt)
@@ -213,15 +241,22 @@ def _xgboost(cls):
         finally:
             booster.feature_names = names
 
-    _register_booster(cls, convert_by_position)
+    _register_booster(cls, rewriting_tree_regressors(convert_by_position, _base_in_first_tree))
 
 
-@register("lightgbm.sklearn.LGBMRegressor", float32=True)
 @register("lightgbm.sklearn.LGBMClassifier", float32=True)
 def _lightgbm(cls):
     from onnxmltools.convert.lightgbm.operator_converters.LightGbm import convert_lightgbm
 
     _register_booster(cls, convert_lightgbm)
+
+
+@register("lightgbm.sklearn.LGBMRegressor")
+def _lightgbm_regressor(cls):
+    """LightGBM compares and sums in double: its trees are written in double (_in_double)."""
+    from onnxmltools.convert.lightgbm.operator_converters.LightGbm import convert_lightgbm
+
+    _register_booster(cls, rewriting_tree_regressors(convert_lightgbm, _in_double))
 
 
 def _register_booster(cls, converter):
