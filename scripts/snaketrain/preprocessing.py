@@ -104,7 +104,12 @@ def calendar_features(df, formats, times):
             )
         if getattr(values.dt, "tz", None) is not None:
             values = values.dt.tz_convert(None)
-        parts = {"year": values.dt.year, "month": values.dt.month, "day": values.dt.day, "weekday": values.dt.dayofweek}
+        parts = {
+            "year": values.dt.year,
+            "month": values.dt.month,
+            "day": values.dt.day,
+            "weekday": values.dt.day_of_week,
+        }
         if times.get(column):
             parts["hour"] = values.dt.hour
         parts["days"] = (values - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)

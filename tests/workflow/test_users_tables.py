@@ -93,8 +93,11 @@ def test_the_users_feature_code_trains_predicts_reruns_features_onwards_and_a_ch
         answer = server.post("/invocations", json={"dataframe_records": records})
         assert answer.status_code == 200, answer.text
         assert answer.json()["predictions"] == predicted["prediction"].tolist()
-        steps = server.get("/metadata").json()["steps"]
-        assert steps[0] == {"step": "features.custom (features/mine.py: add_features)", "runs_in": "python"}
+        metadata = server.get("/metadata").json()
+        assert metadata["engine"] == "onnxruntime", metadata["engine_note"]
+        # the user's code, then the date's calendar features and the comment's TF-IDF in Python, the rest in ONNX
+        assert [step["runs_in"] for step in metadata["steps"]] == ["python", "python", "python", "onnxruntime"]
+        assert metadata["steps"][0] == {"step": "features.custom (features/mine.py: add_features)", "runs_in": "python"}
     finally:
         server.stop()
 

@@ -23,6 +23,10 @@ Estimators outside scikit-learn plug in through serving.converters.
 
 import copy
 import dataclasses
+import datetime
+import functools
+import math
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -39,6 +43,8 @@ INLINE_SECONDS = 0.001
 TIE_DECIMALS = 6  # float32 sums of a forest's votes are within 1e-7 of scikit-learn's float64 ones
 # the twin encoder's category for infrequent and unseen values: no user sends a NUL-prefixed category
 OTHER = "\x00other"
+ISO8601 = "ISO8601"  # column_kinds' format of datetime values (pandas' name)
+FREE_TEXT = "\x00free_text"  # the feeds' key for the TF-IDF features computed in Python
 
 
 def sklearn_pipeline(loaded):
@@ -72,16 +78,113 @@ class TextColumn:
         return self.lookup.get(value) or (self.fill if not value.strip() else OTHER)
 
 
+_EPOCH = datetime.datetime(1970, 1, 1)
+_PLAIN_ISO = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?")
+_US_A_DAY = 86_400_000_000
+
+
+@dataclass(frozen=True)
+class DateColumn:
+    """A date column whose calendar features (preprocessing.calendar_features) are computed in Python before the
+    graph: one value parsed by datetime in the format recorded at training, with pandas' results."""
+
+    name: str
+    fmt: str  # strftime format, or ISO8601
+    has_time: bool
+
+    @property
+    def parts(self):
+        return ("year", "month", "day", "weekday") + (("hour",) if self.has_time else ()) + ("days",)
+
+    def features(self, value):
+        """The calendar features of one raw value (NaN for a missing one), or None when pandas must judge it
+        (not text, blank, not in the format, a time zone, a year pandas cannot hold): the frame path then runs
+        calendar_features itself, so a None costs time, never a different answer."""
+        if value is None:
+            return [np.nan] * len(self.parts)
+        if type(value) is not str:
+            return None
+        features = _calendar_features(self.fmt, self.has_time, value)
+        return list(features) if features is not None else None
+
+
+@functools.lru_cache(maxsize=8192)  # dates repeat (days, months): a parse costs 10 us, a hit 0.1 us
+def _calendar_features(fmt, has_time, value):
+    try:
+        if fmt != ISO8601:
+            when = datetime.datetime.strptime(value, fmt)
+        elif _PLAIN_ISO.fullmatch(value):  # the forms pandas and datetime read alike
+            when = datetime.datetime.fromisoformat(value)
+        else:
+            return None
+    except ValueError:
+        return None
+    if when.tzinfo is not None or not 1678 < when.year < 2262:
+        return None
+    elapsed = when - _EPOCH
+    # pandas divides whole nanoseconds by a day's exactly (int / int): the same correctly rounded double
+    days = ((elapsed.days * 86400 + elapsed.seconds) * 1_000_000 + elapsed.microseconds) / _US_A_DAY
+    hour = (float(when.hour),) if has_time else ()
+    return (float(when.year), float(when.month), float(when.day), float(when.weekday()), *hour, days)
+
+
+@dataclass(frozen=True, eq=False)
+class FreeTextColumn:
+    """A free-text column whose TF-IDF features are computed in Python after the graph (ONNX Runtime's tokenizer
+    matches \\w in ASCII only, and its lower-casing needs an installed locale): the fitted vectoriser's own
+    analyzer, vocabulary and idf, normalised as scikit-learn normalises (squares summed in column order)."""
+
+    name: str
+    analyzer: object
+    vocabulary: dict
+    idf: np.ndarray
+
+    @staticmethod
+    def text(value):
+        """What the vectoriser reads for one raw value (as_text, then filled_text); None for a value check_input
+        must judge."""
+        if value is None:
+            return ""
+        if type(value) is not str:
+            return None
+        return value if value.strip() else ""
+
+    def matrix(self, texts):
+        out = np.zeros((len(texts), len(self.idf)))
+        for row, text in enumerate(texts):
+            counts = {}
+            for token in self.analyzer(text):
+                index = self.vocabulary.get(token)
+                if index is not None:
+                    counts[index] = counts.get(index, 0) + 1
+            values = [(index, count * self.idf[index]) for index, count in sorted(counts.items())]
+            total = 0.0
+            for _, value in values:
+                total += value * value
+            norm = math.sqrt(total) if total else 1.0
+            for index, value in values:
+                out[row, index] = value / norm
+        return out
+
+
 @dataclass(frozen=True)
 class InputPlan:
     numeric: tuple  # column names fed as float64
     text: tuple  # TextColumn per text column
-    fill: np.ndarray = None  # per numeric column: what a missing number becomes (NaN: left to the graph)
-    inputs: tuple = ()  # the graph's input names, numeric then text columns (skl2onnx renames "mean radius")
+    fill: np.ndarray = None  # per numeric input: what a missing number becomes (NaN: left to the graph)
+    inputs: tuple = ()  # the graph's input names: numeric columns, date features, text columns (renamed by skl2onnx)
+    dates: tuple = ()  # DateColumn per date column: its features are float64 inputs after the numeric columns
+    free_text: tuple = ()  # FreeTextColumn per free-text column: TF-IDF appended to the graph's output, in order
+    width: int = 0  # the preprocessor's number of output features
 
     @property
     def columns(self):
-        return (*self.numeric, *(column.name for column in self.text))
+        names = (*self.numeric, *(column.name for column in self.text))
+        return names + tuple(column.name for column in (*self.dates, *self.free_text))
+
+    @property
+    def date_inputs(self):
+        return tuple(f"{column.name}_{part}" for column in self.dates for part in column.parts)
 
 
 def _column_transformer(preprocessor):
@@ -167,19 +270,33 @@ def _target_branch(encoder, columns):
 
 
 def convertible(loaded):
-    """(InputPlan, twin ColumnTransformer, twin estimator): what skl2onnx converts; Unconvertible when a part has
-    no converter."""
+    """(InputPlan, twin ColumnTransformer, twin estimator): what skl2onnx converts, with the parts computed in
+    Python around the graph (calendar features before it, TF-IDF after it); Unconvertible when a part has no
+    converter."""
     schema = loaded.input_schema["columns"]
-    columns = copy.deepcopy(_column_transformer(preprocessor_of(loaded)))
-    numeric, text, fills = [], [], {}
+    original = _column_transformer(preprocessor_of(loaded))
+    columns = copy.deepcopy(original)
+    numeric, text, dates, free_text, fills = [], [], [], [], {}
     for index, (name, transformer, used) in enumerate(columns.transformers_):
+        if free_text and len(used) and transformer != "drop" and not _free_text(transformer):
+            # the TF-IDF features are appended after the graph's: they must be the last the preprocessor gives
+            raise converters.Unconvertible(f"transformer '{name}' comes after a free-text one")
         if isinstance(transformer, str) or not len(used):  # "drop" / "passthrough", or no columns
             if transformer == "passthrough" and len(used):
                 numeric += list(used)
             continue
         used = [str(column) for column in used]
-        kinds = {schema.get(column) for column in used}
-        if kinds == {"categorical"}:
+        # columns the user's feature code adds are not in the input schema: their branch says what they are
+        kinds = {schema.get(column) for column in used} - {None}
+        if not kinds:
+            kinds = {"categorical" if _encodes_text(transformer) else "numeric"}
+        if _calendar(transformer):
+            dates += _date_branch(columns, index)
+            fills.update(_numeric_fills(columns, index, columns.transformers_[index][2]))
+        elif _free_text(transformer):
+            free_text.append(_free_text_column(transformer, used))
+            columns.transformers_[index] = (name, "drop", used)
+        elif kinds == {"categorical"}:
             branch, twin = _text_branch(transformer, used)
             text += branch
             columns.transformers_[index] = (name, twin, used)
@@ -189,8 +306,67 @@ def convertible(loaded):
         else:
             raise converters.Unconvertible(f"transformer '{name}' mixes text and numeric columns, or unknown ones")
     converters.ensure(loaded.model)
-    fill = np.array([fills.get(column, np.nan) for column in numeric], dtype=np.float64)
-    return InputPlan(tuple(numeric), tuple(text), fill), columns, _float32_twin(loaded.model)
+    plan = InputPlan(
+        tuple(numeric),
+        tuple(text),
+        dates=tuple(dates),
+        free_text=tuple(free_text),
+        width=len(original.get_feature_names_out()),
+    )
+    fill = np.array([fills.get(column, np.nan) for column in (*plan.numeric, *plan.date_inputs)], dtype=np.float64)
+    return dataclasses.replace(plan, fill=fill), columns, _float32_twin(loaded.model)
+
+
+def _encodes_text(transformer):
+    from sklearn.preprocessing import OneHotEncoder, TargetEncoder
+
+    steps = [step for _, step in getattr(transformer, "steps", [(None, transformer)])]
+    return any(isinstance(step, OneHotEncoder | TargetEncoder) for step in steps)
+
+
+def _calendar(transformer):
+    """Whether transformer is build_features' date branch: calendar_features, then numbers."""
+    from snaketrain.preprocessing import calendar_features
+
+    first = getattr(transformer, "steps", [(None, None)])[0][1]
+    return getattr(first, "func", None) is calendar_features and len(transformer.steps) == 2
+
+
+def _date_branch(columns, index):
+    """DateColumns of a date branch; the twin keeps only its numbers step, on the calendar features' names (the
+    graph's inputs for them)."""
+    from snaketrain.preprocessing import calendar_feature_names
+
+    name, transformer, used = columns.transformers_[index]
+    calendar, numbers = (step for _, step in transformer.steps)
+    formats, times = calendar.kw_args["formats"], calendar.kw_args["times"]
+    dates = [DateColumn(str(column), formats[column], bool(times.get(column))) for column in used]
+    columns.transformers_[index] = (name, numbers, calendar_feature_names(calendar, used))
+    return dates
+
+
+def _free_text(transformer):
+    """The words Pipeline (filled_text, TfidfVectorizer) of build_features' free-text branch, or None."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from snaketrain.preprocessing import filled_text
+
+    if not isinstance(transformer, ColumnTransformer) or len(transformer.transformers_) < 1:
+        return None
+    words = transformer.transformers_[0][1]
+    steps = [step for _, step in getattr(words, "steps", [])]
+    if len(steps) == 2 and getattr(steps[0], "func", None) is filled_text and isinstance(steps[1], TfidfVectorizer):
+        return words
+    return None
+
+
+def _free_text_column(transformer, used):
+    vectorizer = _free_text(transformer).steps[-1][1]
+    settings = (vectorizer.norm, vectorizer.use_idf, vectorizer.sublinear_tf, vectorizer.binary)
+    if settings != ("l2", True, False, False) or len(used) != 1:
+        raise converters.Unconvertible(f"a TF-IDF of column '{used[0]}' with other settings than build_features'")
+    return FreeTextColumn(used[0], vectorizer.build_analyzer(), dict(vectorizer.vocabulary_), vectorizer.idf_)
 
 
 def _float32_twin(model):
@@ -238,7 +414,8 @@ def _numeric_fills(columns, index, used):
 def rows_feeds(plan, columns, rows):
     """The feeds for rows (lists of JSON values in the order of columns), or None whenever check_input must look
     at them (a missing column, ragged rows, a value that is not a number/null in a numeric column or text/null in a
-    text one). It accepts only what check_input accepts, so a None costs time, never a different answer."""
+    text one, a date only pandas can read). It accepts only what check_input accepts, so a None costs time, never a
+    different answer."""
     if not rows:
         return None
     try:
@@ -250,16 +427,38 @@ def rows_feeds(plan, columns, rows):
         flat = [row[position] for row in rows for position in positions]
         if not set(map(type, flat)) <= _NUMBER_TYPES:
             return None
-        feeds = numeric_feeds(plan, np.array(flat, dtype=np.float64).reshape(len(rows), len(positions)))
-        for column, name in zip(plan.text, plan.inputs[len(plan.numeric) :], strict=True):
+        matrix = np.array(flat, dtype=np.float64).reshape(len(rows), len(positions))
+        if plan.dates:
+            parts = [_date_features(plan.dates, [row[where[column.name]] for column in plan.dates]) for row in rows]
+            if None in parts:
+                return None
+            matrix = np.hstack([matrix, np.array(parts, dtype=np.float64)])
+        feeds = numeric_feeds(plan, matrix)
+        for column, name in zip(plan.text, plan.inputs[len(plan.fill) :], strict=True):
             position = where[column.name]
             values = [column.feed(row[position]) for row in rows]
             if None in values:
                 return None
             feeds[name] = np.array(values, dtype=object).reshape(-1, 1)
+        if plan.free_text:
+            texts = [[column.text(row[where[column.name]]) for row in rows] for column in plan.free_text]
+            if any(None in values for values in texts):
+                return None
+            feeds[FREE_TEXT] = [column.matrix(values) for column, values in zip(plan.free_text, texts, strict=True)]
     except (TypeError, KeyError):
         return None
     return feeds
+
+
+def _date_features(dates, values):
+    """One row's calendar features of every date column, or None when one of them needs pandas."""
+    row = []
+    for column, value in zip(dates, values, strict=True):
+        features = column.features(value)
+        if features is None:
+            return None
+        row += features
+    return row
 
 
 def records_feeds(plan, records):
@@ -277,25 +476,36 @@ _NUMBER_TYPES = frozenset({int, float, type(None)})
 
 
 def numeric_feeds(plan, matrix):
-    """One (rows, 1) float64 input per numeric column, missing values filled as the imputer learnt."""
+    """One (rows, 1) float64 input per numeric column and date feature, missing values filled as the imputers
+    learnt."""
     missing = np.isnan(matrix)
     if missing.any():
         matrix = np.where(missing, plan.fill, matrix)
     # each column contiguous, so ONNX Runtime reads it without a copy
-    return {name: np.ascontiguousarray(matrix[:, index : index + 1]) for index, name in enumerate(plan.inputs)}
+    return {
+        name: np.ascontiguousarray(matrix[:, index : index + 1])
+        for index, name in enumerate(plan.inputs[: len(plan.fill)])
+    }
 
 
 def frame_feeds(plan, frame):
-    """The feeds for a DataFrame that passed check_input (numeric columns as numbers), with as_text's rules."""
-    from snaketrain.preprocessing import as_text
+    """The feeds for a DataFrame that passed check_input (numeric columns as numbers), with the preprocessor's
+    own functions for text (as_text, filled_text) and dates (calendar_features)."""
+    from snaketrain.preprocessing import as_text, calendar_features, filled_text
 
-    matrix = np.column_stack([frame[name].to_numpy(dtype=np.float64, na_value=np.nan) for name in plan.numeric])
-    feeds = numeric_feeds(plan, matrix) if plan.numeric else {}
-    names = [column.name for column in plan.text]
+    blocks = [frame[name].to_numpy(dtype=np.float64, na_value=np.nan).reshape(-1, 1) for name in plan.numeric]
+    if plan.dates:
+        formats = {column.name: column.fmt for column in plan.dates}
+        times = {column.name: column.has_time for column in plan.dates}
+        blocks.append(calendar_features(frame[list(formats)], formats, times)[list(plan.date_inputs)].to_numpy())
+    feeds = numeric_feeds(plan, np.hstack(blocks)) if blocks else {}
+    names = [column.name for column in (*plan.text, *plan.free_text)]
     texts = as_text(frame[names], names) if names else None
-    for column, name in zip(plan.text, plan.inputs[len(plan.numeric) :], strict=True):
+    for column, name in zip(plan.text, plan.inputs[len(plan.fill) :], strict=True):
         values = [column.fill if value != value else column.lookup.get(value, OTHER) for value in texts[column.name]]
         feeds[name] = np.array(values, dtype=object).reshape(-1, 1)
+    if plan.free_text:
+        feeds[FREE_TEXT] = [column.matrix(list(filled_text(texts[column.name]))) for column in plan.free_text]
     return feeds
 
 
@@ -328,9 +538,24 @@ class Predictor:
         (features.custom) must run on the rows first."""
         return self.plan if self.loaded.features is None else None
 
+    def steps(self):
+        """Where each part of a prediction runs, in order: [{"step": ..., "runs_in": "python" | engine}]."""
+        if not self.fast:
+            return [{"step": "preprocessor and model", "runs_in": self.engine}]
+        dates = [f"calendar features of {column.name} ({column.fmt})" for column in self.plan.dates]
+        words = [f"TF-IDF of {column.name}" for column in self.plan.free_text]
+        python = [{"step": step, "runs_in": "python"} for step in (*dates, *words)]
+        rest = "the rest of the preprocessor and model" if python else "preprocessor and model"
+        return python + [{"step": rest, "runs_in": self.engine}]
+
     def predict_feeds(self, feeds, probabilities=False):
         features, estimator = self.session
-        (matrix,) = features.run(None, feeds)
+        free_text = feeds.get(FREE_TEXT)
+        if free_text is None:
+            (matrix,) = features.run(None, feeds)
+        else:
+            (matrix,) = features.run(None, {name: value for name, value in feeds.items() if name != FREE_TEXT})
+            matrix = np.hstack([matrix, *free_text])
         for dtype in self.casts:
             matrix = matrix.astype(dtype)
         inputs = {"features": matrix}
@@ -386,12 +611,12 @@ def to_onnx(plan, columns, model):
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType, StringTensorType
 
-    inputs = [(name, DoubleTensorType([None, 1])) for name in plan.numeric]
+    inputs = [(name, DoubleTensorType([None, 1])) for name in (*plan.numeric, *plan.date_inputs)]
     inputs += [(column.name, StringTensorType([None, 1])) for column in plan.text]
     # ai.onnx.ml 3 is the newest version of the tree and encoder operators skl2onnx writes that ONNX Runtime runs
     opset = {"": 21, "ai.onnx.ml": 3}
     features = convert_sklearn(columns, initial_types=inputs, target_opset=opset)
-    width = len(columns.get_feature_names_out())
+    width = plan.width
     tensor = FloatTensorType if converters.input_dtype(model) == np.float32 else DoubleTensorType
     estimator = convert_sklearn(
         model,
@@ -417,9 +642,11 @@ def probe_rows(loaded, plan, n=PROBE_ROWS, seed=0):
     center, spread = {}, {}
     for _, transformer, used in _column_transformer(preprocessor_of(loaded)).transformers_:
         steps = getattr(transformer, "named_steps", {})
+        if "calendar" in steps:
+            steps, used = steps["numbers"].named_steps, plan.date_inputs
         impute, scale = steps.get("impute"), steps.get("scale")
         for index, column in enumerate(used):
-            if column in plan.numeric:
+            if column in plan.numeric or column in plan.date_inputs:
                 center[column] = getattr(impute, "statistics_", np.zeros(len(used)))[index]
                 spread[column] = scale.scale_[index] if scale is not None else max(abs(center[column]), 1.0)
     frame = {}
@@ -430,7 +657,23 @@ def probe_rows(loaded, plan, n=PROBE_ROWS, seed=0):
     for column in plan.text:
         choices = [*column.lookup, None, "", "never seen in training"]
         frame[column.name] = [choices[(i + rng.integers(len(choices))) % len(choices)] for i in range(n)]
+    for column in plan.dates:
+        frame[column.name] = _probe_dates(column, center.get(f"{column.name}_days", 0.0), rng, n)
+    for column in plan.free_text:
+        words = [*sorted(column.vocabulary), "neverseenword"]
+        texts = [" ".join(rng.choice(words, size=rng.integers(0, 9))) for _ in range(n)]
+        frame[column.name] = [None, "", " ", *texts[3:]][:n]
     return pd.DataFrame(frame)
+
+
+def _probe_dates(column, center_days, rng, n):
+    """Dates around the trained median written in the column's format; a few missing or not dates at all."""
+    values = []
+    for days in center_days + 400 * rng.normal(size=n):
+        when = _EPOCH + datetime.timedelta(days=float(days), seconds=int(rng.integers(86400)) * column.has_time)
+        text = when.strftime(column.fmt) if column.fmt != ISO8601 else str(when if column.has_time else when.date())
+        values.append(text)
+    return [None, "not a date", "", *values[3:]][:n]
 
 
 def disagreement(reference, candidate, task):
@@ -453,15 +696,23 @@ def disagreement(reference, candidate, task):
 
 
 def _check(loaded, reference, fast, check_rows):
-    """Why fast disagrees with reference (scikit-learn) on check_rows and probe rows, or None."""
-    import pandas as pd
-
-    rows = probe_rows(loaded, fast.plan)
-    if check_rows is not None and len(check_rows):
-        rows = pd.concat([check_rows[list(fast.plan.columns)], rows], ignore_index=True)
-    checked, _ = inference.check_input(rows, loaded.input_schema, stage="serve")
+    """Why fast disagrees with reference (scikit-learn) on check_rows (raw input rows, through the user's feature
+    code when the version has some) and on probe rows (the preprocessor's own input columns), or None."""
     want = loaded.task != "regression"
-    return disagreement(reference.predict_frame(checked, want), fast.predict_frame(checked, want), loaded.task)
+    if check_rows is not None and len(check_rows):
+        rows = check_rows[list(loaded.input_schema["columns"])]
+        checked, _ = inference.check_input(rows, loaded.input_schema, stage="serve")
+        why = disagreement(reference.predict_frame(checked, want), fast.predict_frame(checked, want), loaded.task)
+        if why:
+            return why
+    probe = probe_rows(loaded, fast.plan)
+    if loaded.features is None:  # else the probe holds the columns the feature code gives, past the input schema
+        probe, _ = inference.check_input(probe, loaded.input_schema, stage="serve")
+    pipeline = sklearn_pipeline(loaded)
+    probe = probe[list(pipeline.feature_names_in_)]  # a fitted ColumnTransformer selects columns by position
+    want = want and hasattr(pipeline, "predict_proba")
+    expected = pipeline.predict(probe), pipeline.predict_proba(probe) if want else None
+    return disagreement(expected, fast.predict_feeds(frame_feeds(fast.plan, probe), want), loaded.task)
 
 
 def build(loaded, engine="auto", check_rows=None):

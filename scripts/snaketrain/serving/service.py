@@ -801,12 +801,13 @@ def _model_metadata(follower):
 
 
 def _steps(served):
-    """Where each part of a prediction runs: the user's feature code in Python, then the pipeline on the engine."""
+    """Where each part of a prediction runs: the user's feature code in Python, then the pipeline: the parts ONNX
+    has no operator for (calendar features, TF-IDF) in Python around the engine's graphs."""
     custom = served.loaded.metadata.get("custom_features")
     steps = (
         [{"step": f"features.custom ({custom['file']}: {custom['function']})", "runs_in": "python"}] if custom else []
     )
-    return steps + [{"step": "preprocessor and model", "runs_in": served.predictor.engine}]
+    return steps + served.predictor.steps()
 
 
 async def metadata(request):
