@@ -8,11 +8,14 @@ Two graphs, from a twin of the fitted preprocessor and the estimator: the featur
 column, float64 for numbers (scaling as scikit-learn computes it) and a string tensor for text; the estimator's
 graph takes the features in float64, or in float32 for tree classifiers (skl2onnx writes them for float32;
 scikit-learn's trees and forests compute on float32 too). Tree regressors take float64 with double thresholds and
-sums (serving.converters.DOUBLE_TREES), fed the features rounded to float32 where scikit-learn rounds them. What the imputers and the encoder learnt is applied while the feeds are built (convertible, rows_feeds): a missing number
+sums (serving.converters.DOUBLE_TREES), fed the features rounded to float32 where scikit-learn rounds them. What
+the imputers and the encoder learnt is applied while the feeds are built (convertible, rows_feeds): a missing number
 becomes the imputer's value (ONNX Runtime's Imputer takes float32 only); a missing text (null, NaN, blank) the
 imputer's fill value; a category the encoder grouped as infrequent, or never saw, one marker, which the twin
 OneHotEncoder (skl2onnx converts none with infrequent categories) maps to the infrequent column, or to zeros when
-there is none, as scikit-learn does.
+there is none, as scikit-learn does. What ONNX has no operator for runs in Python around the graph, with
+scikit-learn's values bit for bit: a date's calendar features before it (DateColumn), free text's TF-IDF after it
+(FreeTextColumn), and the user's feature code (features.custom) before everything.
 
 A conversion is adopted only when ONNX Runtime agrees with scikit-learn on rows (the version's check rows where
 the caller gives them, plus probe rows spread around the training data: medians, spread, every category, missing
