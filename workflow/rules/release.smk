@@ -236,6 +236,7 @@ rule predict:
         name=MODEL_NAME,
         delimiter=config["data"]["delimiter"],
         encoding=config["data"]["encoding"],
+        engine=config["predict"]["engine"],
     run:
         from snaketrain.stages.predict import run as predict
 

@@ -43,7 +43,7 @@ def test_the_stage_scores_a_csv_with_the_production_model(tmp_path):
     run(
         Job(data=str(tmp_path / "new.csv")),
         Job(predictions=str(tmp_path / "scored.parquet")),
-        Job(registry=str(root), name=NAME, delimiter=",", encoding="utf-8"),
+        Job(registry=str(root), name=NAME, delimiter=",", encoding="utf-8", engine="auto"),
         [str(log)],
     )
     scored = pd.read_parquet(tmp_path / "scored.parquet")
@@ -66,7 +66,7 @@ def test_rows_that_do_not_fit_the_schema_name_the_file_and_column(tmp_path):
         run(
             Job(data=str(tmp_path / "new.csv")),
             Job(predictions=str(tmp_path / "scored.parquet")),
-            Job(registry=str(root), name=NAME, delimiter=",", encoding="utf-8"),
+            Job(registry=str(root), name=NAME, delimiter=",", encoding="utf-8", engine="auto"),
             [str(tmp_path / "predict.log")],
         )
     text = str(error.value)
@@ -95,3 +95,39 @@ def test_a_registry_without_production_says_how_to_get_one(tmp_path):
     version, _ = publish_fitted(root, tmp_path, "binary")
     model_registry.promote(root, version, NAME)
     assert existing_production_path(root, NAME) == str(model_registry.production_path(root, NAME))
+
+
+@pytest.mark.parametrize("task", ["binary", "regression"])
+def test_the_stage_scores_by_the_services_fast_path_when_it_agrees_and_by_scikit_learn_when_asked(tmp_path, task):
+    pytest.importorskip("onnxruntime", reason="the fast path comes with requirements-serve.txt")
+    from snaketrain.registry import inference
+    from snaketrain.serving import fast_path
+
+    root = tmp_path / "registry"
+    version, _ = publish_fitted(root, tmp_path, task)
+    model_registry.promote(root, version, NAME)
+    rows(200, seed=4, task=task).drop(columns="y").to_csv(tmp_path / "new.csv", index=False)
+    scored = {}
+    for engine in ("auto", "sklearn"):
+        log = tmp_path / f"{engine}.log"
+        run(
+            Job(data=str(tmp_path / "new.csv")),
+            Job(predictions=str(tmp_path / f"{engine}.parquet")),
+            Job(registry=str(root), name=NAME, delimiter=",", encoding="utf-8", engine=engine),
+            [str(log)],
+        )
+        scored[engine] = pd.read_parquet(tmp_path / f"{engine}.parquet")
+    assert f"of {NAME} by onnxruntime\n" in (tmp_path / "auto.log").read_text()
+    assert "by scikit-learn (predict.engine is sklearn)" in (tmp_path / "sklearn.log").read_text()
+    # the service's answers, from the same path
+    loaded = inference.load_production(root, NAME)
+    service = fast_path.build(loaded)
+    checked, _ = inference.check_input(scored["auto"][["x", "n", "colour"]], loaded.input_schema, "serve")
+    served, _ = service.predict_frame(checked)
+    assert scored["auto"]["prediction"].tolist() == list(served)
+    # and scikit-learn's, within the check's tolerance
+    if task == "regression":
+        np.testing.assert_allclose(scored["auto"]["prediction"], scored["sklearn"]["prediction"], rtol=1e-6)
+    else:
+        assert scored["auto"]["prediction"].tolist() == scored["sklearn"]["prediction"].tolist()
+        np.testing.assert_allclose(scored["auto"]["proba_yes"], scored["sklearn"]["proba_yes"], atol=1e-5)
