@@ -1,6 +1,6 @@
 """Serving benchmark: snaketrain-serve against `mlflow models serve` on the same registered versions.
 
-Five tables, each a registered name in one registry (it runs the pipeline in a scratch copy of the project for the
+Seven tables, each a registered name in one registry (it runs the pipeline in a scratch copy of the project for the
 first, or takes --registry, and fits the others as build_features and train_model would):
 
   numeric           breast cancer, StandardScaler + LogisticRegression (the pipeline's run, bench/serve.yaml)
@@ -8,12 +8,16 @@ first, or takes --registry, and fits the others as build_features and train_mode
   mixed_hgb         the same table; histogram gradient boosting
   mixed_regression  a regression on a table with text columns and missing values; ridge
   mixed_forest_regression  the same regression; a 200-tree random forest (served in double by ONNX Runtime)
+  mixed_xgboost     the classification table; XGBoost, 300 trees of depth 6 (make setup-boost)
+  mixed_lightgbm_regression  the regression table; LightGBM, 300 trees (make setup-boost)
+
+Without xgboost or lightgbm, the default list leaves their table out (and says so).
 
 For each table three servers on loopback ports, one worker each, get the same bytes:
 
   mlflow     `mlflow models serve -m <the version's MLflow directory> --env-manager local` (MLflow 3.17)
   bare       bench/serve_bare.py: one Starlette route on the service's fast path, without its checks
-  snaketrain one `snaketrain-serve` process serving the five names (token, body-size, row and input checks,
+  snaketrain one `snaketrain-serve` process serving the names (token, body-size, row and input checks,
              version header, metrics, pointer watchers): /invocations for the first, /models/<name>/invocations
 
 The load generator (below: asyncio, HTTP/1.1 keep-alive, CLIENTS connections, each sending the next request when
@@ -22,7 +26,9 @@ measurement after a short warm-up, every loop bounded in requests and in time; r
 Then, with two names served at once under load, each name's production moves twice (to a second version and
 back): every failed request is counted. It also times the prediction paths in process.
 
-Results go to bench/serve-results.json and a table to bench/README.md (between the serve-table markers).
+Results go to bench/serve-results.json, merged per table: a run replaces the tables it measured (and the swap, when
+it moved production) and keeps the others, each with the run that measured it. The table in bench/README.md (between
+the serve-table markers) is written from that file, so it shows every table published.
 
     python bench/serve.py                      # = make bench-serve
     python bench/serve.py --seconds 5 --rounds 3 --no-readme
@@ -31,6 +37,7 @@ Results go to bench/serve-results.json and a table to bench/README.md (between t
 import argparse
 import asyncio
 import contextlib
+import importlib
 import json
 import os
 import platform
@@ -82,7 +89,16 @@ def build_registry(scratch):
     return project / "registry", project / "results" / "split" / "test.parquet"
 
 
-TABLES = ("numeric", "mixed_forest", "mixed_hgb", "mixed_regression", "mixed_forest_regression")
+TABLES = (
+    "numeric",
+    "mixed_forest",
+    "mixed_hgb",
+    "mixed_regression",
+    "mixed_forest_regression",
+    "mixed_xgboost",
+    "mixed_lightgbm_regression",
+)
+BOOSTED = {"mixed_xgboost": "xgboost", "mixed_lightgbm_regression": "lightgbm"}  # the library (make setup-boost)
 GENERATED_ROWS = 5000
 SWAP_NAMES = ("mixed_forest", "mixed_hgb")
 SWAP_SECONDS = 12
@@ -125,6 +141,7 @@ def mixed_table(n, seed, task):
 def publish_generated(root, scratch, name, model, task, seed=0):
     """Fit the preprocessor (as build_features) and the model (as train_model) on a generated table, register the
     Pipeline under name and promote it; returns (version, test rows without the target)."""
+    from snaketrain.estimators import library_version
     from snaketrain.registry import inference, model_registry
     from snaketrain.stages.build_features import fit_transform
 
@@ -142,10 +159,12 @@ def publish_generated(root, scratch, name, model, task, seed=0):
     model.fit(features.drop(columns="target"), train["target"])
     path = scratch / f"{name}-{seed}.skops"
     estimator = f"{type(model).__module__}.{type(model).__name__}"  # its family's trusted types, as register_model
+    library = estimator.split(".")[0]
     inference.save_pipeline(inference.make_pipeline(preprocessor, model), path, inference.trusted_types(estimator))
     metadata = {
         "model": type(model).__name__,
         "estimator": {"estimator": estimator},
+        "estimator_library": {"name": library, "version": library_version(library)},  # as register_model
         "task": task,
         "metrics": {},
         "input_schema": {key: schema[key] for key in ("target", "columns", "dtypes")},
@@ -163,7 +182,32 @@ def generated_models():
         "mixed_hgb": (lambda seed: HistGradientBoostingClassifier(max_iter=100, random_state=seed), "binary"),
         "mixed_regression": (lambda seed: Ridge(alpha=1.0 + seed), "regression"),
         "mixed_forest_regression": (lambda seed: RandomForestRegressor(200, random_state=seed, n_jobs=2), "regression"),
+        "mixed_xgboost": (xgboost_classifier, "binary"),
+        "mixed_lightgbm_regression": (lightgbm_regressor, "regression"),
     }
+
+
+def xgboost_classifier(seed):
+    from xgboost import XGBClassifier  # the catalogue's defaults (estimators.py), one thread
+
+    return XGBClassifier(n_estimators=300, max_depth=6, tree_method="hist", verbosity=0, n_jobs=1, random_state=seed)
+
+
+def lightgbm_regressor(seed):
+    from lightgbm import LGBMRegressor
+
+    return LGBMRegressor(n_estimators=300, verbose=-1, n_jobs=1, random_state=seed)
+
+
+def missing_library(table_name):
+    """The library a table needs that does not import here (xgboost, lightgbm: make setup-boost), or None."""
+    library = BOOSTED.get(table_name)
+    if library:
+        try:
+            importlib.import_module(library)
+        except (ImportError, OSError):  # OSError: LightGBM without its OpenMP library
+            return library
+    return None
 
 
 def mlflow_dir(root, name, rows):
@@ -413,8 +457,15 @@ def verdicts(results, table_name):
 
 
 def table(results):
-    lines = []
-    for table_name, result in results["tables"].items():
+    order = sorted(results["tables"], key=lambda t: TABLES.index(t) if t in TABLES else len(TABLES))
+    lines, runs = [], []  # runs: (run, the tables it measured), in the tables' order
+    for table_name in order:
+        result = results["tables"][table_name]
+        same = [entry for entry in runs if entry[0] == result["run"]]
+        if same:
+            same[0][1].append(table_name)
+        else:
+            runs.append((result["run"], [table_name]))
         proc = result["in_process"]
         lines += [
             f"**{table_name}** ({result['description']}; served by {proc['engine']}"
@@ -447,16 +498,33 @@ def table(results):
         lines.append(
             f"- {'met' if failed == 0 else '**not met**'}: production moved {swap['moves']} times "
             f"({', '.join(swap['names'])} served by one process, each moved to a second version and back) under "
-            f"load of 100-row requests: {answered} answered, {failed} failed (target 0)"
+            f"load of 100-row requests: {answered} answered, {failed} failed (target 0; measured "
+            f"{swap['run']['measured_at']})"
         )
-    load = results["load_average"]
-    lines.append(
-        f"- machine: {results['machine']['cpus']} CPUs shared with other work, load average {load['before'][0]:.2f} "
-        f"before and {load['after'][0]:.2f} after (1 min); {results['clients']} clients, {results['seconds']} s per "
-        f"cell, median of {results['rounds_per_cell']} rounds; one client process; measured {results['measured_at']}"
-    )
-    lines.append(f"- command: `{results['command']}`")
+    for run, names in runs:
+        load = run["load_average"]
+        lines.append(
+            f"- {', '.join(names)}: {run['machine']['cpus']} CPUs shared with other work, load average "
+            f"{load['before'][0]:.2f} before and {load['after'][0]:.2f} after (1 min); {run['clients']} clients, "
+            f"{run['seconds']} s per cell, median of {run['rounds_per_cell']} rounds; one client process; measured "
+            f"{run['measured_at']}; command: `{run['command']}`"
+        )
     return "\n".join(lines)
+
+
+RUN_FIELDS = ("load_average", "clients", "rounds_per_cell", "seconds", "measured_at", "machine", "command")
+
+
+def published(path):
+    """The results in path ({"tables": {}} when there is none), each table and the swap with its "run": how, when
+    and on what load it was measured."""
+    if not path.is_file():
+        return {"tables": {}}
+    results = json.loads(path.read_text())
+    legacy = {key: results.pop(key) for key in RUN_FIELDS if key in results}  # written before the merge: one run
+    for entry in [*results["tables"].values(), *([results["swap"]] if "swap" in results else [])]:
+        entry.setdefault("run", legacy)
+    return results
 
 
 def write_readme(text):
@@ -507,13 +575,22 @@ def main(argv=None):
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3, help="measurements per cell; the median round is reported")
-    parser.add_argument("--tables", nargs="+", default=list(TABLES), choices=TABLES)
+    parser.add_argument("--tables", nargs="+", choices=TABLES, help="default: every table whose library imports")
     parser.add_argument("--registry", help="an existing registry for the numeric table (default: run the pipeline)")
     parser.add_argument("--rows", help="Parquet or CSV file of rows to send to it (default: the run's test split)")
     parser.add_argument("--scratch", help="work folder (default: a temporary one, deleted afterwards)")
     parser.add_argument("--no-readme", action="store_true", help="print the table, leave bench/README.md alone")
     parser.add_argument("--results", default=str(RESULTS), help="where the JSON results go")
     args = parser.parse_args(argv)
+    asked, args.tables = args.tables, []
+    for table_name in asked or TABLES:
+        library = missing_library(table_name)
+        if library and asked:
+            parser.error(f"{table_name} needs {library}, which does not import here (make setup-boost)")
+        if library:
+            print(f"{table_name} not measured: {library} does not import here (make setup-boost)", file=sys.stderr)
+        else:
+            args.tables.append(table_name)
 
     import pandas as pd
 
@@ -525,17 +602,20 @@ def main(argv=None):
         scratch.mkdir(parents=True, exist_ok=True)
         if args.registry:
             root, rows_path = Path(args.registry), args.rows
-        else:
+        elif "numeric" in args.tables:
             print("running the pipeline for a registered version ...", file=sys.stderr)
             root, rows_path = build_registry(scratch)
-        numeric_name = model_registry.names_on_disk(root)[0]
-        rows = pd.read_parquet(rows_path) if str(rows_path).endswith(".parquet") else pd.read_csv(rows_path)
-        target = model_registry.metadata(root, model_registry.production(root, numeric_name)["version"], numeric_name)[
-            "input_schema"
-        ]["target"]
-        test_rows = {numeric_name: rows.drop(columns=[target], errors="ignore")}
-        names = {"numeric": numeric_name}
-        descriptions = {"numeric": "breast cancer, 30 numeric columns; StandardScaler + LogisticRegression"}
+        else:  # generated tables only: no pipeline run
+            root = scratch / "registry"
+        names, test_rows, descriptions = {}, {}, {}
+        if "numeric" in args.tables:
+            numeric_name = model_registry.names_on_disk(root)[0]
+            rows = pd.read_parquet(rows_path) if str(rows_path).endswith(".parquet") else pd.read_csv(rows_path)
+            version = model_registry.production(root, numeric_name)["version"]
+            target = model_registry.metadata(root, version, numeric_name)["input_schema"]["target"]
+            test_rows[numeric_name] = rows.drop(columns=[target], errors="ignore")
+            names["numeric"] = numeric_name
+            descriptions["numeric"] = "breast cancer, 30 numeric columns; StandardScaler + LogisticRegression"
         for table_name, (factory, task) in generated_models().items():
             if table_name not in args.tables:
                 continue
@@ -562,8 +642,8 @@ def main(argv=None):
         model_dirs = {names[t]: mlflow_dir(root, names[t], test_rows[names[t]]) for t in names if t in args.tables}
 
         ports = {server: free_port() for server in SERVERS}
-        results = {"tables": {}, "load_average": {"before": os.getloadavg()}}
-        first = names[next(iter(names))]
+        results = {"tables": {}, "load_average": {"before": list(os.getloadavg())}}
+        first = served[0]  # answers /invocations
         ours = start(
             "snaketrain",
             server_commands(first, root, ports, model_dirs, served)["snaketrain"],
@@ -620,7 +700,7 @@ def main(argv=None):
             if all(name in served for name in SWAP_NAMES):
                 print("moving production under load ...", file=sys.stderr)
                 results["swap"] = swap_under_load(ports["snaketrain"], root, bodies, args.clients, ours.process.pid)
-            results["load_average"]["after"] = os.getloadavg()
+            results["load_average"]["after"] = list(os.getloadavg())
         finally:
             ours.stop()
         for table_name in args.tables:
@@ -628,7 +708,8 @@ def main(argv=None):
             loaded = inference.load_production(root, name, stage="bench")
             results["tables"][table_name]["in_process"] = in_process(loaded, test_rows[name])
 
-    results.update(
+    run = dict(
+        load_average=results.pop("load_average"),
         clients=args.clients,
         rounds_per_cell=args.rounds,
         seconds=args.seconds,
@@ -638,8 +719,14 @@ def main(argv=None):
         if not argv and len(sys.argv) == 1
         else "python bench/serve.py " + " ".join(argv or sys.argv[1:]),
     )
-    text = table(results)
-    Path(args.results).write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    # this run's tables (and swap) replace the published ones; the other tables stay as they were measured
+    merged = published(Path(args.results))
+    for table_name, result in results["tables"].items():
+        merged["tables"][table_name] = {**result, "run": run}
+    if "swap" in results:
+        merged["swap"] = {**results["swap"], "run": run}
+    text = table(merged)
+    Path(args.results).write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
     print(text)
     if not args.no_readme:
         write_readme(text)
