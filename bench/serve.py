@@ -1,6 +1,6 @@
 """Serving benchmark: snaketrain-serve against `mlflow models serve` on the same registered versions.
 
-Seven tables, each a registered name in one registry (it runs the pipeline in a scratch copy of the project for the
+Eight tables, each a registered name in one registry (it runs the pipeline in a scratch copy of the project for the
 first, or takes --registry, and fits the others as build_features and train_model would):
 
   numeric           breast cancer, StandardScaler + LogisticRegression (the pipeline's run, bench/serve.yaml)
@@ -10,6 +10,8 @@ first, or takes --registry, and fits the others as build_features and train_mode
   mixed_forest_regression  the same regression; a 200-tree random forest (served in double by ONNX Runtime)
   mixed_xgboost     the classification table; XGBoost, 300 trees of depth 6 (make setup-boost)
   mixed_lightgbm_regression  the regression table; LightGBM, 300 trees (make setup-boost)
+  users_dates_text  a churn table with a date, a many-valued zip code and free text; logistic regression
+                    (calendar features and TF-IDF computed in Python around the ONNX graph)
 
 Without xgboost or lightgbm, the default list leaves their table out (and says so).
 
@@ -97,6 +99,7 @@ TABLES = (
     "mixed_forest_regression",
     "mixed_xgboost",
     "mixed_lightgbm_regression",
+    "users_dates_text",
 )
 BOOSTED = {"mixed_xgboost": "xgboost", "mixed_lightgbm_regression": "lightgbm"}  # the library (make setup-boost)
 GENERATED_ROWS = 5000
@@ -138,6 +141,45 @@ def mixed_table(n, seed, task):
     return df
 
 
+def users_table(n, seed):
+    """A churn table as users have them (issue 24): a signup date written day first, a zip code of 800 values with
+    leading zeros (target-encoded), a free-text comment (TF-IDF), a plan and usage with gaps."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    signup = pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 3 * 365, n), unit="D")
+    codes = np.array([f"{code:05d}" for code in rng.choice(40000, 800, replace=False)])
+    zip_code = codes[rng.integers(0, len(codes), n)]
+    words = np.array(["great", "slow", "price", "support", "app", "team", "login", "report", "fast", "bill", "cancel"])
+    comment = [" ".join(words[rng.integers(0, len(words), rng.integers(3, 10))]) for _ in range(n)]
+    usage = rng.gamma(2.0, 10.0, n).round(2)
+    score = (
+        np.isin(signup.month, [11, 12, 1]) * 1.5
+        + (np.char.count(np.array(comment), "cancel") > 0) * 1.5
+        + np.isin(zip_code, codes[::3]) * 1.5
+        + usage * 0.02
+        + rng.normal(0, 0.6, n)
+    )
+    df = pd.DataFrame(
+        {
+            "signup": signup.strftime("%d/%m/%Y"),
+            "zip": zip_code,
+            "comment": comment,
+            "plan": rng.choice(["basic", "plus", "pro"], n),
+            "usage": usage,
+            "target": (score > np.median(score)).astype(int),
+        }
+    )
+    df.loc[rng.random(n) < 0.05, "usage"] = np.nan
+    df.loc[rng.random(n) < 0.03, "comment"] = None
+    return df
+
+
+USERS_TABLES = {"users_dates_text"}
+USERS_SETTINGS = {"drop": [], "numeric_imputer": "median", "scale": True, "max_categories": 20, "text": ["comment"]}
+
+
 def publish_generated(root, scratch, name, model, task, seed=0):
     """Fit the preprocessor (as build_features) and the model (as train_model) on a generated table, register the
     Pipeline under name and promote it; returns (version, test rows without the target)."""
@@ -145,7 +187,7 @@ def publish_generated(root, scratch, name, model, task, seed=0):
     from snaketrain.registry import inference, model_registry
     from snaketrain.stages.build_features import fit_transform
 
-    df = mixed_table(GENERATED_ROWS, seed, task)
+    df = users_table(GENERATED_ROWS, seed) if name in USERS_TABLES else mixed_table(GENERATED_ROWS, seed, task)
     train, test = df.iloc[: int(0.8 * len(df))], df.iloc[int(0.8 * len(df)) :]
     # city keeps one-hot encoding (with its rare categories folded), as the benchmark was designed to measure
     settings = {
@@ -155,6 +197,7 @@ def publish_generated(root, scratch, name, model, task, seed=0):
         "max_categories": 6,
         "encoding": {"city": "onehot"},
     }
+    settings = USERS_SETTINGS if name in USERS_TABLES else settings
     preprocessor, features, _, schema = fit_transform(train, test, "target", settings)
     model.fit(features.drop(columns="target"), train["target"])
     path = scratch / f"{name}-{seed}.skops"
@@ -175,7 +218,7 @@ def publish_generated(root, scratch, name, model, task, seed=0):
 
 def generated_models():
     from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier, RandomForestRegressor
-    from sklearn.linear_model import Ridge
+    from sklearn.linear_model import LogisticRegression, Ridge
 
     return {
         "mixed_forest": (lambda seed: RandomForestClassifier(200, random_state=seed, n_jobs=2), "binary"),
@@ -184,6 +227,7 @@ def generated_models():
         "mixed_forest_regression": (lambda seed: RandomForestRegressor(200, random_state=seed, n_jobs=2), "regression"),
         "mixed_xgboost": (xgboost_classifier, "binary"),
         "mixed_lightgbm_regression": (lightgbm_regressor, "regression"),
+        "users_dates_text": (lambda seed: LogisticRegression(C=1.0 + seed, max_iter=1000), "binary"),
     }
 
 
@@ -625,9 +669,13 @@ def main(argv=None):
             if table_name in SWAP_NAMES:
                 publish_generated(root, scratch, table_name, factory(1), task, seed=1)  # the version to move to
             names[table_name], test_rows[table_name] = table_name, test
+            columns = (
+                "a day-first date, an 800-value zip code, free text, a plan and usage with gaps"
+                if table_name in USERS_TABLES
+                else "4 numeric and 3 text columns with missing values"
+            )
             descriptions[table_name] = (
-                f"{GENERATED_ROWS:,} generated rows, 4 numeric and 3 text columns with missing values; "
-                f"{type(factory(0)).__name__}, {task}"
+                f"{GENERATED_ROWS:,} generated rows, {columns}; {type(factory(0)).__name__}, {task}"
             )
         names = {table_name: names[table_name] for table_name in TABLES if table_name in names}
         served = [names[table_name] for table_name in names if table_name in args.tables or table_name in SWAP_NAMES]

@@ -2,14 +2,16 @@
 
 One Starlette route, POST /invocations, reading MLflow's dataframe_split: the same parsing (orjson),
 the same fast path (fast_path.rows_feeds and the version's ONNX Runtime sessions) and the same JSON answer as
-snaketrain-serve, on the same uvicorn settings, but no token or body-size check, no version header, no metrics, no
-watcher on the production pointer, no fallback for rows the fast path does not take. What snaketrain-serve costs
-over this is the cost of its checks.
+snaketrain-serve, on the same uvicorn settings, and the same choice of where a call runs (on the event loop when the
+fast path was timed to score that many rows within a millisecond, else in a worker thread), but no token or
+body-size check, no version header, no metrics, no watcher on the production pointer, no fallback for rows the fast
+path does not take. What snaketrain-serve costs over this is the cost of its checks.
 
     python bench/serve_bare.py --registry registry --port 8081
 """
 
 import argparse
+import asyncio
 
 import orjson
 from starlette.applications import Starlette
@@ -29,7 +31,10 @@ def create_app(registry_root, name=None):
     async def invocations(request):
         split = orjson.loads(await request.body())["dataframe_split"]
         feeds = fast_path.rows_feeds(predictor.plan, split["columns"], split["data"])
-        labels, _ = predictor.predict_feeds(feeds)
+        if len(split["data"]) <= predictor.inline_rows:
+            labels, _ = predictor.predict_feeds(feeds)
+        else:
+            labels, _ = await asyncio.to_thread(predictor.predict_feeds, feeds)
         labels = labels if labels.dtype.kind in "biuf" else labels.tolist()
         answer = orjson.dumps({"predictions": labels}, option=orjson.OPT_SERIALIZE_NUMPY)
         return Response(answer, media_type="application/json")

@@ -769,12 +769,13 @@ def estimator_casts(model):
     return (np.float32, np.float64) if converters.rounds_to_float32(model) else ()
 
 
-def inline_rows(fast, rows):
-    """How many rows one call predicts within INLINE_SECONDS (timed on rows, best of 3): the service runs such
-    calls on its event loop, where a thread hop would cost more than the call, and larger ones in a thread."""
+def inline_rows(fast, rows, repeats=10):
+    """How many rows one call predicts within INLINE_SECONDS (timed on rows, best of `repeats`: the call's cost on
+    a quiet core, whatever the load when the version loads): the service runs such calls on its event loop, where
+    a thread hop would cost more than the call, and larger ones in a thread."""
     feeds = frame_feeds(fast.plan, rows)
     best = float("inf")
-    for _ in range(3):
+    for _ in range(repeats):
         start = time.perf_counter()
         fast.predict_feeds(feeds)
         best = min(best, time.perf_counter() - start)
