@@ -331,6 +331,11 @@ def load_production(root, name, stage="predict", project="."):
 def predict(loaded, df, stage="predict", where=None):
     """Check df against the version's input schema and predict with its Pipeline; raises InputError on bad rows."""
     checked, extra = check_input(df, loaded.input_schema, stage, where)
+    return predict_checked(loaded, checked, extra, stage, where)
+
+
+def predict_checked(loaded, checked, extra=(), stage="predict", where=None):
+    """predict for rows that passed check_input (extra: the columns it set aside)."""
     if loaded.features is not None:
         checked = custom_features.apply(loaded.features, checked[list(loaded.input_schema["columns"])], stage, where)
     # in the order the Pipeline was fitted with (the recorded schema's JSON keys are sorted)

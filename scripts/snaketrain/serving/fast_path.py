@@ -50,6 +50,16 @@ ISO8601 = "ISO8601"  # column_kinds' format of datetime values (pandas' name)
 FREE_TEXT = "\x00free_text"  # the feeds' key for the TF-IDF features computed in Python
 
 
+RUNTIME = ("onnxruntime", "skl2onnx")  # requirements-serve.txt
+
+
+def missing_runtime():
+    """The fast path's packages that are not installed (empty when it can be built)."""
+    import importlib.util
+
+    return [module for module in RUNTIME if importlib.util.find_spec(module) is None]
+
+
 def sklearn_pipeline(loaded):
     """The version's fitted Pipeline: the registry's own file once it stores one, else preprocessor + estimator."""
     from sklearn.pipeline import make_pipeline
@@ -578,12 +588,12 @@ class Predictor:
         values = values.ravel()
         return values.astype(np.float64) if self.loaded.task == "regression" else values
 
-    def predict_frame(self, checked, probabilities=False):
+    def predict_frame(self, checked, probabilities=False, stage="serve", where=None):
         """Rows that passed check_input (numeric columns as numbers); the user's feature code runs on them first,
         in Python, then the ONNX graphs or scikit-learn."""
         if self.loaded.features is not None:
             columns = list(self.loaded.input_schema["columns"])
-            checked = custom_features.apply(self.loaded.features, checked[columns], "serve")
+            checked = custom_features.apply(self.loaded.features, checked[columns], stage, where)
         if self.fast:
             return self.predict_feeds(frame_feeds(self.plan, checked), probabilities)
         pipeline = self.loaded.pipeline

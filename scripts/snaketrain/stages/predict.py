@@ -2,12 +2,12 @@
 the service's fast path (ONNX Runtime) when the version converts and agrees with scikit-learn on the file's own
 rows, so that a row gets the same answer from `predict` and from the service, else by scikit-learn."""
 
-import importlib.util
 from pathlib import Path
 
 from snaketrain.data_files import read_file
 from snaketrain.registry import inference
 from snaketrain.registry import model_registry as registry
+from snaketrain.serving import fast_path
 from snaketrain.stage_log import StageError, stage_logging
 from snaketrain.table_io import write_table
 
@@ -33,21 +33,19 @@ def predict_rows(loaded, df, engine="auto", where=None, check_rows=CHECK_ROWS, s
     """(Prediction, engine, why not the fast path): engine "auto" takes the fast path when onnxruntime and skl2onnx
     are installed and the version's conversion agrees with scikit-learn on a sample of the rows (at most
     check_rows) and on probe rows, as the service checks it; otherwise, or with engine "sklearn", scikit-learn."""
-    why = "predict.engine is sklearn"
-    if engine == "auto":
-        missing = [module for module in ("onnxruntime", "skl2onnx") if importlib.util.find_spec(module) is None]
-        why = f"{', '.join(missing)} not installed (requirements-serve.txt)" if missing else None
+    checked, extra = inference.check_input(df, loaded.input_schema, STAGE, where)  # bad rows: named here, once
+    missing = fast_path.missing_runtime() if engine == "auto" else []
+    why = "predict.engine is sklearn" if engine != "auto" else None
+    if missing:
+        why = f"{', '.join(missing)} not installed (requirements-serve.txt)"
     if why is None:
-        from snaketrain.serving import fast_path
-
-        checked, extra = inference.check_input(df, loaded.input_schema, STAGE, where)  # bad rows: named here
         sample = df.sample(min(check_rows, len(df)), random_state=seed) if len(df) else None
         predictor = fast_path.build(loaded, "auto", sample)
         if predictor.fast:
-            labels, probabilities = predictor.predict_frame(checked, loaded.task != "regression")
+            labels, probabilities = predictor.predict_frame(checked, loaded.task != "regression", STAGE, where)
             return inference.Prediction(labels, probabilities, loaded.classes, tuple(extra)), predictor.engine, None
         why = predictor.fallback_reason
-    return inference.predict(loaded, df, STAGE, where), "scikit-learn", why
+    return inference.predict_checked(loaded, checked, extra, STAGE, where), "scikit-learn", why
 
 
 def run(input, output, params, log, threads=1):

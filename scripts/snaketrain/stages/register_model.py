@@ -2,7 +2,6 @@
 load) plus the model and preprocessor files, metadata, and a receipt in results/. The receipt also says which path
 the service would serve the version by (fast_path_verdict)."""
 
-import importlib.util
 import platform
 import subprocess
 from importlib import metadata as package_metadata
@@ -11,6 +10,7 @@ from snaketrain import custom_features
 from snaketrain.monitoring.reference import PROFILE_FILE, training_profile, write_profile
 from snaketrain.registry import model_registry as registry
 from snaketrain.registry.inference import PIPELINE_FILE, load_version, make_pipeline, save_pipeline, trusted_types
+from snaketrain.serving import fast_path
 from snaketrain.stage_log import StageError, stage_logging
 from snaketrain.table_io import read_joblib, read_json, read_table, write_json
 
@@ -66,11 +66,9 @@ def fast_path_verdict(root, version, name, test, rows=VERDICT_ROWS, seed=0):
     (at most `rows` of it) and on probe rows, else scikit-learn, and why. It goes in the receipt, not in the version:
     a file added to the version would change its id, and the service checks again anyway, with its own host's
     packages."""
-    missing = [module for module in ("onnxruntime", "skl2onnx") if importlib.util.find_spec(module) is None]
+    missing = fast_path.missing_runtime()
     if missing:
         return {"engine": None, "why": f"not checked: {', '.join(missing)} not installed (requirements-serve.txt)"}
-    from snaketrain.serving import fast_path
-
     loaded = load_version(root, version, name, stage=STAGE)
     columns = list(loaded.input_schema["columns"])
     check = test[columns].sample(min(rows, len(test)), random_state=seed) if len(test) else None
@@ -79,7 +77,7 @@ def fast_path_verdict(root, version, name, test, rows=VERDICT_ROWS, seed=0):
         "engine": predictor.engine,
         "why": predictor.fallback_reason,
         "checked_on": f"{0 if check is None else len(check)} test rows and {fast_path.PROBE_ROWS} probe rows",
-        "packages": package_versions(("onnxruntime", "skl2onnx")),
+        "packages": package_versions(fast_path.RUNTIME),
     }
 
 
