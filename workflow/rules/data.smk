@@ -1,12 +1,12 @@
 rule acquire_data:
     input:
-        unpack(acquire_inputs),
+        unpack(EXPERIMENTS.acquire_inputs),
     output:
-        data=DATA_FILE,
+        data=out("acquire_data", "data"),
     log:
-        f"logs/{SHARED_DATASET}acquire_data/acquire_data.log",
+        LAYOUT.log("acquire_data"),
     benchmark:
-        f"benchmarks/{SHARED_DATASET}acquire_data/acquire_data.tsv"
+        LAYOUT.benchmark("acquire_data")
     retries: 1
     threads: 1
     resources:
@@ -14,7 +14,7 @@ rule acquire_data:
         runtime=30,
     params:
         code=stage_code("acquire_data"),
-        source=setting(acquire_settings),
+        source=job_config(exps.acquire_settings),
     run:
         from snaketrain.stages.acquire_data import run as acquire_data
 
@@ -23,24 +23,24 @@ rule acquire_data:
 
 rule validate_data:
     input:
-        data=shared_file(DATA_FILE),
+        data=in_folder(out("acquire_data", "data")),
     output:
-        report=f"results/{SHARED_DATA}validation/report.json",
+        report=out("validate_data", "report"),
     log:
-        f"logs/{SHARED_DATA}validate_data/validate_data.log",
+        LAYOUT.log("validate_data"),
     benchmark:
-        f"benchmarks/{SHARED_DATA}validate_data/validate_data.tsv"
+        LAYOUT.benchmark("validate_data")
     threads: 1
     resources:
         mem_mb=memory_mb(2000),
         runtime=30,
     params:
         code=stage_code("validate_data"),
-        target=setting("data", "target"),
-        task=setting("data", "task"),
-        rules=setting("validation"),
-        drop=setting("features", "drop"),
-        kinds=setting(column_overrides),
+        target=job_config("data", "target"),
+        task=job_config("data", "task"),
+        rules=job_config("validation"),
+        drop=job_config("features", "drop"),
+        kinds=job_config(exps.column_overrides),
     run:
         from snaketrain.stages.validate_data import run as validate_data
 
@@ -49,22 +49,21 @@ rule validate_data:
 
 rule split_data:
     input:
-        data=shared_file(DATA_FILE),
-        report=shared_file(rules.validate_data.output.report),
+        data=in_folder(out("acquire_data", "data")),
+        report=in_folder(out("validate_data", "report")),
     output:
-        train=f"results/{SHARED_FEATURES}split/train.parquet",
-        test=f"results/{SHARED_FEATURES}split/test.parquet",
+        **LAYOUT.outputs("split_data"),
     log:
-        f"logs/{SHARED_FEATURES}split_data/split_data.log",
+        LAYOUT.log("split_data"),
     benchmark:
-        f"benchmarks/{SHARED_FEATURES}split_data/split_data.tsv"
+        LAYOUT.benchmark("split_data")
     threads: 1
     resources:
         mem_mb=memory_mb(2000),
         runtime=30,
     params:
         code=stage_code("split_data"),
-        split=setting("split"),
+        split=job_config("split"),
     run:
         from snaketrain.stages.split_data import run as split_data
 

@@ -2,27 +2,24 @@ rule build_features:
     input:
         train=rules.split_data.output.train,
         test=rules.split_data.output.test,
-        report=shared_file(rules.validate_data.output.report),
+        report=in_folder(out("validate_data", "report")),
     output:
-        preprocessor=f"results/{SHARED_FEATURES}features/preprocessor.joblib",
-        train=f"results/{SHARED_FEATURES}features/train.parquet",
-        test=f"results/{SHARED_FEATURES}features/test.parquet",
-        schema=f"results/{SHARED_FEATURES}features/schema.json",
+        **LAYOUT.outputs("build_features"),
     log:
-        f"logs/{SHARED_FEATURES}build_features/build_features.log",
+        LAYOUT.log("build_features"),
     benchmark:
-        f"benchmarks/{SHARED_FEATURES}build_features/build_features.tsv"
+        LAYOUT.benchmark("build_features")
     threads: 1
     resources:
         mem_mb=memory_mb(3000),
         runtime=30,
     params:
         code=stage_code("build_features"),
-        features=setting("features"),
-        dtypes=setting("validation", "dtypes"),
-        seed=setting("split", "seed"),
+        features=job_config("features"),
+        dtypes=job_config("validation", "dtypes"),
+        seed=job_config("split", "seed"),
         # the content of features.custom's file: editing it reruns features onwards
-        custom_code=setting(custom_code),
+        custom_code=job_config(exps.custom_code),
     run:
         from snaketrain.stages.build_features import run as build_features
 

@@ -1,12 +1,12 @@
 rule resolve_estimator:
     input:
-        validation=shared_file(rules.validate_data.output.report),
+        validation=in_folder(out("validate_data", "report")),
     output:
-        estimator=MODEL_ESTIMATOR,
+        estimator=out("resolve_estimator", "estimator"),
     log:
-        f"logs/{SHARED_FIT}resolve_estimator/{{model}}.log",
+        LAYOUT.log("resolve_estimator"),
     benchmark:
-        f"benchmarks/{SHARED_FIT}resolve_estimator/{{model}}.tsv"
+        LAYOUT.benchmark("resolve_estimator")
     threads: 1
     resources:
         mem_mb=1000,
@@ -14,7 +14,7 @@ rule resolve_estimator:
     params:
         code=stage_code("resolve_estimator"),
         model="{model}",
-        spec=model_spec,
+        spec=EXPERIMENTS.model_spec,
     run:
         from snaketrain.stages.resolve_estimator import run as resolve_estimator
 
@@ -23,28 +23,27 @@ rule resolve_estimator:
 
 rule tune_model:
     input:
-        train=shared_file(rules.build_features.output.train),
-        schema=shared_file(rules.build_features.output.schema),
+        train=in_folder(out("build_features", "train")),
+        schema=in_folder(out("build_features", "schema")),
         estimator=rules.resolve_estimator.output.estimator,
     output:
-        best_params=MODEL_PARAMS,
-        cv_results=f"results/{SHARED_FIT}tuning/{{model}}/cv_results.csv",
+        **LAYOUT.outputs("tune_model"),
     log:
-        f"logs/{SHARED_FIT}tune_model/{{model}}.log",
+        LAYOUT.log("tune_model"),
     benchmark:
-        f"benchmarks/{SHARED_FIT}tune_model/{{model}}.tsv"
+        LAYOUT.benchmark("tune_model")
     retries: 2
     threads: 2
     resources:
         mem_mb=memory_mb(4000),
         runtime=120,
         cpus_per_task=cpus_per_task,
-        gpu=model_gpus,
+        gpu=EXPERIMENTS.model_gpus,
     params:
         code=stage_code("tune_model"),
         model="{model}",
-        spec=model_spec,
-        tuning=setting("tuning"),
+        spec=EXPERIMENTS.model_spec,
+        tuning=job_config("tuning"),
     run:
         from snaketrain.stages.tune_model import run as tune_model
 
@@ -53,27 +52,27 @@ rule tune_model:
 
 rule train_model:
     input:
-        train=shared_file(rules.build_features.output.train),
-        schema=shared_file(rules.build_features.output.schema),
+        train=in_folder(out("build_features", "train")),
+        schema=in_folder(out("build_features", "schema")),
         best_params=rules.tune_model.output.best_params,
     output:
-        model=MODEL_FILE,
+        model=out("train_model", "model"),
     log:
-        f"logs/{SHARED_FIT}train_model/{{model}}.log",
+        LAYOUT.log("train_model"),
     benchmark:
-        f"benchmarks/{SHARED_FIT}train_model/{{model}}.tsv"
+        LAYOUT.benchmark("train_model")
     retries: 2
     threads: 2
     resources:
         mem_mb=memory_mb(4000),
         runtime=120,
         cpus_per_task=cpus_per_task,
-        gpu=model_gpus,
+        gpu=EXPERIMENTS.model_gpus,
     params:
         code=stage_code("train_model"),
         model="{model}",
-        spec=model_spec,
-        seed=setting("tuning", "seed"),
+        spec=EXPERIMENTS.model_spec,
+        seed=job_config("tuning", "seed"),
     run:
         from snaketrain.stages.train_model import run as train_model
 
@@ -83,28 +82,28 @@ rule train_model:
 rule evaluate_model:
     input:
         model=rules.train_model.output.model,
-        test=shared_file(rules.build_features.output.test),
-        schema=shared_file(rules.build_features.output.schema),
+        test=in_folder(out("build_features", "test")),
+        schema=in_folder(out("build_features", "schema")),
     output:
-        metrics=MODEL_METRICS,
+        metrics=out("evaluate_model", "metrics"),
         plot=report(
-            MODEL_PLOT,
+            out("evaluate_model", "plot"),
             caption="../report/evaluation.rst",
             category="2. Models",
             subcategory="{model}",
             labels={"figure": "test diagnostics"},
         ),
         importance=report(
-            MODEL_IMPORTANCE,
+            out("evaluate_model", "importance"),
             caption="../report/importance.rst",
             category="2. Models",
             subcategory="{model}",
             labels={"figure": "feature importance"},
         ),
     log:
-        f"logs/{SHARED_FIT}evaluate_model/{{model}}.log",
+        LAYOUT.log("evaluate_model"),
     benchmark:
-        f"benchmarks/{SHARED_FIT}evaluate_model/{{model}}.tsv"
+        LAYOUT.benchmark("evaluate_model")
     threads: 1
     resources:
         mem_mb=memory_mb(2000),
@@ -112,7 +111,7 @@ rule evaluate_model:
     params:
         code=stage_code("evaluate_model"),
         model="{model}",
-        seed=setting("tuning", "seed"),
+        seed=job_config("tuning", "seed"),
     run:
         from snaketrain.stages.evaluate_model import run as evaluate_model
 

@@ -1,6 +1,8 @@
 # Drift of current data against the production version's reference profile (snaketrain.monitoring), and the
 # decision it feeds with monitoring.retrain: on_drift (the rest of `all` runs only when a retrain is due).
-RETRAIN = config["monitoring"]["retrain"]
+from snaketrain.registry import model_registry
+
+RETRAIN = base_config("monitoring", "retrain")
 
 
 def drift_inputs(wildcards):
@@ -8,29 +10,22 @@ def drift_inputs(wildcards):
     (a promotion reruns the check); the training part only for a version registered before profiles.
     """
     inputs = {}
-    current = config["monitoring"]["current"]
+    current = base_config("monitoring", "current")
     if current is None:
-        inputs["current"] = base_file(DATA_FILE)
+        inputs["current"] = EXPERIMENTS.base_file(out("acquire_data", "data"))
     elif not current.startswith(("http://", "https://")) and Path(current).is_file():
         inputs["current"] = current
-    pointer = Path(REGISTRY) / "models" / MODEL_NAME / "production.json"
+    pointer = model_registry.production_path(REGISTRY, MODEL_NAME)
     if pointer.is_file():
         inputs["production"] = str(pointer)
         version = json.loads(pointer.read_text())["version"]
-        meta = (
-            Path(REGISTRY)
-            / "models"
-            / MODEL_NAME
-            / "versions"
-            / version
-            / "metadata.json"
-        )
+        meta = model_registry.metadata_path(REGISTRY, version, MODEL_NAME)
         if meta.is_file() and "profile.json" not in json.loads(meta.read_text()).get(
             "files", {}
         ):
-            inputs["train"] = base_file(rules.split_data.output.train)
-            inputs["validation"] = base_file(rules.validate_data.output.report)
-    elif RETRAIN not in ("on_drift",):
+            inputs["train"] = EXPERIMENTS.base_file(out("split_data", "train"))
+            inputs["validation"] = EXPERIMENTS.base_file(out("validate_data", "report"))
+    elif RETRAIN != "on_drift":
         existing_production_path(
             REGISTRY, MODEL_NAME
         )  # explains that nothing is in production
@@ -62,17 +57,17 @@ checkpoint check_drift:
     input:
         unpack(drift_inputs),
     output:
-        drift="results/monitoring/drift.json",
+        drift=out("check_drift", "drift"),
         page=report(
-            "results/report/drift.html",
+            out("check_drift", "page"),
             caption="../report/drift.rst",
             category="6. Monitoring",
             labels={"view": "data drift against production"},
         ),
     log:
-        "logs/check_drift/check_drift.log",
+        LAYOUT.log("check_drift"),
     benchmark:
-        "benchmarks/check_drift/check_drift.tsv"
+        LAYOUT.benchmark("check_drift")
     threads: 1
     resources:
         mem_mb=memory_mb(4000),
@@ -81,17 +76,19 @@ checkpoint check_drift:
         code=stage_code("check_drift"),
         registry=REGISTRY,
         name=MODEL_NAME,
-        monitoring=config["monitoring"],
-        split=config["split"],
-        delimiter=config["data"]["delimiter"],
-        encoding=config["data"]["encoding"],
-        attempts=config["data"]["download_retries"],
-        webhook_env=config["alerts"]["webhook_env"],
-        retries=config["alerts"]["retries"],
+        monitoring=base_config("monitoring"),
+        split=base_config("split"),
+        delimiter=base_config("data", "delimiter"),
+        encoding=base_config("data", "encoding"),
+        attempts=base_config("data", "download_retries"),
+        webhook_env=base_config("alerts", "webhook_env"),
+        retries=base_config("alerts", "retries"),
         # a URL's content changes without Snakemake seeing it: each run that asks for the check reads it again
         requested=(
             RUN_STARTED
-            if str(config["monitoring"]["current"]).startswith(("http://", "https://"))
+            if str(base_config("monitoring", "current")).startswith(
+                ("http://", "https://")
+            )
             else None
         ),
     run:

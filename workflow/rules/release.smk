@@ -12,28 +12,28 @@ localrules:
 
 rule compare_models:
     input:
-        metrics=per_model(MODEL_METRICS),
+        metrics=per_model(out("evaluate_model", "metrics")),
     output:
         table=report(
-            f"results/{EXPERIMENT}comparison/metrics.csv",
+            out("compare_models", "table"),
             caption="../report/comparison.rst",
             category="3. Comparison",
             subcategory=REPORT_GROUP,
             labels={"table": "all metrics as CSV (download)"},
         ),
-        best=f"results/{EXPERIMENT}comparison/best.json",
+        best=out("compare_models", "best"),
     log:
-        f"logs/{EXPERIMENT}compare_models/compare_models.log",
+        LAYOUT.log("compare_models"),
     benchmark:
-        f"benchmarks/{EXPERIMENT}compare_models/compare_models.tsv"
+        LAYOUT.benchmark("compare_models")
     threads: 1
     resources:
         mem_mb=500,
         runtime=5,
     params:
         code=stage_code("compare_models"),
-        metric=setting("selection", "metric"),
-        models=setting("models"),
+        metric=job_config("selection", "metric"),
+        models=job_config("models"),
     run:
         from snaketrain.stages.compare_models import run as compare_models
 
@@ -44,23 +44,23 @@ rule compare_models:
 checkpoint quality_gate:
     input:
         best=rules.compare_models.output.best,
-        test=shared_file(rules.split_data.output.test),
-        schema=shared_file(rules.build_features.output.schema),
+        test=in_folder(out("split_data", "test")),
+        schema=in_folder(out("build_features", "schema")),
     output:
-        decision=f"results/{EXPERIMENT}gate/decision.json",
+        decision=out("quality_gate", "decision"),
     log:
-        f"logs/{EXPERIMENT}quality_gate/quality_gate.log",
+        LAYOUT.log("quality_gate"),
     benchmark:
-        f"benchmarks/{EXPERIMENT}quality_gate/quality_gate.tsv"
+        LAYOUT.benchmark("quality_gate")
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
     params:
         code=stage_code("quality_gate"),
-        gate=setting("gate"),
+        gate=job_config("gate"),
         registry=REGISTRY,
-        name=setting(model_name),
+        name=job_config(registered_name),
     run:
         from snaketrain.stages.quality_gate import run as quality_gate
 
@@ -70,24 +70,22 @@ checkpoint quality_gate:
 rule register_model:
     input:
         decision=rules.quality_gate.output.decision,
-        model=best_model_file(MODEL_FILE),
-        metrics=best_model_file(MODEL_METRICS),
-        best_params=best_model_file(MODEL_PARAMS),
-        estimator=best_model_file(MODEL_ESTIMATOR),
-        preprocessor=shared_file(rules.build_features.output.preprocessor),
-        schema=shared_file(rules.build_features.output.schema),
-        validation=shared_file(rules.validate_data.output.report),
-        train=shared_file(rules.split_data.output.train),
-        # the fast path's conversion is checked on it, as the issue's "checked at registration" asks
-        test=shared_file(rules.split_data.output.test),
+        model=best_model_file(out("train_model", "model")),
+        metrics=best_model_file(out("evaluate_model", "metrics")),
+        best_params=best_model_file(out("tune_model", "best_params")),
+        estimator=best_model_file(out("resolve_estimator", "estimator")),
+        preprocessor=in_folder(out("build_features", "preprocessor")),
+        schema=in_folder(out("build_features", "schema")),
+        validation=in_folder(out("validate_data", "report")),
+        train=in_folder(out("split_data", "train")),
+        # the fast path's conversion is checked on it at registration
+        test=in_folder(out("split_data", "test")),
     output:
-        receipt=f"results/{EXPERIMENT}registry/receipt.json",
-        pipeline=f"results/{EXPERIMENT}registry/pipeline.skops",
-        profile=f"results/{EXPERIMENT}registry/profile.json",
+        **LAYOUT.outputs("register_model"),
     log:
-        f"logs/{EXPERIMENT}register_model/register_model.log",
+        LAYOUT.log("register_model"),
     benchmark:
-        f"benchmarks/{EXPERIMENT}register_model/register_model.tsv"
+        LAYOUT.benchmark("register_model")
     threads: 1
     resources:
         mem_mb=500,
@@ -95,8 +93,8 @@ rule register_model:
     params:
         code=stage_code("register_model"),
         registry=REGISTRY,
-        name=setting(model_name),
-        config_sections=setting(registered_config),
+        name=job_config(registered_name),
+        config_sections=job_config(exps.registered_sections),
     run:
         from snaketrain.stages.register_model import run as register_model
 
@@ -108,21 +106,21 @@ rule deploy_model:
     input:
         unpack(deploy_inputs),
     output:
-        receipt=f"results/{DEPLOY_PART}deploy/receipt.json",
+        receipt=out("deploy_model", "receipt"),
     log:
-        f"logs/{DEPLOY_PART}deploy_model/deploy_model.log",
+        LAYOUT.log("deploy_model"),
     benchmark:
-        f"benchmarks/{DEPLOY_PART}deploy_model/deploy_model.tsv"
+        LAYOUT.benchmark("deploy_model")
     threads: 1
     resources:
         mem_mb=500,
         runtime=5,
     params:
         # with experiments, the experiment of each decision (the best passed one is promoted)
-        **({"experiments": experiments_of} if EXPERIMENTS else {}),
+        **({"experiments": EXPERIMENTS.deploy_experiments} if EXPERIMENTS else {}),
         code=stage_code("deploy_model"),
         registry=REGISTRY,
-        name="{name}" if EXPERIMENTS else MODEL_NAME,
+        name=EXPERIMENTS.deploy_name,
     run:
         from snaketrain.stages.deploy_model import run as deploy_model
 
@@ -133,19 +131,19 @@ rule raise_alert:
     input:
         decision=rules.quality_gate.output.decision,
     output:
-        alert=f"results/{EXPERIMENT}alerts/alert.json",
+        alert=out("raise_alert", "alert"),
     log:
-        f"logs/{EXPERIMENT}raise_alert/raise_alert.log",
+        LAYOUT.log("raise_alert"),
     benchmark:
-        f"benchmarks/{EXPERIMENT}raise_alert/raise_alert.tsv"
+        LAYOUT.benchmark("raise_alert")
     threads: 1
     resources:
         mem_mb=500,
         runtime=5,
     params:
         code=stage_code("raise_alert"),
-        webhook_env=setting("alerts", "webhook_env"),
-        retries=setting("alerts", "retries"),
+        webhook_env=job_config("alerts", "webhook_env"),
+        retries=job_config("alerts", "retries"),
     run:
         from snaketrain.stages.raise_alert import run as raise_alert
 
@@ -156,51 +154,51 @@ rule raise_alert:
 # writes, so not declared as input) after the branch the gate chose has finished.
 rule summarize_run:
     input:
-        validation=shared_file(rules.validate_data.output.report),
+        validation=in_folder(out("validate_data", "report")),
         table=rules.compare_models.output.table,
         best=rules.compare_models.output.best,
         decision=rules.quality_gate.output.decision,
         outcome=gate_outcome,
     output:
         validation=report(
-            f"results/{EXPERIMENT}report/validation.html",
+            out("summarize_run", "validation"),
             caption="../report/validation.rst",
             category="1. Validation",
             subcategory=REPORT_GROUP,
             labels=report_labels.validation_labels,
         ),
         comparison=report(
-            f"results/{EXPERIMENT}report/comparison.html",
+            out("summarize_run", "comparison"),
             caption="../report/comparison.rst",
             category="3. Comparison",
             subcategory=REPORT_GROUP,
             labels=report_labels.comparison_labels,
         ),
         gate=report(
-            f"results/{EXPERIMENT}report/gate.html",
+            out("summarize_run", "gate"),
             caption="../report/gate.rst",
             category="4. Quality gate",
             subcategory=REPORT_GROUP,
             labels=report_labels.gate_labels,
         ),
         history_table=report(
-            f"results/{EXPERIMENT}report/history.html",
+            out("summarize_run", "history_table"),
             caption="../report/history.rst",
             category="5. Registry",
             subcategory=REPORT_GROUP,
             labels={"view": "history table and newest-vs-production diff"},
         ),
         history_plot=report(
-            f"results/{EXPERIMENT}report/history.png",
+            out("summarize_run", "history_plot"),
             caption="../report/history.rst",
             category="5. Registry",
             subcategory=REPORT_GROUP,
             labels={"view": "selection metric across registered versions (plot)"},
         ),
     log:
-        f"logs/{EXPERIMENT}summarize_run/summarize_run.log",
+        LAYOUT.log("summarize_run"),
     benchmark:
-        f"benchmarks/{EXPERIMENT}summarize_run/summarize_run.tsv"
+        LAYOUT.benchmark("summarize_run")
     threads: 1
     resources:
         mem_mb=500,
@@ -208,7 +206,7 @@ rule summarize_run:
     params:
         code=stage_code("summarize_run"),
         registry=REGISTRY,
-        name=setting(model_name),
+        name=job_config(registered_name),
     run:
         from snaketrain.stages.summarize_run import run as summarize_run
 
@@ -221,11 +219,13 @@ rule predict:
         data=predict_input,
         production=production_pointer,
     output:
-        predictions=predictions_path(),
+        predictions=out("predict", "predictions").format(
+            stem=Path(config["predict"]["input"] or "input").stem
+        ),
     log:
-        "logs/predict/predict.log",
+        LAYOUT.log("predict"),
     benchmark:
-        "benchmarks/predict/predict.tsv"
+        LAYOUT.benchmark("predict")
     threads: 1
     resources:
         mem_mb=memory_mb(2000),
@@ -234,9 +234,9 @@ rule predict:
         code=stage_code("predict"),
         registry=REGISTRY,
         name=MODEL_NAME,
-        delimiter=config["data"]["delimiter"],
-        encoding=config["data"]["encoding"],
-        engine=config["predict"]["engine"],
+        delimiter=base_config("data", "delimiter"),
+        encoding=base_config("data", "encoding"),
+        engine=base_config("predict", "engine"),
     run:
         from snaketrain.stages.predict import run as predict
 
@@ -248,11 +248,11 @@ rule predict:
 # a changed param reruns the rule. snakemake --cores 1 rollback_model [--config rollback='{to: <version>}']
 rule rollback_model:
     output:
-        receipt="results/rollback/receipt.json",
+        receipt=out("rollback_model", "receipt"),
     log:
-        "logs/rollback_model/rollback_model.log",
+        LAYOUT.log("rollback_model"),
     benchmark:
-        "benchmarks/rollback_model/rollback_model.tsv"
+        LAYOUT.benchmark("rollback_model")
     threads: 1
     resources:
         mem_mb=500,
@@ -261,7 +261,7 @@ rule rollback_model:
         code=stage_code("rollback_model"),
         registry=REGISTRY,
         name=MODEL_NAME,
-        to=config["rollback"]["to"],
+        to=base_config("rollback", "to"),
         requested=RUN_STARTED,
     run:
         from snaketrain.stages.rollback_model import run as rollback_model
@@ -274,18 +274,18 @@ rule compare_experiments:
     input:
         unpack(experiments_results),
     output:
-        csv="results/experiments.csv",
-        md="results/experiments.md",
+        csv=out("compare_experiments", "csv"),
+        md=out("compare_experiments", "md"),
         page=report(
-            "results/report/experiments.html",
+            out("compare_experiments", "page"),
             caption="../report/experiments.rst",
             category="0. Experiments",
             labels={"view": "experiments side by side"},
         ),
     log:
-        "logs/compare_experiments/compare_experiments.log",
+        LAYOUT.log("compare_experiments"),
     benchmark:
-        "benchmarks/compare_experiments/compare_experiments.tsv"
+        LAYOUT.benchmark("compare_experiments")
     threads: 1
     resources:
         mem_mb=500,
@@ -293,8 +293,10 @@ rule compare_experiments:
     params:
         code=stage_code("compare_experiments"),
         base=tracked_config(config),
-        configs=SELECTED_CONFIGS,
-        sweeps={name: SWEEP_OF.get(name) for name in SELECTED},
+        configs={
+            e: tracked_config(EXPERIMENTS.configs[e]) for e in EXPERIMENTS.selected
+        },
+        sweeps={e: EXPERIMENTS.sweep_of.get(e) for e in EXPERIMENTS.selected},
     run:
         from snaketrain.stages.compare_experiments import run as compare_experiments
 

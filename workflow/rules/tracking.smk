@@ -9,35 +9,39 @@ localrules:
 rule mirror_mlflow:
     input:
         # with experiments, the deploy of the experiment's name: the production alias is set after it
-        **experiment_deploy(),
+        **({"deployed": EXPERIMENTS.name_deploy} if EXPERIMENTS else {}),
         decision=rules.quality_gate.output.decision,
         outcome=gate_outcome,
-        validation=shared_file(rules.validate_data.output.report),
+        validation=in_folder(out("validate_data", "report")),
         table=rules.compare_models.output.table,
-        test=shared_file(rules.split_data.output.test),
-        metrics=per_model(MODEL_METRICS),
-        plots=per_model(MODEL_PLOT),
-        importance=per_model(MODEL_IMPORTANCE),
-        tuned=per_model(MODEL_PARAMS),
+        test=in_folder(out("split_data", "test")),
+        metrics=per_model(out("evaluate_model", "metrics")),
+        plots=per_model(out("evaluate_model", "plot")),
+        importance=per_model(out("evaluate_model", "importance")),
+        tuned=per_model(out("tune_model", "best_params")),
     output:
-        receipt=f"results/{EXPERIMENT}mlflow/receipt.json",
+        receipt=out("mirror_mlflow", "receipt"),
     log:
-        f"logs/{EXPERIMENT}mirror_mlflow/mirror_mlflow.log",
+        LAYOUT.log("mirror_mlflow"),
     benchmark:
-        f"benchmarks/{EXPERIMENT}mirror_mlflow/mirror_mlflow.tsv"
+        LAYOUT.benchmark("mirror_mlflow")
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
     params:
         # with experiments, the MLflow run is named after the experiment, tagged with the sweep that made it
-        **experiment_params(),
+        **(
+            {"experiment": "{experiment}", "sweep": EXPERIMENTS.sweep}
+            if EXPERIMENTS
+            else {}
+        ),
         code=stage_code("mirror_mlflow"),
         registry=REGISTRY,
-        name=setting(model_name),
-        models=setting("models"),
-        estimators=setting(estimator_entries),
-        config=setting(tracked_config),
+        name=job_config(registered_name),
+        models=job_config("models"),
+        estimators=job_config(exps.estimator_entries),
+        config=job_config(tracked_config),
     run:
         from snaketrain.stages.mirror_mlflow import run as mirror_mlflow
 
@@ -47,7 +51,7 @@ rule mirror_mlflow:
 # Mirror every registry version and the production alias that MLflow lacks: snakemake --cores 1 sync_mlflow
 rule sync_mlflow:
     log:
-        "logs/sync_mlflow/sync_mlflow.log",
+        LAYOUT.log("sync_mlflow"),
     threads: 1
     params:
         registry=REGISTRY,

@@ -11,6 +11,7 @@ import re
 from copy import deepcopy
 from pathlib import Path
 
+from snaketrain.layout import Layout, registered_name
 from snaketrain.registry.model_registry import NAME_PATTERN
 from snaketrain.stage_log import ConfigError
 
@@ -53,13 +54,9 @@ def sweep_name(entry, combination):
     return entry + "".join(f"-{key.replace('.', '_')}-{value_text(value)}" for key, value in combination)
 
 
-def _error(problem, fix, where):
-    return ConfigError(problem, fix, where)
-
-
 def check_name(name, where):
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
-        raise _error(
+        raise ConfigError(
             f"experiment name {name!r} is not a valid name",
             "use 1-64 letters, digits, '-' or '_', starting with a letter or digit (the registry's rule for names)",
             where,
@@ -74,14 +71,14 @@ def expand(entries, cap, where):
         check_name(entry, where)
         overlay = {} if overlay is None else overlay
         if not isinstance(overlay, dict):
-            raise _error(
+            raise ConfigError(
                 f"experiment {entry} is a {type(overlay).__name__}, not a mapping of config keys",
                 f"write it as `{entry}: {{}}` or `{entry}: {{models: [random_forest]}}`",
                 f"{where}, experiment {entry}",
             )
         for key in NOT_IN_OVERLAY:
             if key in overlay:
-                raise _error(
+                raise ConfigError(
                     f"experiment {entry} sets `{key}`, which chooses experiments and cannot be part of one",
                     f"remove `{key}` from experiment {entry}",
                     f"{where}, experiment {entry}",
@@ -95,7 +92,7 @@ def expand(entries, cap, where):
         for combination in points:
             name = sweep_name(entry, combination)
             if len(name) > 64:
-                raise _error(
+                raise ConfigError(
                     f"sweep {entry} makes the experiment name {name} ({len(name)} characters; at most 64)",
                     f"give the sweep a shorter name than {entry}, or sweep fewer keys in one entry",
                     f"{where}, experiment {entry}",
@@ -107,7 +104,7 @@ def expand(entries, cap, where):
             origin[name] = entry
     duplicates = [name for name in origin if name in entries and name not in origin.values()]
     if duplicates:
-        raise _error(
+        raise ConfigError(
             f"experiment {duplicates[0]} is both written and made by sweep {origin[duplicates[0]]}",
             "rename one of them",
             where,
@@ -118,14 +115,14 @@ def expand(entries, cap, where):
 def sweep_points(entry, sweep, cap, where):
     """The grid of a sweep: one [(key, value), ...] per point, keys in the order written."""
     if not isinstance(sweep, dict) or not sweep:
-        raise _error(
+        raise ConfigError(
             f"sweep of experiment {entry} is not a mapping of dotted config keys to lists of values",
             "write e.g. `sweep: {tuning.method: [grid, halving], features.scale: [true, false]}`",
             f"{where}, experiment {entry}",
         )
     for key, values in sweep.items():
         if not isinstance(values, list) or not values:
-            raise _error(
+            raise ConfigError(
                 f"sweep of experiment {entry}: {key} is not a non-empty list of values",
                 f"write e.g. `{key}: [value1, value2]`",
                 f"{where}, experiment {entry}",
@@ -134,7 +131,7 @@ def sweep_points(entry, sweep, cap, where):
     for values in sweep.values():
         count *= len(values)
     if count > cap:
-        raise _error(
+        raise ConfigError(
             f"sweep {entry} makes {count} experiments, more than experiments.max_sweep ({cap})",
             "sweep fewer values, or raise experiments.max_sweep in the config",
             f"{where}, experiment {entry}",
@@ -158,7 +155,7 @@ def read_file(path):
         or set(loaded) - {"experiments"}
         or not isinstance(loaded.get("experiments") or {}, dict)
     ):
-        raise _error(
+        raise ConfigError(
             f"{path} does not hold a top-level mapping `experiments:` from names to overlays",
             "write `experiments:` then one `name: {overlay}` per line (e.g. `baseline: {}`)",
             str(path),
@@ -173,7 +170,7 @@ def overlays(settings):
     if not Path(path).is_file():
         if path == DEFAULT_FILE:
             return {}, {}
-        raise _error(
+        raise ConfigError(
             f"experiments.file is '{path}', which does not exist",
             f"create it, or leave experiments.file at {DEFAULT_FILE}",
             "config key experiments.file",
@@ -202,11 +199,6 @@ def experiment_config(name, overlay, given, schema_path, configfiles, path):
     return with_defaults(merged, schema_path)
 
 
-def registered_name(cfg):
-    """The registered model name a config's model is a version of: registry.model_name, else data.name."""
-    return cfg["registry"]["model_name"] or cfg["data"]["name"]
-
-
 def selected(names, only):
     """The experiments a run brings up to date: all, or those `only` names (a list, or a comma-separated string
     as --config only=a,b gives it)."""
@@ -215,7 +207,7 @@ def selected(names, only):
     wanted = [part.strip() for part in only.split(",")] if isinstance(only, str) else list(only)
     unknown = [name for name in wanted if name not in names]
     if unknown:
-        raise _error(
+        raise ConfigError(
             f"only names {', '.join(unknown)}, which {'is' if len(unknown) == 1 else 'are'} not an experiment",
             f"choose among: {', '.join(names)}",
             "config key only (--config only=...)",
@@ -308,10 +300,7 @@ def shared_folders(cfg):
 
 def log_folders(name, cfg, logs="logs"):
     """Where an experiment's jobs log: its own folder and the shared ones it reads from."""
-    keys = shared_folders(cfg)
-    shared = [keys["dataset"], f"data-{keys['data']}", f"features-{keys['features']}"]
-    shared += [f"fit-{key}" for key in keys["fit"].values()]
-    return [Path(logs, name), *(Path(logs, "_shared", folder) for folder in shared)]
+    return [Path(folder) for folder in Layout(experiments=True).log_folders(name, shared_folders(cfg), logs)]
 
 
 def flat(tree, prefix=""):
@@ -336,3 +325,276 @@ def changed_settings(base, config, ignore=NOT_IN_OVERLAY):
     return {
         key: after.get(key) for key in keys if key.split(".")[0] not in ignore and before.get(key) != after.get(key)
     }
+
+
+def registered_sections(cfg):
+    """The config sections a registered model depends on, recorded in its metadata."""
+    sections = ["data", "validation", "split", "features", "tuning", "selection", "gate"]
+    return {section: cfg[section] for section in sections}
+
+
+def estimator_entries(cfg):
+    return {model: estimator_entry(model, cfg) for model in cfg["models"]}
+
+
+class Experiments:
+    """The experiments of one run and what the rules ask about them: which experiment's config a job reads, where
+    its shared folders are, which experiments register under a name. With no experiments file it holds none, and
+    every answer is the one config's (its layout has no experiment or shared folders).
+
+    A shared folder (data, features, fit) is read by every experiment whose settings for it are equal; its jobs
+    read the config of the first such experiment (its owner), which agrees with the others where it matters.
+    """
+
+    def __init__(self, base, configs=None, sweep_of=None, only=None, where=DEFAULT_FILE):
+        self.base = base
+        self.configs = configs or {}
+        self.sweep_of = sweep_of or {}
+        self.where = where
+        self.selected = selected(list(self.configs), only) if self.configs else []
+        self.layout = Layout(experiments=bool(self.configs), dataset=base["data"]["name"])
+        self.keys = {name: shared_folders(cfg) for name, cfg in self.configs.items()}
+        # the owner of each shared folder, by scope: the first experiment that reads it
+        self.owners = {"dataset": {}, "data": {}, "features": {}, "fit": {}}
+        for name, keys in self.keys.items():
+            for scope in ("dataset", "data", "features"):
+                self.owners[scope].setdefault(keys[scope], name)
+            for fit in keys["fit"].values():
+                self.owners["fit"].setdefault(fit, name)
+        self.check_agree()
+
+    @classmethod
+    def load(cls, config, given, schema_path, configfiles):
+        """The experiments config.experiments points at, each overlay laid on the config as given and checked."""
+        overlaid, sweep_of = overlays(config["experiments"])
+        where = config["experiments"]["file"]
+        configs = {
+            name: experiment_config(name, overlay, given, schema_path, configfiles, where)
+            for name, overlay in overlaid.items()
+        }
+        return cls(config, configs, sweep_of, config["only"], where)
+
+    def __bool__(self):
+        return bool(self.configs)
+
+    def check_agree(self):
+        """Refuse experiments that would share a file but read it differently: one data.name from two sources, or
+        two registries (promotion compares the experiments of one name in one registry)."""
+        conflict = first_conflict(self.configs, acquire_settings)
+        if conflict:
+            dataset, first, second = conflict
+            raise ConfigError(
+                f"experiments {first} and {second} give data.name {dataset} different sources "
+                "(data.source, path, url, ...)",
+                "give one of them its own data.name, or the same source",
+                f"{self.where}, experiments {first} and {second}",
+            )
+        paths = {cfg["registry"]["path"] for cfg in self.configs.values()}
+        if len(paths) > 1:
+            raise ConfigError(
+                f"the experiments use {len(paths)} registries ({', '.join(sorted(paths))})",
+                "set registry.path in the base config only",
+                self.where,
+            )
+
+    # ---- what wildcards may be
+
+    def wildcard_constraints(self):
+        """{wildcard: a regular expression matching exactly the values config allows (nothing when none)}."""
+        return {key: "|".join(sorted(values)) or "(?!)" for key, values in self.wildcard_values().items()}
+
+    def wildcard_values(self):
+        """{wildcard: the values config allows}."""
+        models = set(self.base["models"]).union(*(cfg["models"] for cfg in self.configs.values()))
+        return {
+            "model": models,
+            "experiment": set(self.configs),
+            "dataset": set(self.owners["dataset"]),
+            "data": set(self.owners["data"]),
+            "features": set(self.owners["features"]),
+            "fit": set(self.owners["fit"]),
+            "name": set(self.names()),
+        }
+
+    # ---- which config a job reads
+
+    def owner(self, wildcards):
+        """The experiment whose config a job with these wildcards reads (None with no experiments)."""
+        if not self.configs:
+            return None
+        if "experiment" in wildcards:
+            return wildcards["experiment"]
+        for scope in ("fit", "features", "data", "dataset"):
+            if scope in wildcards:
+                return self.owners[scope][wildcards[scope]]
+        raise ValueError(f"no experiment for the wildcards {dict(wildcards)}")
+
+    def config_of(self, wildcards):
+        """The config a job reads: its experiment's, or the one config."""
+        name = self.owner(wildcards)
+        return self.base if name is None else self.configs[name]
+
+    def fill(self, pattern, wildcards, **values):
+        """pattern with the job's wildcards, the values given and its experiment's shared folders filled in."""
+        known = dict(wildcards)
+        name = self.owner(wildcards)
+        if name is not None:
+            keys = self.keys[name]
+            known.update(dataset=keys["dataset"], data=keys["data"], features=keys["features"])
+        known.update(values)
+        if name is not None and "model" in known:
+            known["fit"] = self.keys[name]["fit"][known["model"]]
+        return pattern.format(**known)
+
+    def per_model(self, pattern, wildcards):
+        """pattern filled in once per model of the job's config."""
+        return [self.fill(pattern, wildcards, model=model) for model in self.config_of(wildcards)["models"]]
+
+    # ---- registered names
+
+    def names(self, only_selected=False):
+        """The registered names the experiments (the selected ones) register under, sorted."""
+        chosen = self.selected if only_selected else self.configs
+        return sorted({registered_name(self.configs[name]) for name in chosen})
+
+    def registering_under(self, name):
+        """The selected experiments that register under a name, in order."""
+        return [e for e in self.selected if registered_name(self.configs[e]) == name]
+
+    def base_experiment(self):
+        """The experiment whose files stand for the base config's data (the drift check's): one sharing its
+        data.name, else the first."""
+        return self.owners["dataset"].get(self.base["data"]["name"]) or next(iter(self.configs))
+
+    def base_file(self, pattern):
+        """pattern filled in for the base config's data (the path itself with no experiments)."""
+        if not self.configs:
+            return pattern
+        return self.fill(pattern, {"experiment": self.base_experiment()})
+
+    # ---- the rules' inputs and the run's targets (decision_of(experiment) reads a gate's decision: a checkpoint)
+
+    def setting(self, wildcards, first, *keys):
+        """The job's config value at keys, or first(the job's config) when first is a function."""
+        value = self.config_of(wildcards)
+        if callable(first):
+            return first(value)
+        for key in (first, *keys):
+            value = value[key]
+        return value
+
+    def gate_branch(self, wildcards, passed):
+        """The last file of the branch the gate chose: the deploy receipt (with experiments the registry receipt:
+        the name's deploy job promotes the best of them), or the alert."""
+        if passed and not self.configs:
+            return self.layout.output("deploy_model", "receipt")
+        branch = ("register_model", "receipt") if passed else ("raise_alert", "alert")
+        return self.fill(self.layout.output(*branch), wildcards)
+
+    def deploy_inputs(self, name, decision_of):
+        """The gate decisions and registered receipts a deploy promotes from: the run's own, or those of every
+        selected experiment registering under the name (the best passed one is promoted)."""
+        if not self.configs:
+            decision = decision_of(None)
+            return {"decision": decision["path"], "receipt": self.layout.output("register_model", "receipt")}
+        inputs = {"decision": [], "receipt": []}
+        for experiment in self.registering_under(name):
+            decision = decision_of(experiment)
+            inputs["decision"].append(decision["path"])
+            if decision["passed"]:
+                inputs["receipt"].append(self.layout.experiment_file("register_model", "receipt", experiment))
+        return inputs
+
+    def deploy_receipts(self):
+        """Each selected registered name's deploy receipt (with experiments)."""
+        receipt = self.layout.output("deploy_model", "receipt")
+        return [receipt.format(name=name) for name in self.names(only_selected=True)]
+
+    def table_inputs(self):
+        """What the table of experiments waits for: each selected experiment's comparison and gate page, each
+        name's deploy."""
+        return {
+            "tables": [self.layout.experiment_file("compare_models", "table", e) for e in self.selected],
+            "pages": [self.layout.experiment_file("summarize_run", "gate", e) for e in self.selected],
+            "deployed": self.deploy_receipts(),
+        }
+
+    def targets(self, tracking, decision_of):
+        """What a full run ends with: per experiment (or for the one config) the comparison, the gate's page and
+        branch and the MLflow receipt when tracking is on; with experiments a deploy per registered name and the
+        table of experiments."""
+        files = [self.layout.output("compare_models", "table"), self.layout.output("summarize_run", "gate")]
+        if tracking:
+            files.append(self.layout.output("mirror_mlflow", "receipt"))
+        if not self.configs:
+            return files + [self.gate_branch({}, decision_of(None)["passed"])]
+        # summarize_run waits for each experiment's gate branch itself, so that every experiment is planned at once
+        targets = [path.format(experiment=e) for e in self.selected for path in files]
+        return targets + self.deploy_receipts() + list(self.layout.outputs("compare_experiments").values())
+
+    def summary_inputs(self, tracked_config):
+        """What the end-of-run summary of experiments reads: the base config, the selected experiments' configs
+        (as tracked_config shows them: no tracking URI), their sweeps and the names' deploy receipts."""
+        configs = {e: tracked_config(self.configs[e]) for e in self.selected}
+        sweeps = {e: self.sweep_of.get(e) for e in self.selected}
+        return tracked_config(self.base), configs, sweeps, self.deploy_receipts()
+
+    # ---- functions of a job's wildcards, for the rules' params and inputs (Snakemake passes its Wildcards, a
+    # named list: dict(items()) makes it a mapping)
+
+    def job_config(self, first, *keys):
+        """A param: the job's config value at keys (job_config("split", "seed")), or first(its config)."""
+
+        def of_job(wildcards):
+            return self.setting(dict(wildcards.items()), first, *keys)
+
+        return of_job
+
+    def in_folder(self, pattern):
+        """An input in another scope's folder (shared, or per model), as the job's experiment places it."""
+
+        def in_its_folder(wildcards):
+            return self.fill(pattern, dict(wildcards.items()))
+
+        return in_its_folder
+
+    def each_model(self, pattern):
+        """An input: pattern once per model of the job's config."""
+
+        def of_each_model(wildcards):
+            return self.per_model(pattern, dict(wildcards.items()))
+
+        return of_each_model
+
+    def model_spec(self, wildcards):
+        """The job's model entry: its catalogue family with the config's estimators.<model> settings."""
+        return estimator_entry(wildcards["model"], self.config_of(dict(wildcards.items())))
+
+    def model_gpus(self, wildcards):
+        # None leaves the resource unset: the kubernetes executor rejects a gpu resource (even 0) without
+        # gpu_manufacturer, and the slurm executor adds --gpus only for a positive count
+        return self.model_spec(wildcards).get("resources", {}).get("gpu", 0) or None
+
+    def acquire_inputs(self, wildcards):
+        """A local data file is an input, so that editing it reruns the pipeline (a missing one is explained by
+        the stage, not by Snakemake's generic missing input)."""
+        data = self.config_of(dict(wildcards.items()))["data"]
+        if data["source"] == "file" and data["path"] and Path(data["path"]).is_file():
+            return {"file": data["path"]}
+        return {}
+
+    def deploy_name(self, wildcards):
+        """The registered name a deploy job promotes."""
+        return wildcards.get("name") or registered_name(self.base)
+
+    def deploy_experiments(self, wildcards):
+        """The selected experiments a deploy job compares (those registering under its name)."""
+        return self.registering_under(wildcards["name"])
+
+    def sweep(self, wildcards):
+        return self.sweep_of.get(wildcards["experiment"])
+
+    def name_deploy(self, wildcards):
+        """The deploy receipt of the job's experiment's registered name."""
+        name = registered_name(self.config_of(dict(wildcards.items())))
+        return self.layout.output("deploy_model", "receipt").format(name=name)

@@ -15,6 +15,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from snaketrain.layout import Layout
 from snaketrain.model_metrics import higher_is_better
 from snaketrain.orchestration import experiments
 from snaketrain.stage_log import ConfigError, first_error
@@ -89,25 +90,29 @@ def production_delta(decision):
 
 def experiment_row(name, cfg, base, results="results", logs="logs", sweep=None):
     """One experiment's row as {column: value}; columns model:<name> hold each model's test metric."""
-    folder = Path(results, name)
-    best = _read_json(folder / "comparison" / "best.json")
+    layout = Layout(experiments=True, results=results)
+
+    def path(rule, output):
+        return Path(layout.experiment_file(rule, output, name))
+
+    best = _read_json(path("compare_models", "best"))
     # the metric compare_models selected by (selection.metric "auto" depends on the task validation found)
     configured = cfg["selection"]["metric"]
     metric = (best or {}).get("metric") or (None if configured == "auto" else configured)
     row = {"experiment": name, "sweep": sweep, "data": cfg["data"]["name"], "metric": metric}
     row["changed"] = experiments.changed_settings(base, cfg)
-    compared = model_metrics(folder / "comparison" / "metrics.csv")
+    compared = model_metrics(path("compare_models", "table"))
     for model in cfg["models"]:
         row[f"model:{model}"] = compared.get(model, {}).get(metric)
     row["metrics"] = (best or {}).get("metrics", {})
     row["best_model"] = (best or {}).get("best_model")
-    decision = _read_json(folder / "gate" / "decision.json")
-    receipt = _read_json(folder / "registry" / "receipt.json")
+    decision = _read_json(path("quality_gate", "decision"))
+    receipt = _read_json(path("register_model", "receipt"))
     row["gate"] = None if decision is None else ("passed" if decision["passed"] else "failed")
     row["version"] = (receipt or {}).get("version")
     row["delta_to_production"] = production_delta(decision) if decision else None
     row["compared_with"] = (decision or {}).get("compared_with")
-    ends = [folder / "registry" / "receipt.json", folder / "alerts" / "alert.json", folder / "gate" / "decision.json"]
+    ends = [path("register_model", "receipt"), path("raise_alert", "alert"), path("quality_gate", "decision")]
     finished = next((p for p in ends if p.is_file()), None)
     row["finished"] = (
         datetime.fromtimestamp(finished.stat().st_mtime, UTC).strftime("%Y-%m-%d %H:%M:%S") if finished else None
@@ -189,10 +194,13 @@ def rows_for(base, configs, sweeps=None, results="results", logs="logs", metric=
     return sort_rows(rows, metric)
 
 
-def write_tables(rows, csv_path="results/experiments.csv", md_path="results/experiments.md", html_path=None):
+def write_tables(rows, csv_path=None, md_path=None, html_path=None):
     """The table as CSV and Markdown (and the report's HTML page), each written atomically; returns the markdown
     (for the terminal)."""
     from snaketrain.table_io import write_bytes
+
+    files = Layout(experiments=True).outputs("compare_experiments")
+    csv_path, md_path = csv_path or files["csv"], md_path or files["md"]
 
     header, lines = table(rows)
     write_bytes(as_csv(header, lines).encode(), csv_path)

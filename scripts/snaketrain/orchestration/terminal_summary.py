@@ -7,7 +7,7 @@ Called from the Snakefile's onsuccess hook, which Snakemake runs only after a re
 import json
 from pathlib import Path
 
-from snaketrain.orchestration import experiments
+from snaketrain.layout import registered_name
 from snaketrain.registry import model_registry
 
 REPORT_PATH = "report.html"
@@ -178,6 +178,24 @@ def ran_full_pipeline(workflow):
     return any(job.rule.name == "all" for job in workflow.dag.jobs)
 
 
+def summary_files(layout, drift=False):
+    """The files the end-of-run summary reads, as the layout places them (one config)."""
+    files = {
+        "validation": layout.output("validate_data", "report"),
+        "decision": layout.output("quality_gate", "decision"),
+        "best": layout.output("compare_models", "best"),
+        "table": layout.output("compare_models", "table"),
+        "metrics": layout.output("evaluate_model", "metrics"),
+        "deploy": layout.output("deploy_model", "receipt"),
+        "alert": layout.output("raise_alert", "alert"),
+        "alert_log": layout.log("raise_alert"),
+        "mlflow": layout.output("mirror_mlflow", "receipt"),
+    }
+    if drift:
+        files["drift"] = layout.output("check_drift", "drift")
+    return files
+
+
 def on_success(workflow, registry_root, paths, name=None):
     if not ran_full_pipeline(workflow):
         return
@@ -253,8 +271,8 @@ def waiting_lines(configs, failed):
     a name's deploy compares all of its experiments, so it waits for each (a run promotes at most once per name)."""
     failed_names = {name for name, _ in failed}
     lines = []
-    for registered in sorted({experiments.registered_name(cfg) for cfg in configs.values()}):
-        members = [name for name, cfg in configs.items() if experiments.registered_name(cfg) == registered]
+    for registered in sorted({registered_name(cfg) for cfg in configs.values()}):
+        members = [name for name, cfg in configs.items() if registered_name(cfg) == registered]
         finished = [name for name in members if name not in failed_names]
         stuck = [name for name in members if name in failed_names]
         if stuck and finished:

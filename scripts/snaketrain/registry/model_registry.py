@@ -336,8 +336,17 @@ def rollback(root, name, to=None):
     return to, current["version"]
 
 
+def metadata_path(root, version, name):
+    return version_dir(root, version, name) / METADATA
+
+
+def flat_production_path(root):
+    """The production pointer of a registry in the flat layout (before names), which migrate() moves."""
+    return Path(root) / PRODUCTION
+
+
 def metadata(root, version, name):
-    path = version_dir(root, version, name) / METADATA
+    path = metadata_path(root, version, name)
     if not path.is_file():
         raise StageError(
             "registry",

@@ -2,8 +2,6 @@
 the service's fast path (ONNX Runtime) when the version converts and agrees with scikit-learn on the file's own
 rows, so that a row gets the same answer from `predict` and from the service, else by scikit-learn."""
 
-from pathlib import Path
-
 from snaketrain.data_files import read_file
 from snaketrain.registry import inference
 from snaketrain.registry import model_registry as registry
@@ -92,7 +90,7 @@ def existing_production_path(registry_root, name):
     pointer = registry.production_path(registry_root, name)
     if pointer.is_file():
         return str(pointer)
-    flat = Path(registry_root) / "production.json"
+    flat = registry.flat_production_path(registry_root)
     if flat.is_file():
         return str(flat)  # a registry in the flat layout: predict moves it under its names first
     raise StageError(
