@@ -125,3 +125,116 @@ def test_an_empty_base_mapping_the_experiment_fills_is_not_a_change_of_its_own()
     base = _config()
     other = experiments.deep_merge(base, {"estimators": {"random_forest": {"params": {"n_estimators": 5}}}})
     assert experiments.changed_settings(base, other) == {"estimators.random_forest.params.n_estimators": 5}
+
+
+# ---- the Experiments class: what the rules ask
+
+
+def _base(**overrides):
+    cfg = _config(**overrides)
+    cfg.update(registry={"path": "registry", "model_name": None}, only=None)
+    return cfg
+
+
+def _run(overlays, only=None):
+    """An Experiments of the base config with these overlays laid over it (no schema: the class's own logic)."""
+    base = _base()
+    configs = {name: experiments.deep_merge(base, overlay) for name, overlay in overlays.items()}
+    return experiments.Experiments(base, configs, only=only)
+
+
+def test_without_experiments_every_answer_is_the_one_configs():
+    base = _base()
+    none = experiments.Experiments(base)
+    assert not none
+    assert none.owner({"model": "linear"}) is None
+    assert none.config_of({}) is base
+    assert none.fill("results/features/schema.json", {}) == "results/features/schema.json"
+    assert none.per_model("results/models/{model}.joblib", {}) == [
+        "results/models/linear.joblib",
+        "results/models/random_forest.joblib",
+    ]
+    assert none.layout.output("quality_gate", "decision") == "results/gate/decision.json"
+    assert none.layout.output("acquire_data", "data") == "resources/data/iris.parquet"
+    assert none.gate_branch({}, passed=True) == "results/deploy/receipt.json"
+    assert none.gate_branch({}, passed=False) == "results/alerts/alert.json"
+    assert none.targets(False, lambda _: {"passed": True}) == [
+        "results/comparison/metrics.csv",
+        "results/report/gate.html",
+        "results/deploy/receipt.json",
+    ]
+
+
+def test_a_shared_folder_is_owned_by_the_first_experiment_that_reads_it():
+    run = _run(
+        {"a": {}, "b": {"estimators": {"random_forest": {"params": {"n_estimators": 5}}}}, "c": {"split": {"seed": 2}}}
+    )
+    keys = run.keys
+    assert keys["a"]["features"] == keys["b"]["features"] != keys["c"]["features"]
+    assert run.owner({"features": keys["b"]["features"]}) == "a"
+    assert run.owner({"features": keys["c"]["features"]}) == "c"
+    assert run.owner({"fit": keys["b"]["fit"]["random_forest"]}) == "b"
+    assert run.owner({"fit": keys["b"]["fit"]["linear"]}) == "a"  # linear's fit is the same in a and b
+    assert run.owner({"experiment": "c", "model": "linear"}) == "c"
+    assert run.config_of({"experiment": "c"})["split"]["seed"] == 2
+    assert run.setting({"experiment": "c"}, "split", "seed") == 2
+
+
+def test_fill_places_a_jobs_shared_inputs_in_its_experiments_folders():
+    run = _run({"a": {}, "c": {"split": {"seed": 2}}})
+    keys = run.keys["c"]
+    schema = run.layout.output("build_features", "schema")
+    assert schema == "results/_shared/features-{features}/features/schema.json"
+    assert run.fill(schema, {"experiment": "c"}) == f"results/_shared/features-{keys['features']}/features/schema.json"
+    model = run.layout.output("train_model", "model")
+    assert run.fill(model, {"experiment": "c"}, model="linear") == (
+        f"results/_shared/fit-{keys['fit']['linear']}/models/linear.joblib"
+    )
+    assert run.per_model(run.layout.output("evaluate_model", "metrics"), {"experiment": "a"}) == [
+        f"results/_shared/fit-{run.keys['a']['fit'][m]}/evaluation/{m}/metrics.json"
+        for m in ("linear", "random_forest")
+    ]
+    # the acquired data stays outside results/, per data.name
+    assert run.fill(run.layout.output("acquire_data", "data"), {"experiment": "a"}) == "resources/data/iris.parquet"
+
+
+def test_wildcard_constraints_allow_exactly_the_configured_values():
+    run = _run({"a": {}, "b": {"models": ["linear"]}})
+    constraints = run.wildcard_constraints()
+    assert constraints["experiment"] == "a|b"
+    assert constraints["model"] == "linear|random_forest"
+    assert constraints["name"] == "iris"
+    assert experiments.Experiments(_base()).wildcard_constraints()["experiment"] == "(?!)"
+
+
+def test_deploys_compare_the_selected_experiments_of_their_name():
+    run = _run({"a": {}, "b": {"registry": {"model_name": "other"}}, "c": {}}, only="a,b")
+    assert run.names() == ["iris", "other"]
+    assert run.registering_under("iris") == ["a"]  # c is not selected
+    decisions = {"a": {"passed": True, "path": "results/a/gate/decision.json"}}
+    assert run.deploy_inputs("iris", decisions.get) == {
+        "decision": ["results/a/gate/decision.json"],
+        "receipt": ["results/a/registry/receipt.json"],
+    }
+    assert run.deploy_receipts() == [
+        "results/_deploy/iris/deploy/receipt.json",
+        "results/_deploy/other/deploy/receipt.json",
+    ]
+    targets = run.targets(False, decisions.get)
+    assert "results/a/report/gate.html" in targets and "results/c/report/gate.html" not in targets
+    assert targets[-3:] == ["results/experiments.csv", "results/experiments.md", "results/report/experiments.html"]
+
+
+def test_two_registries_or_two_sources_for_one_dataset_are_refused_before_any_job():
+    with pytest.raises(ConfigError, match="use 2 registries"):
+        _run({"a": {}, "b": {"registry": {"path": "elsewhere"}}})
+    with pytest.raises(ConfigError, match="give data.name iris different sources"):
+        _run({"a": {}, "b": {"data": {"builtin": "wine"}}})
+
+
+def test_the_drift_checks_files_are_those_of_an_experiment_sharing_the_base_data():
+    run = _run({"other": {"data": {"name": "wine", "builtin": "wine"}}, "same": {}})
+    assert run.base_experiment() == "same"
+    assert run.base_file(run.layout.output("validate_data", "report")) == (
+        f"results/_shared/data-{run.keys['same']['data']}/validation/report.json"
+    )
