@@ -1,4 +1,4 @@
-"""The software environments agree: requirements*.txt, environment.yml, workflow/envs/*.yaml, Containerfile."""
+"""The software environments agree: requirements*.txt, environment.yml, Containerfile."""
 
 import re
 from pathlib import Path
@@ -43,16 +43,6 @@ def test_environment_yml_pins_the_same_versions_as_requirements():
     assert conda.pop("python") == "3.11"
     assert conda.pop("pip") == ""
     assert conda == pip
-
-
-@pytest.mark.parametrize("env", sorted(p.name for p in (ROOT / "workflow" / "envs").glob("*.yaml")))
-def test_rule_environments_use_the_same_pins(env):
-    pip = pip_pins("requirements.txt")
-    pins = conda_pins(f"workflow/envs/{env}")
-    assert pins.pop("python") == "3.11"
-    assert pins, env
-    for name, version in pins.items():
-        assert pip.get(name) == version, f"workflow/envs/{env}: {name}={version}, requirements.txt: {pip.get(name)}"
 
 
 def extra_requirement_files():

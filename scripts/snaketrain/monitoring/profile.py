@@ -61,10 +61,6 @@ def text_counts(series, sort=True):
     return text_values(series).value_counts(sort=sort)
 
 
-def _number(value):
-    return float(value) if math.isfinite(value) else None
-
-
 def sketch_probabilities(points):
     """The probabilities of a sketch's quantiles: cosine-spaced from 0 to 1, closest together at both ends."""
     return (1 - np.cos(np.pi * np.arange(points) / (points - 1))) / 2

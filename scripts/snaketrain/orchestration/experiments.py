@@ -165,7 +165,7 @@ def read_file(path):
 
 def overlays(settings):
     """The experiments the `experiments` config section points at: {} when the file is the default one and absent
-    (one config, today's layout), else ({name: overlay}, {name: sweep entry})."""
+    (one config), else ({name: overlay}, {name: sweep entry})."""
     path = settings["file"]
     if not Path(path).is_file():
         if path == DEFAULT_FILE:

@@ -3,8 +3,8 @@ production pointer (MLflow's "registered model" and its versions).
 
 Layout under the registry root:
   models/<name>/versions/<id>/  pipeline.skops (the fitted scikit-learn Pipeline, safe to load),
-                                model.joblib, preprocessor.joblib (the parts, as before; snaketrain never loads
-                                them), metadata.json (with each file's sha256 and the name)
+                                model.joblib, preprocessor.joblib (the parts, for tools that want them;
+                                snaketrain never loads them), metadata.json (with each file's sha256 and the name)
   models/<name>/index.json      every version of the name with its metrics and registration time
   models/<name>/production.json the version of the name in production ({version, previous, promoted_at}); a deploy
                                 moves it only from the version its gate compared with (promote's expected)

@@ -502,8 +502,7 @@ def sync(client, root, name, logger, rows=None, owner=None):
 def production_alias_command(root, name, tracking, logger=None):
     """After a rollback (or any move of production): move the MLflow alias too; never raises.
 
-    MERGE(issue 11): the rollback_model rule / command calls this after model_registry.rollback() when
-    tracking is on. Returns a message saying what happened (for the rollback's log and terminal).
+    The rollback_model rule and command call it after model_registry.rollback() when tracking is on. Returns a message saying what happened (for the rollback's log and terminal).
     """
     if tracking is None:
         return None
