@@ -212,3 +212,15 @@ def read_file(
     return parse_table(
         raw, file_format(path.name, fmt), delimiter, encoding, str(path), stage, compression_of(path.name)
     )
+
+
+def predict_input_path(configured):
+    """predict.input, or a StageError saying how to set it."""
+    if not configured:
+        raise StageError(
+            "predict",
+            "no file to score",
+            "set predict.input in the config, e.g. --config predict='{input: new.csv}'",
+            "config key predict.input",
+        )
+    return configured

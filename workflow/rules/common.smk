@@ -14,7 +14,8 @@ from snaketrain.orchestration.config_check import config_error, with_defaults
 from snaketrain.orchestration import experiments as exps
 from snaketrain.orchestration.job_resources import cpus_per_task, memory_mb
 from snaketrain.tracking.mlflow_mirror import tracked_config, tracking_from
-from snaketrain.stages.predict import existing_production_path, predict_input_path
+from snaketrain.data_files import predict_input_path
+from snaketrain.registry.model_registry import existing_production_path
 
 # The config is checked against the schema (jsonschema, as Snakemake's validate() does, but reading the schema
 # with libyaml: validate() parses it in pure Python at every call, a tenth of a no-op's time), every problem named

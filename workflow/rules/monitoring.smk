@@ -20,9 +20,9 @@ def drift_inputs(wildcards):
         inputs["production"] = str(pointer)
         version = json.loads(pointer.read_text())["version"]
         meta = model_registry.metadata_path(REGISTRY, version, MODEL_NAME)
-        if meta.is_file() and "profile.json" not in json.loads(meta.read_text()).get(
-            "files", {}
-        ):
+        if meta.is_file() and model_registry.PROFILE_FILE not in json.loads(
+            meta.read_text()
+        ).get("files", {}):
             inputs["train"] = EXPERIMENTS.base_file(out("split_data", "train"))
             inputs["validation"] = EXPERIMENTS.base_file(out("validate_data", "report"))
     elif RETRAIN != "on_drift":

@@ -9,7 +9,7 @@ from snaketrain.registry import model_registry as registry
 from snaketrain.stage_log import StageError
 from snaketrain.table_io import read_json, write_bytes
 
-PROFILE_FILE = "profile.json"
+PROFILE_FILE = registry.PROFILE_FILE
 
 
 def training_profile(train, input_schema, task, pipeline, stage="register_model", features=None):

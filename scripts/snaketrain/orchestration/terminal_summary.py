@@ -81,7 +81,7 @@ def summary_lines(registry_root, paths, report_path=None, workdir=".", name=None
         lines.append("  quality gate: PASSED")
         lines.extend(schema_lines(decision))
         lines.append(f"  registered:   version {deploy['version']} in {folder}/")
-        lines.append(f"  model:        {folder / 'pipeline.skops'} (scikit-learn Pipeline)")
+        lines.append(f"  model:        {folder / model_registry.PIPELINE_FILE} (scikit-learn Pipeline)")
     else:
         lines.append("  quality gate: FAILED - the model was NOT promoted; production is unchanged")
         lines.extend(f"    - {reason}" for reason in decision["reasons"])

@@ -24,7 +24,7 @@ from snaketrain.table_io import write_bytes
 
 # how many offending values an input problem quotes
 EXAMPLES = 1
-PIPELINE_FILE = "pipeline.skops"
+PIPELINE_FILE = registry.PIPELINE_FILE
 # Types any registered Pipeline may hold beyond skops' defaults: scikit-learn's own fitted parts (trees,
 # histogram-boosting predictors, neighbour search structures) and our text conversion step. A family from another
 # library adds the types its files hold (estimators.FAMILIES[...].trusted_types), for versions of that family only.

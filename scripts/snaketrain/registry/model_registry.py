@@ -37,6 +37,10 @@ METADATA = "metadata.json"
 HISTORY = "history.jsonl"
 INDEX = "index.json"
 PRODUCTION = "production.json"
+# a version's fitted scikit-learn Pipeline (skops: safe to load)
+PIPELINE_FILE = "pipeline.skops"
+# a version's reference profile of its training data (the drift check's reference)
+PROFILE_FILE = "profile.json"
 MODELS = "models"
 # the same rule as data.name in the config schema
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -190,6 +194,23 @@ def production_path(root, name):
     return model_dir(root, name) / PRODUCTION
 
 
+def existing_production_path(root, name, stage="predict"):
+    """The production pointer of name (or of a registry in the flat layout, which migrate() moves), else a
+    StageError saying how to get a model into production."""
+    pointer = production_path(root, name)
+    if pointer.is_file():
+        return str(pointer)
+    if flat_production_path(root).is_file():
+        return str(flat_production_path(root))
+    raise StageError(
+        stage,
+        f"no model is in production in the registry '{root}' for the name '{name}'",
+        "run the pipeline (snakemake --cores 4) until a model passes the quality gate, "
+        "or point registry.path (and registry.model_name) at the registry and name of your production model",
+        str(pointer),
+    )
+
+
 def production(root, name):
     """The production pointer of name ({version, previous, promoted_at}) or None."""
     migrate(root, name)
@@ -322,7 +343,7 @@ def rollback(root, name, to=None):
                 "name another version (snaketrain-history --name " + name + " lists them)",
                 str(production_path(root, name)),
             )
-        if "pipeline.skops" not in verified_files(root, to, name, stage="rollback_model"):
+        if PIPELINE_FILE not in verified_files(root, to, name, stage="rollback_model"):
             raise StageError(
                 "rollback_model",
                 f"version {to} of model '{name}' was registered before models were stored safely (joblib files only), "

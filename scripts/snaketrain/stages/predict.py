@@ -6,7 +6,7 @@ from snaketrain.data_files import read_file
 from snaketrain.registry import inference
 from snaketrain.registry import model_registry as registry
 from snaketrain.serving import fast_path
-from snaketrain.stage_log import StageError, stage_logging
+from snaketrain.stage_log import stage_logging
 from snaketrain.table_io import write_table
 
 STAGE = "predict"
@@ -73,30 +73,3 @@ def run(input, output, params, log, threads=1):
 
 
 # ---- the rule's input functions: a missing input is explained before the job is planned
-
-
-def predict_input_path(configured):
-    if not configured:
-        raise StageError(
-            STAGE,
-            "no file to score",
-            "set predict.input in the config, e.g. --config predict='{input: new.csv}'",
-            "config key predict.input",
-        )
-    return configured
-
-
-def existing_production_path(registry_root, name):
-    pointer = registry.production_path(registry_root, name)
-    if pointer.is_file():
-        return str(pointer)
-    flat = registry.flat_production_path(registry_root)
-    if flat.is_file():
-        return str(flat)  # a registry in the flat layout: predict moves it under its names first
-    raise StageError(
-        STAGE,
-        f"no model is in production in the registry '{registry_root}' for the name '{name}'",
-        "run the pipeline (snakemake --cores 4) until a model passes the quality gate, "
-        "or point registry.path (and registry.model_name) at the registry and name of your production model",
-        str(pointer),
-    )

@@ -190,7 +190,7 @@ def _checks_against(params, candidate, best, test_path, version):
 
 
 def inference_file_missing(root, version, name):
-    return "pipeline.skops" not in registry.metadata(root, version, name)["files"]
+    return registry.PIPELINE_FILE not in registry.metadata(root, version, name)["files"]
 
 
 def run(input, output, params, log, threads=1):

@@ -4,10 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from snaketrain.data_files import predict_input_path
 from snaketrain.registry import model_registry
 from snaketrain.registry.inference import Prediction
+from snaketrain.registry.model_registry import existing_production_path
 from snaketrain.stage_log import StageError
-from snaketrain.stages.predict import existing_production_path, predict_input_path, run, scored_table
+from snaketrain.stages.predict import run, scored_table
 from tests.fitted_models import NAME, publish_fitted, rows
 
 
