@@ -1,4 +1,4 @@
-"""What storing models with skops instead of joblib costs: dump and load times and sizes (README, Performance).
+"""What storing models with skops instead of joblib costs: dump and load times and sizes (bench/README.md, joblib vs skops).
 
     python bench/skops_cost.py
 
