@@ -71,12 +71,14 @@ def table(header, rows, row_classes=None):
 
 
 COLUMN_ACTIONS = {
-    "numeric": "imputed, scaled",
+    "numeric": "imputed (missing values flagged), scaled",
+    "integer_code": "a number (imputed, scaled) and target-encoded as a code",
     "category": "one-hot encoded",
     "many_valued": "target-encoded",
     "date": "calendar features (year, month, day, day of week, hour, days)",
     "text": "TF-IDF of its words",
     "identifier": "left out",
+    "empty": "left out: no value in any row",
 }
 
 
@@ -86,6 +88,10 @@ def validation_page(report):
     body = [
         f"<p>Dataset: <b>{report['rows']}</b> rows x <b>{report['columns']}</b> columns; target "
         f"<code>{html.escape(str(report['target']))}</code>; task <b>{html.escape(report['task'])}</b>.</p>",
+        # rows without a target are left out at the split (older reports do not count them)
+        f"<p><b>{report['rows_without_target']}</b> row(s) without a target, left out of training and testing.</p>"
+        if report.get("rows_without_target") is not None
+        else "",
         f"<p>{len(checks)} checks: {len(checks) - failed - report['warnings']} passed, "
         f"{report['warnings']} warnings, {failed} failed.</p>",
     ]
