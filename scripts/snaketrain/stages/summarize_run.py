@@ -192,7 +192,9 @@ def schema_section(check, name):
     changes = check.get("changes") or {}
     title = f"Input vs production {check['production_version']}" + (f" of {name}" if name else "")
     if not changes:
-        return f"<h2>{html.escape(title)}</h2><p class='pass'>Same input columns, target and task.</p>"
+        recoded = (check.get("feature_changes") or {}).get("columns_recoded")
+        note = f" Read as codes now (a feature change): {html.escape(', '.join(recoded))}." if recoded else ""
+        return f"<h2>{html.escape(title)}</h2><p class='pass'>Same input columns, target and task.{note}</p>"
     rows = []
     for key, label in (
         ("columns_added", "columns added"),
