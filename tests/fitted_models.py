@@ -9,7 +9,9 @@ from snaketrain.registry import inference, model_registry
 from snaketrain.stages.build_features import fit_transform
 
 NAME = "toy"  # the registered model name the versions belong to
-SETTINGS = {"drop": [], "numeric_imputer": "median", "scale": True, "max_categories": 5}
+# n (10 whole numbers) stays a plain number: with more distinct values than max_categories it would be an
+# integer code too, whose encoding the fast path leaves to scikit-learn
+SETTINGS = {"drop": [], "numeric_imputer": "median", "scale": True, "max_categories": 10}
 
 
 def rows(n=60, task="binary", seed=0):

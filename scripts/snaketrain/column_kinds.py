@@ -3,13 +3,16 @@
 One reader for validate_data (which reports each column's kind and what will be done with it) and build_features
 (which decides on the training part and records the decision in the schema):
 
-    numeric       numbers                                   imputed, scaled
+    numeric       numbers                                   imputed (with a missing-value indicator), scaled
+    integer_code  whole numbers repeated like codes         the number as above, and a target encoding of its
+                  (zip, area and flight numbers)            value (both: the model uses whichever carries signal)
     category      text with few values                      one-hot encoded
     many_valued   text with many repeated values            target-encoded (zip and product codes)
     date          datetime values, or text that parses      calendar features (year, month, day of week, hour,
                   as dates in one format                    elapsed days)
     text          free text: several words per value        TF-IDF of its words, capped
     identifier    about one distinct value per row          left out (validation.high_cardinality: fail stops)
+    empty         no value in any row                       left out
 
 The user decides where detection is not sure: validation.dtypes (numeric, categorical, datetime), features.dates,
 features.text and features.encoding override it per column.
@@ -19,7 +22,12 @@ import re
 import warnings
 from dataclasses import dataclass
 
-KINDS = ("numeric", "category", "many_valued", "date", "text", "identifier")
+KINDS = ("numeric", "integer_code", "category", "many_valued", "date", "text", "identifier", "empty")
+# Whole numbers act as codes when they repeat: more distinct values than features.max_categories (fewer are split
+# well as numbers), each present on CODE_MIN_ROWS_PER_VALUE rows on average (a target encoding of rarer values is
+# mostly noise). Zip codes written without leading zeros, flight and area numbers are such columns; so can be
+# years and whole amounts, which is why such a column stays a number too and gains only the code's encoding.
+CODE_MIN_ROWS_PER_VALUE = 5
 # text columns with more distinct values than this (and features.max_categories) are many-valued
 IDENTIFIER_FRACTION = 0.95  # at least this share of the non-missing values distinct: an identifier
 IDENTIFIER_MIN_DISTINCT = 20
@@ -51,6 +59,8 @@ def detect(values, max_categories=20, declared=None, date_format=None, text=Fals
     from pandas.api import types
 
     present = values.dropna()
+    if not len(present) and len(values):
+        return Kind("empty", "no value in any row: left out")
     if declared in ("numeric", "integer", "float"):
         return Kind("numeric", "declared numeric (validation.dtypes)")
     if text:
@@ -71,6 +81,10 @@ def detect(values, max_categories=20, declared=None, date_format=None, text=Fals
     if types.is_bool_dtype(values):
         return Kind("category", "true/false values")
     if types.is_numeric_dtype(values) and declared != "categorical":
+        if declared is None and encoding is None:
+            code = integer_code(present, max_categories)
+            if code:
+                return Kind("integer_code", code)
         return Kind("numeric", "numbers")
     sample = present.astype(str).head(DETECTION_SAMPLE)
     if date_format is None and declared is None and len(sample):
@@ -87,6 +101,25 @@ def detect(values, max_categories=20, declared=None, date_format=None, text=Fals
     if encoding == "target" or (encoding is None and distinct > max_categories):
         return Kind("many_valued", f"{distinct} distinct values, more than features.max_categories ({max_categories})")
     return Kind("category", f"{distinct} distinct values")
+
+
+def integer_code(present, max_categories=20):
+    """Why the numbers present (a column's non-missing values) act as codes, or None: whole numbers with more
+    distinct values than max_categories, each on CODE_MIN_ROWS_PER_VALUE rows or more on average."""
+    import numpy as np
+
+    if not len(present):
+        return None
+    values = present.to_numpy(dtype=float)
+    if not np.isfinite(values).all() or not (values == np.round(values)).all():
+        return None
+    distinct = int(present.nunique())
+    if distinct <= max_categories or distinct * CODE_MIN_ROWS_PER_VALUE > len(present):
+        return None
+    return (
+        f"whole numbers, {distinct} distinct values repeated ({len(present) / distinct:.0f} rows each on average): "
+        "kept as numbers and target-encoded as codes"
+    )
 
 
 def _date_format(text_values):

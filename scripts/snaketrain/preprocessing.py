@@ -19,12 +19,22 @@ def make_preprocessor(
     text=(),
     text_max_features=100,
     seed=0,
+    codes=(),
+    task=None,
+    missing_indicators=False,
 ):
     """The preprocessor for the columns of each kind (column_kinds): numbers imputed and scaled; few-valued
     categories one-hot encoded; many-valued ones target-encoded (scikit-learn's TargetEncoder, cross-fitted
-    inside the training part); dates (column -> (format, has_time)) as calendar features; free text as a capped
-    TF-IDF of its words. Every step is scikit-learn's, or a module-level function of this module, so the fitted
-    Pipeline is stored with skops and loads without running code from a file."""
+    inside the training part); whole-number codes (codes, also in numeric) target-encoded as well, as features
+    code__<column>; dates (column -> (format, has_time)) as calendar features; free text as a capped TF-IDF of its
+    words. Every step is scikit-learn's, or a module-level function of this module, so the fitted Pipeline is
+    stored with skops and loads without running code from a file.
+
+    task (binary, multiclass, regression) is what the target encoders are told the target is: a regression target
+    stays continuous whatever its dtype (integer prices), an integer class label stays a class; None lets them
+    infer it. missing_indicators: a numeric column with missing values in the training part gains a 0/1 feature
+    missingindicator_<column>, and a missing category is a category of its own ("missing"), so that a model can
+    learn what a missing value means (never delinquent, no pool) rather than see the median or the mode."""
     import numpy as np
     from sklearn.compose import ColumnTransformer
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -35,26 +45,38 @@ def make_preprocessor(
 
     dates = dict(dates or {})
 
-    def numbers(strategy):
-        steps = [("impute", SimpleImputer(strategy=strategy, keep_empty_features=True))]
-        return Pipeline(steps + ([("scale", StandardScaler())] if scale else []))
+    target_type = TARGET_TYPES.get(task, "auto")
 
+    def numbers(strategy, indicate=False):
+        imputer = SimpleImputer(strategy=strategy, keep_empty_features=True, add_indicator=indicate)
+        return Pipeline([("impute", imputer)] + ([("scale", StandardScaler())] if scale else []))
+
+    if missing_indicators:
+        category_imputer = SimpleImputer(strategy="constant", fill_value=MISSING_CATEGORY, keep_empty_features=True)
+    else:
+        category_imputer = SimpleImputer(strategy="most_frequent", keep_empty_features=True)
     categorical_steps = [
-        ("impute", SimpleImputer(strategy="most_frequent", keep_empty_features=True)),
+        ("impute", category_imputer),
         (
             "encode",
             OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=max_categories, sparse_output=False),
         ),
     ]
     branches = [
-        ("numeric", numbers(numeric_imputer), list(numeric)),
+        ("numeric", numbers(numeric_imputer, missing_indicators), list(numeric)),
         ("categorical", Pipeline(categorical_steps), list(categorical)),
     ]
     if many_valued:
         # missing is a category of its own to the target encoder; unseen values get the target's mean
         folds = KFold(n_splits=5, shuffle=True, random_state=seed)  # seeded: the same features every run
-        target = Pipeline([("encode", TargetEncoder(cv=folds))])
+        target = Pipeline([("encode", TargetEncoder(target_type=target_type, cv=folds))])
         branches.append(("many_valued", target, list(many_valued)))
+    if codes:
+        # the same numbers as codes: missing is a code of its own, an unseen value gets the target's mean; in a
+        # ColumnTransformer of its own so that its features are named code__<column>, apart from the number's
+        folds = KFold(n_splits=5, shuffle=True, random_state=seed)
+        encoder = TargetEncoder(target_type=target_type, cv=folds)
+        branches.append(("codes", ColumnTransformer([("code", encoder, list(codes))]), list(codes)))
     if dates:
         calendar = FunctionTransformer(
             calendar_features,
@@ -87,6 +109,11 @@ def make_preprocessor(
         )
     columns.set_params(transformers=branches)
     return Pipeline([("as_text", text_step), ("columns", columns)])
+
+
+MISSING_CATEGORY = "missing"  # a missing category's value, with features.missing_indicators
+# the target encoders' target_type for each task validation found
+TARGET_TYPES = {"regression": "continuous", "binary": "binary", "multiclass": "multiclass"}
 
 
 def calendar_features(df, formats, times):

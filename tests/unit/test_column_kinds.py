@@ -64,3 +64,33 @@ def test_short_unique_labels_are_identifiers_and_long_unique_text_is_text():
     assert detect(pd.Series([f"order-{i}" for i in range(300)])).kind == "identifier"
     sentences = pd.Series([f"the delivery of parcel {i} came late again" for i in range(300)])
     assert detect(sentences).kind == "text"
+
+
+def test_whole_numbers_repeated_like_codes_are_integer_codes():
+    rng = np.random.default_rng(0)
+    zips = pd.Series(rng.choice(rng.choice(np.arange(1000, 99999), 600, replace=False), 5000))  # no leading zeros
+    assert detect(zips).kind == "integer_code"
+    assert "target-encoded" in detect(zips).reason
+    with_gaps = zips.astype(float).where(zips.index % 10 != 0)  # missing values make them floats: still codes
+    assert detect(with_gaps).kind == "integer_code"
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pd.Series(np.random.default_rng(1).integers(1000, 200_000, 5000)),  # amounts: mostly one row per value
+        pd.Series(np.random.default_rng(2).integers(1995, 2015, 5000)),  # years: 20 values, no more than max
+        pd.Series(np.random.default_rng(3).normal(size=5000)),  # measurements
+        pd.Series(np.arange(5000)),  # a row number
+    ],
+)
+def test_amounts_years_measurements_and_row_numbers_stay_numbers(values):
+    assert detect(values).kind == "numeric"
+
+
+def test_a_code_declared_numeric_stays_a_number_and_an_empty_column_is_empty():
+    zips = pd.Series(np.random.default_rng(0).choice(np.arange(10000, 10600), 5000))
+    assert detect(zips, declared="numeric").kind == "numeric"
+    assert detect(zips, declared="integer").kind == "numeric"
+    assert detect(pd.Series([np.nan] * 10)).kind == "empty"
+    assert detect(pd.Series([None] * 10, dtype=object)).kind == "empty"

@@ -133,10 +133,14 @@ def with_custom_features(train, test, target, settings, root="."):
     return parts[0], parts[1], recorded
 
 
-def fit_transform(train, test, target, settings, declared=None, seed=0, root="."):
+LEFT_OUT = ("identifier", "empty")  # kinds that never become features
+
+
+def fit_transform(train, test, target, settings, declared=None, seed=0, root=".", task=None):
     """Fit on train, transform both; returns (preprocessor, train_features, test_features, schema).
 
-    declared: validation.dtypes; seed: the target encoder's folds; root: where features.custom's file is."""
+    declared: validation.dtypes; seed: the target encoder's folds; root: where features.custom's file is; task: the
+    task validation found (binary, multiclass, regression), which the target encoders are told."""
     raw_train = train
     train, test, custom = with_custom_features(train, test, target, settings, root)
     if custom:
@@ -144,12 +148,14 @@ def fit_transform(train, test, target, settings, declared=None, seed=0, root="."
     kinds = column_kinds(train, target, settings, declared)
     if len(train) < TARGET_ENCODING_MIN_ROWS:
         # the target encoder cross-fits in 5 folds: too few rows for that, one-hot encode the codes instead
-        kinds = {
-            c: Kind("category", f"{k.reason}; one-hot: too few rows to target-encode") if k.kind == "many_valued" else k
-            for c, k in kinds.items()
+        too_few = {
+            "many_valued": Kind("category", "one-hot: too few rows to target-encode"),
+            "integer_code": Kind("numeric", "numbers: too few rows to target-encode"),
         }
+        kinds = {c: too_few.get(k.kind, k) for c, k in kinds.items()}
     of_kind = {kind: [c for c, k in kinds.items() if k.kind == kind] for kind in KINDS}
-    numeric = of_kind["numeric"]
+    # a whole-number code is a number too: it is imputed and scaled with them, and target-encoded besides
+    numeric = [c for c, k in kinds.items() if k.kind in ("numeric", "integer_code")]
     preprocessor = make_preprocessor(
         numeric,
         of_kind["category"],
@@ -161,9 +167,12 @@ def fit_transform(train, test, target, settings, declared=None, seed=0, root="."
         text=of_kind["text"],
         text_max_features=settings.get("text_max_features", 100),
         seed=seed,
+        codes=of_kind["integer_code"],
+        task=task,
+        missing_indicators=settings.get("missing_indicators", False),
     )
-    # identifiers are left out: a model cannot learn from a value it sees once
-    columns = [c for c, k in kinds.items() if k.kind != "identifier"]
+    # identifiers are left out (a model cannot learn from a value it sees once), and so are empty columns
+    columns = [c for c, k in kinds.items() if k.kind not in LEFT_OUT]
     if not columns:
         raise StageError(
             STAGE,
@@ -171,7 +180,7 @@ def fit_transform(train, test, target, settings, declared=None, seed=0, root="."
             "declare the columns' kinds (validation.dtypes), or supply other columns",
             "features",
         )
-    train_x = preprocessor.fit_transform(finite(train[columns], numeric), encodable(train[target]))
+    train_x = preprocessor.fit_transform(finite(train[columns], numeric), encodable(train[target], task))
     test_x = preprocessor.transform(finite(test[columns], numeric))
     check_feature_range(train_x, test_x, train, test, numeric)
     train_x[target] = train[target].to_numpy()
@@ -188,16 +197,17 @@ def fit_transform(train, test, target, settings, declared=None, seed=0, root="."
         "features_out": [str(c) for c in preprocessor.get_feature_names_out()],
         # each column's kind, why, and (dates) the format its text parses with
         "kinds": {c: {k: v for k, v in asdict(kind).items() if v not in (None, False)} for c, kind in kinds.items()},
-        "left_out": {c: kinds[c].reason for c in kinds if kinds[c].kind == "identifier"},
+        "left_out": {c: kinds[c].reason for c in kinds if kinds[c].kind in LEFT_OUT},
     }
     if custom:
         schema["custom"] = {key: custom[key] for key in ("file", "function", "sha256")}
     return preprocessor, train_x, test_x, schema
 
 
-def encodable(y):
-    """The target as the target encoder takes it: numbers without gaps, or labels as text (one type)."""
-    if _is_number(y):
+def encodable(y, task=None):
+    """The target as the target encoder takes it: numbers without gaps (regression), or labels as text (one type;
+    an integer-coded class stays a class)."""
+    if _is_number(y) and task not in ("binary", "multiclass"):
         return y.fillna(y.median()) if y.notna().any() else y.fillna(0)
     import pandas as pd
 
@@ -216,7 +226,7 @@ def run(input, output, params, log, threads=1):
         train, test = read_table(input.train), read_table(input.test)
         logger.info("read %d train and %d test rows x %d columns", len(train), len(test), train.shape[1])
         preprocessor, train_x, test_x, schema = fit_transform(
-            train, test, report["target"], params.features, params.dtypes, params.seed
+            train, test, report["target"], params.features, params.dtypes, params.seed, task=report["task"]
         )
         schema["task"] = report["task"]
         counts = Counter(kind["kind"] for kind in schema["kinds"].values())
@@ -228,6 +238,9 @@ def run(input, output, params, log, threads=1):
         for column, kind in schema["kinds"].items():
             if kind["kind"] not in ("numeric", "category"):
                 logger.info("column %s: %s (%s)", column, kind["kind"], kind["reason"])
+        indicators = [name for name in schema["features_out"] if name.startswith("missingindicator_")]
+        if indicators:
+            logger.info("missing-value indicators for %d column(s) with missing values", len(indicators))
         write_joblib(preprocessor, output.preprocessor)
         write_table(train_x, output.train)
         write_table(test_x, output.test)

@@ -65,7 +65,9 @@ def schema_changes(candidate, production_meta):
     added = [column for column in new if column not in old]
     removed = [column for column in old if column not in new]
     retyped = [
-        f"{column} ({old[column]} -> {new[column]})" for column in new if column in old and old[column] != new[column]
+        f"{column} ({old[column]} -> {new[column]})"
+        for column in new
+        if column in old and old[column] != new[column] and not _recoded(old[column], new[column])
     ]
     if added:
         changes["columns_added"] = added
@@ -78,6 +80,19 @@ def schema_changes(candidate, production_meta):
     if production_meta["task"] != candidate["task"]:
         changes["task"] = {"production": production_meta["task"], "candidate": candidate["task"]}
     return changes
+
+
+def _recoded(old_kind, new_kind):
+    """A numeric column now read as categorical (an integer code now seen as a code) still takes every value its
+    clients send (numbers become codes): a feature change, not an input change."""
+    return old_kind == "numeric" and new_kind == "categorical"
+
+
+def feature_changes(candidate, production_meta):
+    """Columns whose kind changed without changing what clients may send: {"columns_recoded": [...]} or {}."""
+    old, new = production_meta["input_schema"]["columns"], candidate["columns"]
+    recoded = [f"{column} ({old[column]} -> {new[column]})" for column in new if _recoded(old.get(column), new[column])]
+    return {"columns_recoded": recoded} if recoded else {}
 
 
 def describe_changes(changes):
@@ -101,6 +116,7 @@ def _input_summary(schema, task):
 def schema_check(candidate, production_meta, version, name, allow):
     """The explicit check that the candidate takes the input the production version of its name takes."""
     changes = schema_changes(candidate, production_meta)
+    recoded = feature_changes(candidate, production_meta)
     check = {
         "check": "input schema vs production",
         "value": _input_summary(candidate, candidate["task"]),
@@ -108,12 +124,16 @@ def schema_check(candidate, production_meta, version, name, allow):
         "production_version": version,
         "changes": changes,
     }
+    if recoded:
+        check["feature_changes"] = recoded
     if not changes:
-        return {
-            **check,
-            "verdict": "pass",
-            "reason": f"same input columns, target and task as production {version} of {name}",
-        }
+        same = f"same input columns, target and task as production {version} of {name}"
+        if recoded:
+            same += (
+                "; a feature change, not an input change: columns read as codes now (their clients' values are "
+                "still taken): " + ", ".join(recoded["columns_recoded"])
+            )
+        return {**check, "verdict": "pass", "reason": same}
     what = f"input differs from production {version} of {name}: {describe_changes(changes)}"
     if allow:
         return {**check, "verdict": "pass", "reason": f"{what} (allowed by gate.allow_schema_change)"}

@@ -71,12 +71,14 @@ def table(header, rows, row_classes=None):
 
 
 COLUMN_ACTIONS = {
-    "numeric": "imputed, scaled",
+    "numeric": "imputed (missing values flagged), scaled",
+    "integer_code": "a number (imputed, scaled) and target-encoded as a code",
     "category": "one-hot encoded",
     "many_valued": "target-encoded",
     "date": "calendar features (year, month, day, day of week, hour, days)",
     "text": "TF-IDF of its words",
     "identifier": "left out",
+    "empty": "left out: no value in any row",
 }
 
 
@@ -86,6 +88,10 @@ def validation_page(report):
     body = [
         f"<p>Dataset: <b>{report['rows']}</b> rows x <b>{report['columns']}</b> columns; target "
         f"<code>{html.escape(str(report['target']))}</code>; task <b>{html.escape(report['task'])}</b>.</p>",
+        # rows without a target are left out at the split (older reports do not count them)
+        f"<p><b>{report['rows_without_target']}</b> row(s) without a target, left out of training and testing.</p>"
+        if report.get("rows_without_target") is not None
+        else "",
         f"<p>{len(checks)} checks: {len(checks) - failed - report['warnings']} passed, "
         f"{report['warnings']} warnings, {failed} failed.</p>",
     ]
@@ -186,7 +192,9 @@ def schema_section(check, name):
     changes = check.get("changes") or {}
     title = f"Input vs production {check['production_version']}" + (f" of {name}" if name else "")
     if not changes:
-        return f"<h2>{html.escape(title)}</h2><p class='pass'>Same input columns, target and task.</p>"
+        recoded = (check.get("feature_changes") or {}).get("columns_recoded")
+        note = f" Read as codes now (a feature change): {html.escape(', '.join(recoded))}." if recoded else ""
+        return f"<h2>{html.escape(title)}</h2><p class='pass'>Same input columns, target and task.{note}</p>"
     rows = []
     for key, label in (
         ("columns_added", "columns added"),

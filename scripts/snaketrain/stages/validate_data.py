@@ -139,12 +139,61 @@ def huge_values(series, column):
     return check
 
 
-def _column_checks(df, column, rules, declared, kind=None):
-    """Missing values, stray text in numbers and identifiers, for one column (kind: its column_kinds.Kind)."""
-    checks = []
-    fraction = round(float(df[column].isna().mean()) if len(df) else 1.0, 6)
+def missing_check(values, column, rules, kind=None):
+    """The missing values of one feature column: max_missing_fraction, whose verdict validation.sparse_columns sets
+    (warn by default: the column is kept, with its missing values marked), or empty_column for a column without
+    any value (left out of the features)."""
+    fraction = round(float(values.isna().mean()) if len(values) else 1.0, 6)
     limit = rules["max_missing_fraction"]
-    checks.append(_check("max_missing_fraction", fraction, limit, fraction <= limit, column=str(column)))
+    severity = rules.get("sparse_columns", "warn")
+    if len(values) and fraction == 1.0:
+        check = _check(
+            "empty_column", fraction, "some value", False, str(column), "fail" if severity == "fail" else "warn"
+        )
+        check["detail"] = "no value in any row: left out of the features"
+        return check
+    ok = fraction <= limit or severity == "ignore"
+    check = _check("max_missing_fraction", fraction, limit, ok, str(column), severity)
+    if fraction > limit:
+        if severity == "fail":
+            check["detail"] = f"{fraction:.1%} of its values are missing (validation.sparse_columns: fail)"
+        else:
+            number = kind is None or kind.kind in ("numeric", "integer_code")
+            marked = "imputed, with a missing-value indicator feature" if number else "a category of its own (missing)"
+            check["detail"] = (
+                f"sparse: {fraction:.1%} of its values are missing; kept, its missing values {marked} when "
+                "features.missing_indicators is on"
+            )
+    return check
+
+
+def target_missing_check(target, column):
+    """Rows without a target (missing, or infinite): reported as such, left out at the split."""
+    rows = int((~known(target)).sum())
+    check = _check("target_missing", rows, 0, not rows, str(column), "warn")
+    if rows:
+        check["detail"] = (
+            f"{rows} row(s) ({rows / len(target):.1%}) have no target value: they are left out (split_data), and "
+            "min_rows counts the rest"
+        )
+    return check
+
+
+def known(target):
+    """Rows whose target is known: not missing and, for numbers, finite (as split_data keeps them)."""
+    import numpy as np
+    from pandas.api import types
+
+    present = target.notna()
+    if types.is_float_dtype(target):
+        present &= ~np.isinf(target.to_numpy(dtype=float, na_value=np.nan))
+    return present
+
+
+def _column_checks(df, column, rules, declared, kind=None, is_target=False):
+    """Missing values, stray text in numbers and identifiers, for one column (kind: its column_kinds.Kind); the
+    target's missing values are checked apart (target_missing_check)."""
+    checks = [] if is_target else [missing_check(df[column], column, rules, kind)]
     if declared in ("categorical", "datetime"):
         return checks
     infinite = infinite_values(df[column], rules.get("infinite", "fail"), column)
@@ -187,12 +236,18 @@ def run_checks(df, target, task, rules, drop=(), kinds=None):
     for column in df.columns:
         if column not in drop and any(ord(ch) < 32 or ord(ch) == 127 for ch in str(column)):
             checks.append(_check("column_name", repr(str(column)), "printable", False, column=repr(str(column))))
-    checks.append(_check("min_rows", len(df), rules["min_rows"], len(df) >= rules["min_rows"]))
+    labelled = int(known(df[target]).sum())
+    checks.append(_check("min_rows", labelled, rules["min_rows"], labelled >= rules["min_rows"]))
+    if labelled < len(df):
+        checks[-1]["detail"] = f"rows with a target: {labelled} of {len(df)}"
+    checks.append(target_missing_check(df[target], target))
     declared = rules.get("dtypes", {})
     for column in df.columns:
         if column in drop and column != target:
             continue
-        column_checks = _column_checks(df, column, rules, declared.get(column), kinds.get(column))
+        column_checks = _column_checks(
+            df, column, rules, declared.get(column), kinds.get(column), is_target=column == target
+        )
         checks.extend(column_checks)
     severity = rules.get("similar_values", "warn")
     if severity != "ignore":
@@ -239,7 +294,10 @@ def failure_message(failed):
 FIXES = {
     "target_present": "set data.target to the column to predict",
     "min_rows": "supply more rows or lower validation.min_rows",
-    "max_missing_fraction": "fill or drop the sparse columns (features.drop), or raise validation.max_missing_fraction",
+    "max_missing_fraction": "fill or drop the sparse columns (features.drop), raise validation.max_missing_fraction, "
+    "or keep them with a warning (validation.sparse_columns: warn)",
+    "empty_column": "leave the column out (features.drop), or keep such columns with a warning "
+    "(validation.sparse_columns: warn)",
     "target_not_constant": "the target needs at least two distinct values; check data.target and the data",
     "min_rows_per_class": "supply more rows of the rare class, merge classes, or lower validation.min_rows_per_class",
     "duplicate_rows": "remove duplicate rows, or set validation.duplicates: warn",
@@ -287,6 +345,8 @@ def validate(df, target, configured_task, rules, where="data", drop=(), features
         "task": task,
         "target": target,
         "rows": int(len(df)),
+        # rows without a target are left out at the split; min_rows counts the others
+        "rows_without_target": int((~known(df[target])).sum()) if target in df.columns else None,
         "columns": int(df.shape[1]),
         "checks": checks,
         # what each column is and so what build_features does with it

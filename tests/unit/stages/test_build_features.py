@@ -54,3 +54,81 @@ def test_values_whose_variance_overflows_are_named():
     train = pd.DataFrame({"b": [1.5e249, -9.8e263, 0.0, 1.0], "target": [0, 1] * 2})
     with pytest.raises(StageError, match="too large, or too far from the training rows' range"):
         fit_transform(train, train, "target", {**SETTINGS, "drop": []})
+
+
+def priced_table(n=400, seed=0, classes=None):
+    """Houses with whole-dollar prices (or, with classes, an integer-coded class) and a many-valued city."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    cities = [f"city{i}" for i in range(40)]
+    df = pd.DataFrame({"city": rng.choice(cities, n), "sqft": rng.integers(500, 4000, n)})
+    df["price"] = (df["sqft"] * 150 + rng.integers(0, 50_000, n)).astype("int64")  # nearly every price distinct
+    if classes:
+        df["price"] = rng.integers(0, classes, n)  # class codes 0, 1, 2
+    return df
+
+
+def test_an_integer_regression_target_stays_continuous_for_the_target_encoder():
+    df = priced_table()
+    settings = {**SETTINGS, "drop": [], "max_categories": 20}
+    _, train_x, _, schema = fit_transform(
+        df.iloc[:300], df.iloc[300:].reset_index(drop=True), "price", settings, task="regression"
+    )
+    assert schema["kinds"]["city"]["kind"] == "many_valued"
+    # one encoded column for city, not one per distinct price
+    assert schema["features_out"] == ["sqft", "city"]
+    assert train_x["city"].nunique() > 10  # a mean price per city, not a class probability
+
+
+def test_an_integer_coded_class_stays_a_class():
+    df = priced_table(classes=3)
+    settings = {**SETTINGS, "drop": [], "max_categories": 20}
+    _, train_x, _, schema = fit_transform(
+        df.iloc[:300], df.iloc[300:].reset_index(drop=True), "price", settings, task="multiclass"
+    )
+    # one column per class (3), whatever the codes
+    assert sorted(schema["features_out"]) == ["city_0", "city_1", "city_2", "sqft"]
+
+
+def test_sparse_columns_are_kept_with_missing_indicators_and_empty_ones_left_out():
+    import numpy as np
+
+    df = priced_table()
+    df["months_since_delinquent"] = np.where(np.arange(len(df)) % 3 == 0, np.arange(len(df)) % 40, np.nan)
+    df["coapplicant"] = np.where(np.arange(len(df)) % 4 == 0, "yes", None)
+    df["never"] = np.nan
+    settings = {**SETTINGS, "drop": [], "max_categories": 20, "missing_indicators": True}
+    train, test = df.iloc[:300], df.iloc[300:].reset_index(drop=True)
+    _, train_x, test_x, schema = fit_transform(train, test, "price", settings, task="regression")
+    assert "missingindicator_months_since_delinquent" in schema["features_out"]
+    assert train_x["missingindicator_months_since_delinquent"].nunique() == 2  # 0/1, scaled
+    assert {"coapplicant_missing", "coapplicant_yes"} <= set(schema["features_out"])
+    assert "never" not in schema["columns"] and schema["kinds"]["never"]["kind"] == "empty"
+    assert "no value" in schema["left_out"]["never"]
+    assert not any("never" in name for name in schema["features_out"])
+    off = {**settings, "missing_indicators": False}
+    _, _, _, plain = fit_transform(train, test, "price", off, task="regression")
+    assert not [name for name in plain["features_out"] if "missing" in name]
+
+
+def test_whole_number_codes_are_numbers_and_codes():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    zips = rng.choice(np.arange(1000, 99999), 100, replace=False)
+    bad = set(zips[:20])
+    zip_code = rng.choice(zips, 2000)
+    df = pd.DataFrame({"zip": zip_code, "x": rng.normal(size=2000)})
+    df["churn"] = np.where(np.isin(zip_code, list(bad)), "yes", "no")
+    settings = {**SETTINGS, "drop": [], "max_categories": 20}
+    _, train_x, test_x, schema = fit_transform(
+        df.iloc[:1500], df.iloc[1500:].reset_index(drop=True), "churn", settings, task="binary"
+    )
+    assert schema["kinds"]["zip"]["kind"] == "integer_code"
+    assert schema["columns"]["zip"] == "numeric"  # clients send the same numbers as before
+    assert schema["features_out"] == ["zip", "x", "code__zip"]
+    # the code's encoding separates the bad zip codes, which the number alone cannot
+    risky = test_x["code__zip"][df.iloc[1500:]["churn"].to_numpy() == "yes"]
+    safe = test_x["code__zip"][df.iloc[1500:]["churn"].to_numpy() == "no"]
+    assert risky.min() > safe.max()

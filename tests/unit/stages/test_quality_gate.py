@@ -1,5 +1,8 @@
 """The quality_gate stage: threshold checks, the decision with its reasons, the comparison with production."""
 
+import json
+from pathlib import Path
+
 from snaketrain.registry import model_registry
 from snaketrain.stages.quality_gate import (
     decide,
@@ -44,6 +47,7 @@ def test_the_production_model_is_scored_on_the_current_test_split(tmp_path):
     # (a production version with other columns, target or task is caught by schema_check before scoring)
 
 
+LEGACY = Path(__file__).resolve().parents[2] / "fixtures" / "legacy_registry"
 PRODUCTION_META = {
     "task": "binary",
     "input_schema": {"target": "species", "columns": {"bill": "numeric", "island": "categorical", "mass": "numeric"}},
@@ -64,18 +68,18 @@ def test_other_columns_target_or_task_fail_the_gate_naming_what_changed():
     candidate = {
         "target": "sex",
         "task": "multiclass",
-        "columns": {"bill": "categorical", "mass": "numeric", "year": "numeric"},
+        "columns": {"bill": "categorical", "island": "numeric", "year": "numeric"},
     }
     check = schema_check(candidate, PRODUCTION_META, "v1", "penguins", allow=False)
     assert check["verdict"] == "fail"
     assert check["changes"] == {
         "columns_added": ["year"],
-        "columns_removed": ["island"],
-        "columns_retyped": ["bill (numeric -> categorical)"],
+        "columns_removed": ["mass"],
+        "columns_retyped": ["island (categorical -> numeric)"],
         "target": {"production": "species", "candidate": "sex"},
         "task": {"production": "binary", "candidate": "multiclass"},
     }
-    assert "columns added: year; columns removed: island" in check["reason"]
+    assert "columns added: year; columns removed: mass" in check["reason"]
     assert "target species -> sex; task binary -> multiclass" in check["reason"]
     assert "gate.allow_schema_change" in check["reason"]
     decision = decide(BEST, [check])
@@ -83,6 +87,22 @@ def test_other_columns_target_or_task_fail_the_gate_naming_what_changed():
     allowed = schema_check(candidate, PRODUCTION_META, "v1", "penguins", allow=True)
     assert allowed["verdict"] == "pass" and "allowed by gate.allow_schema_change" in allowed["reason"]
     assert decide(BEST, [allowed])["passed"]
+
+
+def test_a_number_now_read_as_a_code_is_a_feature_change_not_an_input_change():
+    # a registered version of the old layout (tests/fixtures/legacy_registry): every column numeric, no kinds
+    legacy = json.loads((LEGACY / "versions" / "7adbff7bd3a28336" / "metadata.json").read_text())
+    columns = dict(legacy["input_schema"]["columns"])
+    candidate = {"target": "target", "task": "binary", "columns": {**columns, "mean area": "categorical"}}
+    check = schema_check(candidate, legacy, "7adbff7bd3a28336", "breast_cancer", allow=False)
+    assert check["verdict"] == "pass" and check["changes"] == {}
+    assert check["feature_changes"] == {"columns_recoded": ["mean area (numeric -> categorical)"]}
+    assert "a feature change, not an input change" in check["reason"]
+    # the other way, text a client sends would be refused: that still changes the input
+    production = {**legacy, "input_schema": {**legacy["input_schema"], "columns": candidate["columns"]}}
+    reverse = schema_check({**candidate, "columns": columns}, production, "v2", "breast_cancer", allow=False)
+    assert reverse["verdict"] == "fail"
+    assert reverse["changes"] == {"columns_retyped": ["mean area (categorical -> numeric)"]}
 
 
 class Job:

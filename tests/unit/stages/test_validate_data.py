@@ -45,12 +45,58 @@ def test_validation_fails_with_every_failed_check_listed():
     df = labelled_frame(n=8)
     df.loc[:6, "x1"] = np.nan
     with pytest.raises(StageError) as error:
-        validate(df, "label", "auto", RULES)
+        validate(df, "label", "auto", {**RULES, "sparse_columns": "fail"})
     message = str(error.value)
     assert "[validate_data]" in message
     assert "min_rows: value 8, threshold 10" in message
     assert "max_missing_fraction column 'x1': value 0.875, threshold 0.5" in message
     assert "fix:" in message
+
+
+def sparse_frame(n=60):
+    df = labelled_frame(n=n)
+    df.loc[: int(n * 0.7), "x1"] = np.nan  # sparse: about 70 % missing
+    df["never"] = np.nan  # entirely missing
+    df.loc[: n // 4, "label"] = None  # a quarter of the rows without a target
+    return df
+
+
+def test_sparse_columns_warn_by_default_naming_column_and_share():
+    report = validate(sparse_frame(), "label", "auto", RULES)
+    assert report["passed"]
+    (sparse,) = [c for c in report["checks"] if c["check"] == "max_missing_fraction" and c["verdict"] != "pass"]
+    assert sparse["column"] == "x1" and sparse["verdict"] == "warn" and sparse["value"] > 0.5
+    assert "sparse:" in sparse["detail"] and "kept" in sparse["detail"]
+
+
+def test_an_entirely_missing_column_is_named_and_left_out():
+    report = validate(sparse_frame(), "label", "auto", RULES)
+    (empty,) = [c for c in report["checks"] if c["check"] == "empty_column"]
+    assert empty["column"] == "never" and empty["verdict"] == "warn" and "left out" in empty["detail"]
+    assert report["kinds"]["never"]["kind"] == "empty"
+
+
+def test_sparse_columns_fail_when_configured():
+    with pytest.raises(StageError) as error:
+        validate(sparse_frame(), "label", "auto", {**RULES, "sparse_columns": "fail"})
+    assert "max_missing_fraction column 'x1'" in str(error.value)
+    assert "empty_column column 'never'" in str(error.value)
+    report = validate(sparse_frame(), "label", "auto", {**RULES, "sparse_columns": "ignore"})
+    assert not [c for c in report["checks"] if c["check"] == "max_missing_fraction" and c["verdict"] != "pass"]
+
+
+def test_min_rows_counts_rows_with_a_target_and_the_target_is_not_a_sparse_feature():
+    df = sparse_frame(n=60)  # rows 0..15 have no target: 44 left
+    report = validate(df, "label", "auto", {**RULES, "min_rows": 44})
+    (min_rows,) = [c for c in report["checks"] if c["check"] == "min_rows"]
+    assert min_rows["value"] == 44 and "44 of 60" in min_rows["detail"]
+    assert report["rows"] == 60 and report["rows_without_target"] == 16
+    (missing,) = [c for c in report["checks"] if c["check"] == "target_missing"]
+    assert missing["value"] == 16 and missing["verdict"] == "warn" and "left out" in missing["detail"]
+    assert not [c for c in report["checks"] if c["check"] == "max_missing_fraction" and c["column"] == "label"]
+    with pytest.raises(StageError, match="min_rows: value 44, threshold 45"):
+        validate(df, "label", "auto", {**RULES, "min_rows": 45})
+    assert "<b>16</b> row(s) without a target" in validation_page(report)
 
 
 @pytest.mark.parametrize(
