@@ -16,6 +16,7 @@ ratios to `before` (to `reference` with experiments). Results go to bench/parse-
 
     python bench/parse_time.py                       # 10,000 rows, 7 rounds, 50 experiments
     python bench/parse_time.py --rounds 3 --experiments 10
+    python bench/parse_time.py --python .venv-light/bin/python   # in an environment of requirements.txt alone
 """
 
 import argparse
@@ -59,13 +60,16 @@ def tree_copy(dest, commit, data_file, config, experiments=0):
     return dest
 
 
+PYTHON = sys.executable  # --python: the environment every call runs in
+
+
 def timed(cwd, *args):
     """(wall s, CPU s) of one snakemake call in cwd, running that copy's own package."""
     env = bench_run.clean_env()
     env["PYTHONPATH"] = str(cwd / "scripts")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    done = subprocess.run([PYTHON, "-m", "snakemake", *args], cwd=cwd, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
@@ -96,7 +100,14 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--experiments", type=int, default=50, help="experiments in the second comparison (0: none)")
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "parse-time.json")
+    parser.add_argument(
+        "--python",
+        default=sys.executable,
+        help="the Python whose environment runs snakemake (e.g. a venv of requirements.txt alone, as `make run` makes)",
+    )
     args = parser.parse_args(argv)
+    global PYTHON
+    PYTHON = args.python
     scratch = Path(tempfile.mkdtemp(prefix="parse-time-"))
     try:
         data_file = bench_run.generate_data(args.rows, scratch / "data.parquet")
