@@ -112,7 +112,7 @@ DATA_CASES = [
         "x.csv",
         {},
         "validate_data",
-        ["min_rows: value 0, threshold 50", "target_missing column 'target': value 100", "target_not_constant"],
+        ["min_rows: value 0, threshold 50", "rows with a target: 0 of 100", "target_not_constant"],
     ),
     (
         "single class",
