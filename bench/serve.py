@@ -392,10 +392,9 @@ def in_process(loaded, df, repeats=300):
     """Median ms of one call: scikit-learn's Pipeline on a DataFrame, and the service's fast path from the JSON
     values (feeds built from dataframe_split rows, then ONNX Runtime), as the service calls it."""
     from snaketrain.serving import fast_path
-    from snaketrain.serving.conversion import sklearn_pipeline
     from snaketrain.serving.feeds import rows_feeds
 
-    pipeline = sklearn_pipeline(loaded)
+    pipeline = loaded.pipeline
     predictor = fast_path.build(loaded)
     columns = list(pipeline.feature_names_in_)
 

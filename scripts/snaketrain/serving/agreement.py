@@ -7,7 +7,7 @@ import datetime
 import numpy as np
 
 from snaketrain.registry import inference
-from snaketrain.serving.conversion import column_transformer, preprocessor_of, sklearn_pipeline
+from snaketrain.serving.conversion import column_transformer
 from snaketrain.serving.feeds import frame_feeds
 from snaketrain.serving.plan import EPOCH, ISO8601
 
@@ -23,7 +23,7 @@ def probe_rows(loaded, plan, n=PROBE_ROWS, seed=0):
 
     rng = np.random.default_rng(seed)
     center, spread = {}, {}
-    for _, transformer, used in column_transformer(preprocessor_of(loaded)).transformers_:
+    for _, transformer, used in column_transformer(loaded.preprocessor).transformers_:
         steps = getattr(transformer, "named_steps", {})
         if "calendar" in steps:
             steps, used = steps["numbers"].named_steps, plan.date_inputs
@@ -91,7 +91,7 @@ def check(loaded, reference, fast, check_rows):
     probe = probe_rows(loaded, fast.plan)
     if loaded.features is None:  # else the probe holds the columns the feature code gives, past the input schema
         probe, _ = inference.check_input(probe, loaded.input_schema, stage="serve")
-    pipeline = sklearn_pipeline(loaded)
+    pipeline = loaded.pipeline
     probe = probe[list(pipeline.feature_names_in_)]  # a fitted ColumnTransformer selects columns by position
     want = want and hasattr(pipeline, "predict_proba")
     expected = pipeline.predict(probe), pipeline.predict_proba(probe) if want else None

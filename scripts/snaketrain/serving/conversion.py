@@ -22,24 +22,11 @@ from snaketrain.serving.plan import MISSING, OTHER, DateColumn, FreeTextColumn, 
 OPSET = {"": 21, "ai.onnx.ml": 3}
 
 
-def sklearn_pipeline(loaded):
-    """The version's fitted Pipeline: the registry's own file once it stores one, else preprocessor + estimator."""
-    from sklearn.pipeline import make_pipeline
-
-    return getattr(loaded, "pipeline", None) or make_pipeline(loaded.preprocessor, loaded.model)
-
-
-def preprocessor_of(loaded):
-    """The fitted preprocessor: the loaded version's own, or the first step of its Pipeline."""
-    preprocessor = getattr(loaded, "preprocessor", None)
-    return preprocessor if preprocessor is not None else sklearn_pipeline(loaded)[0]
-
-
 def date_formats(loaded):
     """{date column: the format its text is parsed in (strftime, or ISO8601)} of the version's preprocessor; empty
     for a preprocessor of another form."""
     try:
-        branches = column_transformer(preprocessor_of(loaded)).transformers_
+        branches = column_transformer(loaded.preprocessor).transformers_
     except converters.Unconvertible:
         return {}
     formats = {}
@@ -73,7 +60,7 @@ def convertible(loaded):
     Python around the graph (calendar features before it, TF-IDF after it); Unconvertible when a part has no
     converter."""
     schema = loaded.input_schema["columns"]
-    original = column_transformer(preprocessor_of(loaded))
+    original = column_transformer(loaded.preprocessor)
     columns = copy.deepcopy(original)
     inputs = _Inputs()
     for index, (name, transformer, used) in enumerate(columns.transformers_):

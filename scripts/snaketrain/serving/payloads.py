@@ -10,7 +10,6 @@ import io
 import orjson
 
 from snaketrain.serving import feeds as fast_feeds
-from snaketrain.serving.conversion import preprocessor_of
 
 MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "inputs", "instances")
 
@@ -52,7 +51,7 @@ def media_type(content_type):
 
 def positional_columns(loaded):
     """The column order of rows given as bare lists: the training table's (what an MLflow signature records)."""
-    fitted = list(getattr(preprocessor_of(loaded), "feature_names_in_", []))
+    fitted = list(getattr(loaded.preprocessor, "feature_names_in_", []))
     expected = list(loaded.input_schema["columns"])
     return fitted if sorted(fitted) == sorted(expected) else expected
 
