@@ -17,7 +17,7 @@ from tests.tables import customer_table
 pytest.importorskip("onnxruntime", reason="the service's requirements (requirements-serve.txt) are not installed")
 pytest.importorskip("starlette", reason="the service's requirements (requirements-serve.txt) are not installed")
 
-from snaketrain.serving import endpoints, fast_path  # noqa: E402
+from snaketrain.serving import endpoints, fast_path, payloads, scoring  # noqa: E402
 from snaketrain.serving.follower import served  # noqa: E402
 
 SETTINGS = {"drop": [], "numeric_imputer": "median", "scale": True, "max_categories": 20, "text": ["comment"]}
@@ -91,3 +91,24 @@ def test_a_missing_date_is_answered(version_served, missing):
     status, answer = ask(endpoints.predict_records, current, [rows[0], {**rows[1], "signup": missing}])
     assert status == 200, answer
     assert len(answer["predictions"]) == 2
+
+
+class Sample:
+    """What scoring offers the input sample (a monitoring Reservoir in the service)."""
+
+    def __init__(self):
+        self.records = []
+
+    def add(self, records):
+        self.records += records
+
+
+def test_the_rows_answered_are_offered_to_the_input_sample_with_the_input_columns_only(version_served):
+    current, rows = version_served
+    sample = Sample()
+    service = SimpleNamespace(max_rows=10_000, sample=sample)
+    sent = [{**row, "note": "not an input column"} for row in rows]
+    feeds, make_frame = payloads.records_table(sent, current.predictor.request_plan)
+    labels, _ = scoring.predict(service, current, feeds, make_frame)
+    assert len(labels) == len(rows)
+    assert [record.keys() for record in sample.records] == [rows[0].keys()] * len(rows)
