@@ -392,8 +392,9 @@ def in_process(loaded, df, repeats=300):
     """Median ms of one call: scikit-learn's Pipeline on a DataFrame, and the service's fast path from the JSON
     values (feeds built from dataframe_split rows, then ONNX Runtime), as the service calls it."""
     from snaketrain.serving import fast_path
+    from snaketrain.serving.feeds import rows_feeds
 
-    pipeline = fast_path.sklearn_pipeline(loaded)
+    pipeline = loaded.pipeline
     predictor = fast_path.build(loaded)
     columns = list(pipeline.feature_names_in_)
 
@@ -408,7 +409,7 @@ def in_process(loaded, df, repeats=300):
         if predictor.fast:
 
             def call(split=split):
-                return predictor.predict_feeds(fast_path.rows_feeds(predictor.plan, split["columns"], split["data"]))
+                return predictor.predict_feeds(rows_feeds(predictor.plan, split["columns"], split["data"]))
 
             result[f"fast_path_ms_{n}"] = timed(call)
     return result

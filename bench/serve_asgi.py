@@ -68,9 +68,9 @@ async def startup(app):
 
 
 async def measure(root, names, tests, rows):
-    from snaketrain.serving import service
+    from snaketrain.serving.app import create_app
 
-    app = service.create_app(root, names=names)
+    app = create_app(root, names=names)
     lifespan = await startup(app)
     for name in names:
         body = json.dumps({"dataframe_split": json.loads(tests[name].head(rows).to_json(orient="split", index=False))})

@@ -1,7 +1,7 @@
 """The reference of bench/serve.py: a bare handler on the service's prediction path, without its checks.
 
 One Starlette route, POST /invocations, reading MLflow's dataframe_split: the same parsing (orjson),
-the same fast path (fast_path.rows_feeds and the version's ONNX Runtime sessions) and the same JSON answer as
+the same fast path (feeds.rows_feeds and the version's ONNX Runtime sessions) and the same JSON answer as
 snaketrain-serve, on the same uvicorn settings, and the same choice of where a call runs (on the event loop when the
 fast path was timed to score that many rows within a millisecond, else in a worker thread), but no token or
 body-size check, no version header, no metrics, no watcher on the production pointer, no fallback for rows the fast
@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from snaketrain.registry import inference
 from snaketrain.serving import fast_path
+from snaketrain.serving.feeds import rows_feeds
 
 
 def create_app(registry_root, name=None):
@@ -30,7 +31,7 @@ def create_app(registry_root, name=None):
 
     async def invocations(request):
         split = orjson.loads(await request.body())["dataframe_split"]
-        feeds = fast_path.rows_feeds(predictor.plan, split["columns"], split["data"])
+        feeds = rows_feeds(predictor.plan, split["columns"], split["data"])
         if len(split["data"]) <= predictor.inline_rows:
             labels, _ = predictor.predict_feeds(feeds)
         else:

@@ -47,6 +47,7 @@ def main():
 
     from snaketrain.registry import inference, model_registry
     from snaketrain.serving import fast_path
+    from snaketrain.serving.feeds import rows_feeds
 
     print("| model | engine | worst relative difference | 1 row: ONNX / scikit-learn | 100 rows: ONNX / scikit-learn |")
     print("|---|---|---|---|---|")
@@ -72,7 +73,7 @@ def main():
                 rows = checked.head(n)[columns]
                 ours = serve.median_ms(
                     lambda split=split, fast=fast: fast.predict_feeds(  # the service's path from JSON values
-                        fast_path.rows_feeds(fast.plan, split["columns"], split["data"])
+                        rows_feeds(fast.plan, split["columns"], split["data"])
                     ),
                     300,
                 )

@@ -6,6 +6,8 @@ changed after registration), so promotion, rollback and refusal can be watched w
 
 import json
 import os
+import re
+import shlex
 import shutil
 import signal
 import socket
@@ -24,13 +26,16 @@ from sklearn.linear_model import LogisticRegression
 from snaketrain.registry import inference
 from snaketrain.registry import model_registry as registry
 from snaketrain.table_io import write_json
-from tests.harness import snakemake
+from tests.harness import ROOT, snakemake
 from tests.workflow.small_runs import SMALL_ARGS, small_run
 
 pytestmark = pytest.mark.workflow
 pytest.importorskip("uvicorn", reason="the service's requirements (requirements-serve.txt) are not installed")
 
 TOKEN = "s3cret-token-for-tests"
+# the files whose curl examples must run as written, against the address `make serve` listens on
+DOCS_WITH_REQUESTS = (ROOT / "docs" / "serving.md",)
+DOCUMENTED_URL = "http://127.0.0.1:8080"
 NAME = "breast_cancer"
 REQUEST_TIMEOUT_S = 10
 
@@ -152,6 +157,62 @@ def test_health_ready_metadata_and_version_header(server, served_run):
     assert meta["version"] == served_run["first"] and meta["task"] == "binary"
     assert set(meta["input_schema"]["columns"]) == set(rows(served_run).columns)
     assert meta["metrics"]["f1"] > 0.9 and meta["engine"] == "onnxruntime" and meta["refused"] is None
+
+
+def curl_examples(path):
+    """(command, documented answer or None) of every curl command in the fenced code blocks of a Markdown file, in
+    order. A command runs until its quotes close on a line without a trailing backslash; a `# {...}` line right
+    after it is its documented answer."""
+    examples = []
+    for block in re.findall(r"^```[a-z]*\n(.*?)^```", Path(path).read_text(encoding="utf-8"), re.M | re.S):
+        lines = iter(block.splitlines())
+        line = next(lines, None)
+        while line is not None:
+            if not line.startswith("curl "):
+                line = next(lines, None)
+                continue
+            command = line
+            while not _whole_command(command):
+                command += "\n" + next(lines)
+            line = next(lines, None)
+            answer = None
+            if line is not None and line.startswith("# {"):
+                answer, line = json.loads(line[2:]), next(lines, None)
+            examples.append((command, answer))
+    return examples
+
+
+def _whole_command(text):
+    if text.endswith("\\"):
+        return False
+    try:
+        shlex.split(text)
+    except ValueError:  # a quote still open
+        return False
+    return True
+
+
+@pytest.mark.parametrize("doc", DOCS_WITH_REQUESTS, ids=lambda path: path.name)
+def test_the_documented_requests_run_as_written(server, doc):
+    """Each curl example, sent by curl through the shell as a reader pastes it: answered without an error, with the
+    documented answer's fields and its predictions."""
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    examples = curl_examples(doc)
+    sent_to = {re.search(r"127\.0\.0\.1:8080(/\S*)", command).group(1) for command, _ in examples}
+    assert {"/metadata", "/predict", "/invocations"} <= sent_to, sent_to
+    for command, documented in examples:
+        assert DOCUMENTED_URL in command, command
+        run = subprocess.run(
+            ["bash", "-c", command.replace(DOCUMENTED_URL, server.url)], capture_output=True, text=True, timeout=60
+        )
+        assert run.returncode == 0, (command, run.stderr)
+        answer = json.loads(run.stdout)
+        assert "error_code" not in answer, (command, answer)
+        if documented is not None:
+            assert answer.keys() == documented.keys(), command
+            for key in ("name", "predictions", "classes"):
+                assert answer.get(key) == documented.get(key), (command, key)
 
 
 def test_mlflow_payloads_give_the_predict_targets_predictions(server, served_run, tmp_path):

@@ -78,9 +78,10 @@ class InputError(StageError):
         )
 
 
-def check_input(df, input_schema, stage="predict", where=None):
+def check_input(df, input_schema, stage="predict", where=None, dates=None):
     """The rows with numeric columns as numbers, and the extra columns (ignored); raises InputError listing
-    every missing column and every column whose values cannot be read as the recorded kind."""
+    every missing column and every column whose values cannot be read as the recorded kind. dates ({column: format},
+    as preprocessing.calendar_features parses them) names date columns whose values must parse too."""
     import pandas as pd
     from pandas.api import types
 
@@ -109,12 +110,38 @@ def check_input(df, input_schema, stage="predict", where=None):
             bad_columns.append(column)
             continue
         df[column] = converted
+    for column, fmt in (dates or {}).items():
+        problem = _unreadable_date(df.get(column), column, fmt)
+        if problem:
+            problems.append(problem)
+            bad_columns.append(column)
     if problems:
         # a single wrong column is named in "where" too, so the user looks at the right place
         column = bad_columns[0] if len(problems) == 1 and bad_columns else None
         raise InputError(stage, problems, expected, where, column)
     extra = [column for column in df.columns if column not in expected and column != input_schema["target"]]
     return df, extra
+
+
+def _unreadable_date(values, column, fmt):
+    """The problem with a date column holding a value that does not parse in its format (a non-date, or a day the
+    calendar lacks such as 2020-02-30), or None; missing and blank values are missing dates, not problems."""
+    import pandas as pd
+    from pandas.api import types
+
+    if values is None or types.is_datetime64_any_dtype(values):
+        return None
+    try:
+        parsed = pd.to_datetime(values.astype("string"), format=fmt, errors="coerce")
+    except (ValueError, TypeError):  # e.g. mixed time zones: calendar_features decides, as without this check
+        return None
+    bad = values[parsed.isna() & values.notna() & (values.astype(str).str.strip() != "")]
+    if not len(bad):
+        return None
+    form = "ISO 8601" if fmt == "ISO8601" else fmt
+    return f"column '{column}' must be a date ({form}) but holds {bad.iloc[0]!r} (row {bad.index[0]}" + (
+        f", and {len(bad) - 1} more row(s))" if len(bad) > 1 else ")"
+    )
 
 
 @dataclass(frozen=True)

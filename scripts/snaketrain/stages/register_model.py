@@ -10,7 +10,7 @@ from snaketrain import custom_features
 from snaketrain.monitoring.reference import PROFILE_FILE, training_profile, write_profile
 from snaketrain.registry import model_registry as registry
 from snaketrain.registry.inference import PIPELINE_FILE, load_version, make_pipeline, save_pipeline, trusted_types
-from snaketrain.serving import fast_path
+from snaketrain.serving import agreement, fast_path
 from snaketrain.stage_log import StageError, stage_logging
 from snaketrain.table_io import read_joblib, read_json, read_table, write_json
 
@@ -76,7 +76,7 @@ def fast_path_verdict(root, version, name, test, rows=VERDICT_ROWS, seed=0):
     return {
         "engine": predictor.engine,
         "why": predictor.fallback_reason,
-        "checked_on": f"{0 if check is None else len(check)} test rows and {fast_path.PROBE_ROWS} probe rows",
+        "checked_on": f"{0 if check is None else len(check)} test rows and {agreement.PROBE_ROWS} probe rows",
         "packages": package_versions(fast_path.RUNTIME),
     }
 

@@ -177,6 +177,24 @@ def test_every_problem_is_reported_at_once():
     ]
 
 
+@pytest.mark.parametrize(
+    ("fmt", "good", "bad"),
+    [("%d/%m/%Y", "29/02/2024", "30/02/2022"), ("ISO8601", "2024-02-29T10:00:00+01:00", "2020-02-30")],
+)
+def test_dates_given_must_parse_in_their_format_and_missing_ones_may_be_missing(fmt, good, bad):
+    df = rows(4).assign(day=[good, None, "", bad])
+    schema = {**SCHEMA, "columns": {**SCHEMA["columns"], "day": "categorical"}}
+    inference.check_input(df.head(3), schema, dates={"day": fmt})
+    inference.check_input(df, schema)  # without dates, a date column is text like any other
+    with pytest.raises(inference.InputError) as error:
+        inference.check_input(df.assign(n="seven"), schema, where="new.csv", dates={"day": fmt})
+    form = "ISO 8601" if fmt == "ISO8601" else fmt
+    assert error.value.problems == [
+        "column 'n' must be numeric but holds 'seven' (row 0, and 3 more row(s))",
+        f"column 'day' must be a date ({form}) but holds '{bad}' (row 3)",
+    ]
+
+
 def test_numbers_written_as_text_are_read_and_extra_columns_returned():
     df = rows(4).drop(columns="y")
     df["n"] = df["n"].astype(str)

@@ -21,7 +21,8 @@ from sklearn.tree import DecisionTreeRegressor
 
 from snaketrain.preprocessing import make_preprocessor
 from snaketrain.registry import inference
-from snaketrain.serving import converters, fast_path
+from snaketrain.serving import agreement, converters, fast_path
+from snaketrain.serving.feeds import records_feeds, rows_feeds
 
 pytest.importorskip("onnxruntime", reason="the service's requirements (requirements-serve.txt) are not installed")
 
@@ -94,10 +95,10 @@ def test_the_fast_path_gives_scikit_learns_predictions_on_numeric_tables(loader,
     predictor = fast_path.build(loaded, check_rows=df)
     assert predictor.engine == "onnxruntime", predictor.fallback_reason
     rows = df.drop(columns=["label"])
-    labels, probabilities = predictor.predict_feeds(fast_path.records_feeds(predictor.plan, records(rows)), True)
+    labels, probabilities = predictor.predict_feeds(records_feeds(predictor.plan, records(rows)), True)
     expected_labels, expected_probabilities = sklearn_answer(loaded, rows)
     assert labels.tolist() == expected_labels.tolist()
-    np.testing.assert_allclose(probabilities, expected_probabilities, atol=fast_path.PROBA_TOLERANCE)
+    np.testing.assert_allclose(probabilities, expected_probabilities, atol=agreement.PROBA_TOLERANCE)
 
 
 @pytest.mark.parametrize(
@@ -121,11 +122,11 @@ def test_mixed_tables_with_text_and_gaps_take_the_fast_path_with_scikit_learns_a
     sent = records(test.head(200))
     sent[0]["city"], sent[1]["city"], sent[2]["city"], sent[3]["city"] = "", None, "atlantis", "brest"
     sent[4]["age"] = None
-    feeds = fast_path.records_feeds(predictor.plan, sent)
+    feeds = records_feeds(predictor.plan, sent)
     labels, probabilities = predictor.predict_feeds(feeds, probabilities=True)
     expected_labels, expected_probabilities = sklearn_answer(loaded, pd.DataFrame(sent))
     assert labels.tolist() == expected_labels.tolist()
-    np.testing.assert_allclose(probabilities, expected_probabilities, atol=fast_path.PROBA_TOLERANCE)
+    np.testing.assert_allclose(probabilities, expected_probabilities, atol=agreement.PROBA_TOLERANCE)
     # labels only: no probabilities computed
     assert predictor.predict_feeds(feeds)[1] is None
 
@@ -134,11 +135,11 @@ def test_values_the_fast_path_does_not_take_go_to_check_input():
     loaded = fitted(mixed(300), "y", LogisticRegression(), "binary", categorical=["city", "plan"])
     plan = fast_path.build(loaded).plan
     good = {"age": 30, "income": 1000.5, "city": "paris", "plan": "pro"}
-    assert fast_path.records_feeds(plan, [good]) is not None
+    assert records_feeds(plan, [good]) is not None
     for bad in ({"age": "30"}, {"age": True}, {"city": 3}, {"plan": ["x"]}):
-        assert fast_path.records_feeds(plan, [{**good, **bad}]) is None, bad
-    assert fast_path.records_feeds(plan, [{k: v for k, v in good.items() if k != "city"}]) is None
-    assert fast_path.rows_feeds(plan, list(good), [list(good.values()), [1]]) is None
+        assert records_feeds(plan, [{**good, **bad}]) is None, bad
+    assert records_feeds(plan, [{k: v for k, v in good.items() if k != "city"}]) is None
+    assert rows_feeds(plan, list(good), [list(good.values()), [1]]) is None
 
 
 def test_regression_converts_in_float64_where_scikit_learn_does():
@@ -148,8 +149,8 @@ def test_regression_converts_in_float64_where_scikit_learn_does():
         predictor = fast_path.build(loaded, check_rows=df.drop(columns=["y"]))
         assert predictor.engine == "onnxruntime", predictor.fallback_reason
         rows = df.drop(columns=["y"]).head(50)
-        values, _ = predictor.predict_feeds(fast_path.records_feeds(predictor.plan, records(rows)))
-        np.testing.assert_allclose(values, sklearn_answer(loaded, rows)[0], rtol=fast_path.REGRESSION_RTOL)
+        values, _ = predictor.predict_feeds(records_feeds(predictor.plan, records(rows)))
+        np.testing.assert_allclose(values, sklearn_answer(loaded, rows)[0], rtol=agreement.REGRESSION_RTOL)
 
 
 @pytest.mark.parametrize(
@@ -169,9 +170,9 @@ def test_tree_regressors_are_served_in_double_within_the_regression_tolerance(mo
     loaded = fitted(df, "y", model, "regression", categorical=["city", "plan"])
     predictor = fast_path.build(loaded, check_rows=df.drop(columns=["y"]))
     assert predictor.engine == "onnxruntime", predictor.fallback_reason
-    rows = pd.concat([df.drop(columns=["y"]), fast_path.probe_rows(loaded, predictor.plan, seed=1)])
+    rows = pd.concat([df.drop(columns=["y"]), agreement.probe_rows(loaded, predictor.plan, seed=1)])
     values, _ = predictor.predict_frame(inference.check_input(rows, loaded.input_schema, stage="serve")[0])
-    np.testing.assert_allclose(values, sklearn_answer(loaded, rows)[0], rtol=fast_path.REGRESSION_RTOL, atol=0)
+    np.testing.assert_allclose(values, sklearn_answer(loaded, rows)[0], rtol=agreement.REGRESSION_RTOL, atol=0)
 
 
 class Majority(ClassifierMixin, BaseEstimator):
@@ -237,14 +238,14 @@ def test_a_converter_registered_by_class_path_is_used(monkeypatch):
 def test_a_conversion_that_disagrees_is_refused():
     labels = np.array([0, 1, 1])
     probabilities = np.array([[0.9, 0.1], [0.2, 0.8], [0.4, 0.6]])
-    assert fast_path.disagreement((labels, probabilities), (labels, probabilities + 1e-6), "binary") is None
-    assert "labels differ" in fast_path.disagreement((labels, probabilities), (labels[::-1], probabilities), "binary")
-    assert "probabilities differ" in fast_path.disagreement(
+    assert agreement.disagreement((labels, probabilities), (labels, probabilities + 1e-6), "binary") is None
+    assert "labels differ" in agreement.disagreement((labels, probabilities), (labels[::-1], probabilities), "binary")
+    assert "probabilities differ" in agreement.disagreement(
         (labels, probabilities), (labels, probabilities + 1e-4), "binary"
     )
     values = np.array([1.0, 2.0, 3.0])
-    assert fast_path.disagreement((values, None), (values * (1 + 1e-7), None), "regression") is None
-    assert "values differ" in fast_path.disagreement((values, None), (values * (1 + 1e-5), None), "regression")
+    assert agreement.disagreement((values, None), (values * (1 + 1e-7), None), "regression") is None
+    assert "values differ" in agreement.disagreement((values, None), (values * (1 + 1e-5), None), "regression")
 
 
 def test_k_nearest_neighbours_converts_or_says_why():

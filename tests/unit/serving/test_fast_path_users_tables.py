@@ -13,6 +13,8 @@ from sklearn.linear_model import LogisticRegression
 from snaketrain.preprocessing import calendar_features
 from snaketrain.registry import inference
 from snaketrain.serving import fast_path
+from snaketrain.serving.feeds import rows_feeds
+from snaketrain.serving.plan import DateColumn, FreeTextColumn
 from snaketrain.stages.build_features import fit_transform
 from tests.tables import customer_table
 
@@ -44,7 +46,7 @@ def test_a_date_and_free_text_stay_on_onnx_runtime_with_scikit_learns_answers(mo
     assert predictor.steps()[0]["step"] == "calendar features of signup (%d/%m/%Y)"
     expected_labels = loaded.pipeline.predict(rows)
     expected_proba = loaded.pipeline.predict_proba(rows)
-    feeds = fast_path.rows_feeds(predictor.plan, *json_rows(rows))
+    feeds = rows_feeds(predictor.plan, *json_rows(rows))
     assert feeds is not None  # every value of the test part takes the fast path from JSON
     labels, proba = predictor.predict_feeds(feeds, probabilities=True)
     assert list(labels) == list(expected_labels)
@@ -64,7 +66,7 @@ def test_a_regression_on_a_datetime_column_with_times_stays_on_onnx_runtime():
     assert predictor.engine == "onnxruntime", predictor.fallback_reason
     assert predictor.plan.dates[0].has_time and predictor.plan.dates[0].fmt == "ISO8601"
     sent = rows.assign(signup=rows["signup"].astype(str))  # as a client writes a timestamp: 2022-03-04 10:11:12
-    feeds = fast_path.rows_feeds(predictor.plan, *json_rows(sent))
+    feeds = rows_feeds(predictor.plan, *json_rows(sent))
     assert feeds is not None
     values, _ = predictor.predict_feeds(feeds)
     np.testing.assert_allclose(values, loaded.pipeline.predict(rows), rtol=1e-6)
@@ -84,7 +86,7 @@ def test_a_regression_on_a_datetime_column_with_times_stays_on_onnx_runtime():
     ],
 )
 def test_a_date_parsed_in_python_gives_pandas_calendar_features_or_is_left_to_pandas(fmt, has_time, values):
-    column = fast_path.DateColumn("d", fmt, has_time)
+    column = DateColumn("d", fmt, has_time)
     for value in [*values, None, 20220531]:
         ours = column.features(value)
         if ours is None:  # the frame path runs calendar_features itself
@@ -97,6 +99,6 @@ def test_a_date_parsed_in_python_gives_pandas_calendar_features_or_is_left_to_pa
 def test_tf_idf_in_python_gives_the_vectorisers_values_bit_for_bit():
     texts = ["the app is slow", "Café déjà vu, CAFÉ!", "slow slow slow app", "", "naïve façade team team report"] * 3
     vectorizer = TfidfVectorizer(max_features=10, min_df=2).fit(texts)
-    column = fast_path.FreeTextColumn("c", vectorizer.build_analyzer(), vectorizer.vocabulary_, vectorizer.idf_)
+    column = FreeTextColumn("c", vectorizer.build_analyzer(), vectorizer.vocabulary_, vectorizer.idf_)
     unseen = ["brand new words", "CAFÉ café app", ""]
     np.testing.assert_array_equal(column.matrix(texts + unseen), vectorizer.transform(texts + unseen).toarray())

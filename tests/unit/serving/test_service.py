@@ -6,12 +6,13 @@ import pytest
 
 pytest.importorskip("starlette", reason="the service's requirements (requirements-serve.txt) are not installed")
 
-from snaketrain.serving import service  # noqa: E402
+from snaketrain.serving.app import create_app  # noqa: E402
+from snaketrain.serving.guard import ReadDeadlines  # noqa: E402
 
 
 def test_a_read_past_its_deadline_raises_timeout_and_a_prompt_one_returns():
     async def scenario():
-        reads = service.ReadDeadlines(0.2)
+        reads = ReadDeadlines(0.2)
         sweeper = asyncio.create_task(reads.sweep())
         never = asyncio.Event()
 
@@ -38,7 +39,7 @@ def test_a_read_past_its_deadline_raises_timeout_and_a_prompt_one_returns():
 
 def test_a_cancelled_read_stays_cancelled():
     async def scenario():
-        reads = service.ReadDeadlines(10)
+        reads = ReadDeadlines(10)
         never = asyncio.Event()
 
         async def slow():
@@ -56,7 +57,7 @@ def test_a_cancelled_read_stays_cancelled():
 
 def test_the_prediction_endpoints_answer_503_before_a_model_is_loaded(tmp_path):
     """The direct endpoints answer as Starlette's did: JSON, the version header, the status counted."""
-    app = service.create_app(tmp_path / "registry", names=["churn"])
+    app = create_app(tmp_path / "registry", names=["churn"])
     sent = []
 
     async def receive():
