@@ -24,6 +24,7 @@ import signal
 import sys
 from pathlib import Path
 
+from snaketrain.layout import registered_name
 from snaketrain.registry import model_registry as registry
 from snaketrain.serving.app import (
     DEFAULT_MAX_BODY_BYTES,
@@ -46,11 +47,6 @@ def config_defaults(config_path="config/config.yaml"):
         return None, None
     config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     return (config.get("registry") or {}).get("path"), registered_name(config)
-
-
-def registered_name(config):
-    """The name a run of config registers its model under."""
-    return (config.get("registry") or {}).get("model_name") or (config.get("data") or {}).get("name")
 
 
 def served_names(root, names, every, config_name):
