@@ -45,10 +45,17 @@ class _Inputs:
     dates: list = field(default_factory=list)
     free_text: list = field(default_factory=list)
     fills: dict = field(default_factory=dict)
+    indicators: list = field(default_factory=list)  # (input name, numeric column) per missing-value indicator
 
     def plan(self, width):
+        indicators = tuple((name, self.numeric.index(column)) for name, column in self.indicators)
         plan = InputPlan(
-            tuple(self.numeric), tuple(self.text), dates=tuple(self.dates), free_text=tuple(self.free_text), width=width
+            tuple(self.numeric),
+            tuple(self.text),
+            dates=tuple(self.dates),
+            free_text=tuple(self.free_text),
+            width=width,
+            indicators=indicators,
         )
         inputs = (*plan.numeric, *plan.date_inputs)
         fill = np.array([self.fills.get(column, np.nan) for column in inputs], dtype=np.float64)
@@ -96,7 +103,7 @@ def _add_branch(inputs, columns, index, schema):
         columns.transformers_[index] = (name, twin, used)
     elif kinds == {"numeric"}:
         inputs.numeric += used
-        inputs.fills.update(_numeric_fills(columns, index, used))
+        inputs.fills.update(_numeric_fills(columns, index, used, inputs.indicators))
     else:
         raise converters.Unconvertible(f"transformer '{name}' mixes text and numeric columns, or unknown ones")
 
@@ -251,9 +258,12 @@ def _float32_twin(model):
     return twin
 
 
-def _numeric_fills(columns, index, used):
+def _numeric_fills(columns, index, used, indicators=None):
     """{column: fill value} of a numeric branch's leading SimpleImputer, which the twin drops: ONNX Runtime's
-    Imputer takes float32 only, so missing numbers are filled while the feeds are built (in float64)."""
+    Imputer takes float32 only, so missing numbers are filled while the feeds are built (in float64). The imputer's
+    missing-value indicators (add_indicator) become inputs of their own, computed with the feeds and appended to
+    the branch's columns in the imputer's order, so the rest of the branch (the scaler) sees what it was fitted on;
+    indicators collects them (None: a branch that may not have them)."""
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
 
@@ -265,10 +275,15 @@ def _numeric_fills(columns, index, used):
         rest = Pipeline(transformer.steps[1:]) if len(transformer.steps) > 1 else "passthrough"
     else:
         return {}
-    if not np.isnan(imputer.missing_values) or imputer.add_indicator:
+    if not np.isnan(imputer.missing_values) or (imputer.add_indicator and indicators is None):
         raise converters.Unconvertible(f"transformer '{name}' imputes other markers than NaN, or adds indicators")
+    fills = dict(zip(used, imputer.statistics_.astype(np.float64), strict=True))
+    if imputer.add_indicator:
+        flagged = [(f"{used[i]}__missing", used[i]) for i in imputer.indicator_.features_]
+        indicators += flagged
+        used = [*used, *(input_name for input_name, _ in flagged)]
     columns.transformers_[index] = (name, rest, used)
-    return dict(zip(used, imputer.statistics_.astype(np.float64), strict=True))
+    return fills
 
 
 def to_onnx(plan, columns, model):
@@ -278,6 +293,7 @@ def to_onnx(plan, columns, model):
     from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType, StringTensorType
 
     inputs = [(name, DoubleTensorType([None, 1])) for name in (*plan.numeric, *plan.date_inputs)]
+    inputs += [(name, DoubleTensorType([None, 1])) for name in plan.indicator_inputs]
     inputs += [(column.name, StringTensorType([None, 1])) for column in plan.text]
     features = convert_sklearn(columns, initial_types=inputs, target_opset=OPSET)
     width = plan.width

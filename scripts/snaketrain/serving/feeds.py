@@ -80,7 +80,7 @@ def _date_features(dates, values):
 def _text_feeds(plan, where, rows):
     """{graph input: (rows, 1) strings} of the text columns, or None when a value is not text/null."""
     feeds = {}
-    for column, name in zip(plan.text, plan.inputs[len(plan.fill) :], strict=True):
+    for column, name in zip(plan.text, plan.text_inputs, strict=True):
         position = where[column.name]
         values = [column.feed(row[position]) for row in rows]
         if None in values:
@@ -101,13 +101,15 @@ def numeric_feeds(plan, matrix):
     """One (rows, 1) float64 input per numeric column and date feature, missing values filled as the imputers
     learnt."""
     missing = np.isnan(matrix)
+    indicators = {name: missing[:, index : index + 1].astype(np.float64) for name, index in plan.indicators}
     if missing.any():
         matrix = np.where(missing, plan.fill, matrix)
     # each column contiguous, so ONNX Runtime reads it without a copy
-    return {
+    feeds = {
         name: np.ascontiguousarray(matrix[:, index : index + 1])
         for index, name in enumerate(plan.inputs[: len(plan.fill)])
     }
+    return feeds | indicators
 
 
 def frame_feeds(plan, frame):
@@ -121,7 +123,7 @@ def frame_feeds(plan, frame):
     feeds = numeric_feeds(plan, np.hstack(blocks)) if blocks else {}
     names = [column.name for column in (*plan.text, *plan.free_text)]
     texts = as_text(frame[names], names) if names else None
-    for column, name in zip(plan.text, plan.inputs[len(plan.fill) :], strict=True):
+    for column, name in zip(plan.text, plan.text_inputs, strict=True):
         values = [column.fill if value != value else column.lookup.get(value, OTHER) for value in texts[column.name]]
         feeds[name] = np.array(values, dtype=object).reshape(-1, 1)
     if plan.free_text:

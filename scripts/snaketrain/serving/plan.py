@@ -135,11 +135,22 @@ class InputPlan:
     dates: tuple = ()  # DateColumn per date column: its features are float64 inputs after the numeric columns
     free_text: tuple = ()  # FreeTextColumn per free-text column: TF-IDF appended to the graph's output, in order
     width: int = 0  # the preprocessor's number of output features
+    # (input name, position among the numeric columns) per missing-value indicator: 1.0 where the number is missing
+    indicators: tuple = ()
 
     @property
     def columns(self):
         names = (*self.numeric, *(column.name for column in self.text))
         return names + tuple(column.name for column in (*self.dates, *self.free_text))
+
+    @property
+    def indicator_inputs(self):
+        return tuple(name for name, _ in self.indicators)
+
+    @property
+    def text_inputs(self):
+        """The graph's names of the text columns' inputs (after the numeric, date and indicator inputs)."""
+        return self.inputs[len(self.fill) + len(self.indicators) :]
 
     @property
     def date_inputs(self):

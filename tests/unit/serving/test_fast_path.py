@@ -27,11 +27,13 @@ from snaketrain.serving.feeds import records_feeds, rows_feeds
 pytest.importorskip("onnxruntime", reason="the service's requirements (requirements-serve.txt) are not installed")
 
 
-def fitted(df, target, model, task, categorical=(), max_categories=20):
+def fitted(df, target, model, task, categorical=(), max_categories=20, missing_indicators=False):
     """A LoadedModel as the registry would give it: preprocessor and model fitted on df."""
     features = df.drop(columns=[target])
     numeric = [c for c in features.columns if c not in categorical]
-    preprocessor = make_preprocessor(numeric, list(categorical), "median", True, max_categories)
+    preprocessor = make_preprocessor(
+        numeric, list(categorical), "median", True, max_categories, missing_indicators=missing_indicators
+    )
     X = preprocessor.fit_transform(features)
     model.fit(X, df[target])
     columns = {c: ("categorical" if c in categorical else "numeric") for c in features.columns}
@@ -112,10 +114,13 @@ def test_the_fast_path_gives_scikit_learns_predictions_on_numeric_tables(loader,
     ],
     ids=lambda model: type(model).__name__,
 )
-def test_mixed_tables_with_text_and_gaps_take_the_fast_path_with_scikit_learns_answers(model):
+@pytest.mark.parametrize("indicators", [True, False], ids=["missing indicators", "no indicators"])
+def test_mixed_tables_with_text_and_gaps_take_the_fast_path_with_scikit_learns_answers(model, indicators):
     df = mixed()
     train, test = df.iloc[:1500], df.iloc[1500:].drop(columns=["y"])
-    loaded = fitted(train, "y", model, "binary", categorical=["city", "plan"], max_categories=4)
+    loaded = fitted(
+        train, "y", model, "binary", categorical=["city", "plan"], max_categories=4, missing_indicators=indicators
+    )
     predictor = fast_path.build(loaded, check_rows=test)
     assert predictor.engine == "onnxruntime", predictor.fallback_reason
     # what JSON clients send: null and "" for missing values, categories never seen, rare ones (grouped)
