@@ -3,6 +3,7 @@ one promotion per name, a failing experiment beside passing ones, and the refusa
 
 import csv
 import json
+import os
 import shutil
 
 import pytest
@@ -51,6 +52,18 @@ def experiments_run(tmp_path_factory):
 def read_csv(path):
     with open(path, newline="") as fh:
         return list(csv.DictReader(fh))
+
+
+def table_command(workdir, *args):
+    """`snaketrain experiments` as a user runs it in the project (its own checkout's code)."""
+    import subprocess
+    import sys
+
+    from tests.harness import checkout_env
+
+    env = {**os.environ, **checkout_env(workdir)}
+    command = [sys.executable, "-m", "snaketrain.orchestration.cli", "experiments", *ARGS[2:], *args]
+    return subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, check=True).stdout
 
 
 def test_shared_work_is_planned_once(tmp_path):
@@ -164,7 +177,10 @@ experiments:
     workdir = project_with(tmp_path, experiments)
     result = snakemake(workdir, *ARGS, check=False)
     assert result.returncode != 0
-    rows = {row["experiment"]: row for row in read_csv(workdir / "results" / "experiments.csv")}
+    # the run wrote no table (compare_experiments did not finish); the command prints each experiment's state
+    assert not (workdir / "results" / "experiments.csv").exists()
+    assert "did not finish:" in result.stdout and "broken: failed at evaluate_model (knn)" in result.stdout
+    rows = {row["experiment"]: row for row in csv.DictReader(table_command(workdir, "--csv").splitlines())}
     assert rows["good"]["gate"] == rows["own_name"]["gate"] == "passed"
     assert rows["broken"]["status"].startswith("failed at evaluate_model (knn): ")
     assert "n_neighbors" in rows["broken"]["status"]

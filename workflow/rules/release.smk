@@ -269,7 +269,8 @@ rule rollback_model:
         rollback_model(input, output, params, log, threads, mlflow_tracking())
 
 
-# With experiments: the table of experiments (also written by the onerror hook, with the failed ones' stages)
+# With experiments: the table of experiments (after a failed run the onerror hook prints it, with the failed ones'
+# stages, and writes nothing)
 rule compare_experiments:
     input:
         unpack(experiments_results),

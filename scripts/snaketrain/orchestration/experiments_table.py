@@ -3,8 +3,9 @@ with what it changed, each model's test metric, the best model, the gate's verdi
 delta to the production version it was compared with; `-` where a value is missing, and a failed experiment's
 failing stage.
 
-Read from the files the experiments' jobs wrote, so that it can be written after a run that failed (the workflow's
-onerror hook) as well as by the compare_experiments rule and the `snaketrain experiments` command.
+Read from the files the experiments' jobs wrote. Only the compare_experiments rule writes results/experiments.csv, .md
+and the report's page (so the three always describe the same run); the end-of-run hooks and the `snaketrain
+experiments` command print it.
 """
 
 import argparse

@@ -225,24 +225,31 @@ def experiments_lines(markdown, deploy_receipts, report_path=None, failed=()):
 def on_success_experiments(workflow, base, configs, sweeps, deploy_receipts):
     if not ran_full_pipeline(workflow):
         return
-    from snaketrain.orchestration.experiments_table import rows_for, write_tables
+    from snaketrain.orchestration.experiments_table import as_markdown, rows_for, table
 
     report = build_report(workflow)
-    markdown = write_tables(rows_for(base, configs, sweeps))
+    # compare_experiments wrote the files; the terminal gets the same table, not a second write of them
+    markdown = as_markdown(*table(rows_for(base, configs, sweeps)))
     print("\n".join(experiments_lines(markdown, deploy_receipts, report)))
 
 
-def on_error_experiments(base, configs, sweeps, deploy_receipts):
-    """After a failed run: the table with each experiment's state (failed ones with their failing stage); returns
-    [(name, status)] of the experiments that did not finish, for the run-failed alert."""
-    from snaketrain.orchestration.experiments_table import rows_for, write_tables
+def on_error_experiments(workflow, base, configs, sweeps, deploy_receipts):
+    """After a failed run of the experiments: the table with each experiment's state (failed ones with their failing
+    stage) on the terminal; returns [(name, status)] of the experiments that did not finish, for the run-failed alert.
+
+    Writes no file: results/experiments.csv, .md and the report's page are compare_experiments' outputs and describe
+    the last run that finished it. A failed command that did not run the experiments (`snakemake predict` with
+    another --configfile) prints and returns nothing, since its config may describe other data."""
+    if not ran_full_pipeline(workflow):
+        return []
+    from snaketrain.orchestration.experiments_table import as_markdown, rows_for, table
 
     try:
         rows = rows_for(base, configs, sweeps)
-        markdown = write_tables(rows)
+        markdown = as_markdown(*table(rows))
         failed = [(row["experiment"], row["status"]) for row in rows if row["gate"] is None]
     except Exception as error:  # noqa: BLE001 - the run's own error matters more than its summary
-        print(f"snaketrain: could not write the table of experiments ({type(error).__name__}: {error})")
+        print(f"snaketrain: could not make the table of experiments ({type(error).__name__}: {error})")
         return []
     print("\n".join(experiments_lines(markdown, deploy_receipts, failed=failed) + waiting_lines(configs, failed)))
     return failed
