@@ -18,7 +18,7 @@ from snaketrain.orchestration.experiments import (
 
 # stage_code(rule): a digest of the rule's stage module and what it imports; editing it reruns the rules that use it
 from snaketrain.orchestration.code_digest import stage_code
-from snaketrain.orchestration.config_check import config_error
+from snaketrain.orchestration.config_check import config_error, own_options
 from snaketrain.stage_log import ConfigError
 from snaketrain.orchestration.job_resources import cpus_per_task, memory_mb
 from snaketrain.tracking.mlflow_mirror import tracked_config, tracking_from
@@ -320,11 +320,11 @@ def base_file(pattern):
 
 def predict_input(wildcards):
     # explained here, instead of Snakemake's generic "missing input"
-    return predict_input_path(config["predict"]["input"])
+    return predict_input_path(config["predict"]["input"], own_options(with_config=False))
 
 
 def production_pointer(wildcards):
-    return existing_production_path(REGISTRY, MODEL_NAME)
+    return existing_production_path(REGISTRY, MODEL_NAME, own_options())
 
 
 def predictions_path():

@@ -77,18 +77,21 @@ def run(input, output, params, log, threads=1):
 # ---- the rule's input functions: a missing input is explained before the job is planned
 
 
-def predict_input_path(configured):
+def predict_input_path(configured, options=""):
+    """options: the user's --configfile options, repeated in the fix's command."""
     if not configured:
+        own = f"{options} " if options else ""
         raise StageError(
             STAGE,
             "no file to score",
-            "set predict.input in the config, e.g. --config predict='{input: new.csv}'",
+            f"set predict.input in the config, e.g. snakemake --cores 4 predict {own}--config predict='{{input: new.csv}}'",
             "config key predict.input",
         )
     return configured
 
 
-def existing_production_path(registry_root, name):
+def existing_production_path(registry_root, name, options=""):
+    """options: the user's --configfile options, repeated in the fix's command."""
     pointer = registry.production_path(registry_root, name)
     if pointer.is_file():
         return str(pointer)
@@ -98,7 +101,7 @@ def existing_production_path(registry_root, name):
     raise StageError(
         STAGE,
         f"no model is in production in the registry '{registry_root}' for the name '{name}'",
-        "run the pipeline (snakemake --cores 4) until a model passes the quality gate, "
+        f"run the pipeline ({' '.join(['snakemake --cores 4', options]).strip()}) until a model passes the quality gate, "
         "or point registry.path (and registry.model_name) at the registry and name of your production model",
         str(pointer),
     )
