@@ -423,6 +423,25 @@ def experiment_targets():
     return targets + EXPERIMENTS_TABLE
 
 
+def experiments_compared():
+    """What the table of experiments reads (compare_experiments and the end-of-run hooks): the base config and each
+    selected experiment's config, sweep and overlay (what it sets)."""
+    return {
+        "base": tracked_config(config),
+        "configs": SELECTED_CONFIGS,
+        "sweeps": {name: SWEEP_OF.get(name) for name in SELECTED},
+        "overlays": {name: _overlays[name] for name in SELECTED},
+    }
+
+
+def experiments_params():
+    """compare_experiments' params: the same, compact (experiments_table.params_of)."""
+    from snaketrain.orchestration.experiments_table import params_of
+
+    compared = experiments_compared()
+    return params_of(compared["base"], compared["overlays"], compared["sweeps"])
+
+
 def experiments_results(wildcards):
     """What the table of experiments waits for: each selected experiment's comparison and gate branch, each name's
     deploy (plain paths, so that a default storage provider applies to them)."""

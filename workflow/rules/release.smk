@@ -292,11 +292,13 @@ rule compare_experiments:
         mem_mb=500,
         runtime=5,
     params:
+        # one short line per experiment (what it sets) and the base config's digest: a dry run's reason names what
+        # changed; the configs themselves are passed by the run block (experiments_compared)
+        *experiments_params(),
         code=stage_code("compare_experiments"),
-        base=tracked_config(config),
-        configs=SELECTED_CONFIGS,
-        sweeps={name: SWEEP_OF.get(name) for name in SELECTED},
     run:
         from snaketrain.stages.compare_experiments import run as compare_experiments
 
-        compare_experiments(input, output, params, log, threads)
+        compare_experiments(
+            input, output, params, log, threads, experiments_compared()
+        )

@@ -209,7 +209,8 @@ def promotion_lines(deploy_receipts):
 
 def experiments_lines(markdown, deploy_receipts, report_path=None, failed=()):
     """The end of a run with experiments: the table of experiments, then each name's production."""
-    lines = ["", "snaketrain: experiments (results/experiments.md; `snaketrain experiments` prints it again)", ""]
+    written = "results/experiments.csv and .md" if not failed else "not written: the run did not finish"
+    lines = ["", f"snaketrain: experiments ({written}; `snaketrain experiments` prints it again)", ""]
     lines += markdown.rstrip("\n").splitlines()
     if failed:
         lines += ["", f"  {len(failed)} experiment(s) did not finish:"]
@@ -222,18 +223,31 @@ def experiments_lines(markdown, deploy_receipts, report_path=None, failed=()):
     return lines
 
 
-def on_success_experiments(workflow, base, configs, sweeps, deploy_receipts):
+def _rows(compared):
+    from snaketrain.orchestration.experiments_table import rows_for
+
+    return rows_for(compared["base"], compared["configs"], compared["sweeps"], overlays=compared["overlays"])
+
+
+def _terminal_table(rows):
+    import shutil
+
+    from snaketrain.orchestration.experiments_table import legend, terminal_text
+
+    width = shutil.get_terminal_size((100, 24)).columns
+    return legend(rows, width) + "\n\n" + terminal_text(rows, width)
+
+
+def on_success_experiments(workflow, compared, deploy_receipts):
+    """compared: {base, configs, sweeps, overlays} of the selected experiments (the Snakefile's experiments_compared)."""
     if not ran_full_pipeline(workflow):
         return
-    from snaketrain.orchestration.experiments_table import as_markdown, rows_for, table
-
     report = build_report(workflow)
     # compare_experiments wrote the files; the terminal gets the same table, not a second write of them
-    markdown = as_markdown(*table(rows_for(base, configs, sweeps)))
-    print("\n".join(experiments_lines(markdown, deploy_receipts, report)))
+    print("\n".join(experiments_lines(_terminal_table(_rows(compared)), deploy_receipts, report)))
 
 
-def on_error_experiments(workflow, base, configs, sweeps, deploy_receipts):
+def on_error_experiments(workflow, compared, deploy_receipts):
     """After a failed run of the experiments: the table with each experiment's state (failed ones with their failing
     stage) on the terminal; returns [(name, status)] of the experiments that did not finish, for the run-failed alert.
 
@@ -242,11 +256,10 @@ def on_error_experiments(workflow, base, configs, sweeps, deploy_receipts):
     another --configfile) prints and returns nothing, since its config may describe other data."""
     if not ran_full_pipeline(workflow):
         return []
-    from snaketrain.orchestration.experiments_table import as_markdown, rows_for, table
-
+    configs = compared["configs"]
     try:
-        rows = rows_for(base, configs, sweeps)
-        markdown = as_markdown(*table(rows))
+        rows = _rows(compared)
+        markdown = _terminal_table(rows)
         failed = [(row["experiment"], row["status"]) for row in rows if row["gate"] is None]
     except Exception as error:  # noqa: BLE001 - the run's own error matters more than its summary
         print(f"snaketrain: could not make the table of experiments ({type(error).__name__}: {error})")
