@@ -114,7 +114,8 @@ def experiment_row(name, cfg, base, results="results", logs="logs", sweep=None, 
     decision = _read_json(folder / "gate" / "decision.json")
     receipt = _read_json(folder / "registry" / "receipt.json")
     row["gate"] = None if decision is None else ("passed" if decision["passed"] else "failed")
-    row["version"] = (receipt or {}).get("version")
+    # a receipt left by an earlier run whose gate passed is not this decision's
+    row["version"] = (receipt or {}).get("version") if decision and decision["passed"] else None
     row["delta_to_production"] = production_delta(decision) if decision else None
     row["compared_with"] = (decision or {}).get("compared_with")
     ends = [folder / "registry" / "receipt.json", folder / "alerts" / "alert.json", folder / "gate" / "decision.json"]

@@ -5,6 +5,7 @@ Called from the Snakefile's onsuccess hook, which Snakemake runs only after a re
 """
 
 import json
+import os
 from pathlib import Path
 
 from snaketrain.orchestration import experiments
@@ -178,9 +179,39 @@ def ran_full_pipeline(workflow):
     return any(job.rule.name == "all" for job in workflow.dag.jobs)
 
 
+def stale_files(workflow, folders=("results/report",), alerts=()):
+    """Files a full run did not make but would be read with its results: report pages under folders (those of another
+    dataset or layout: one config's pages beside an experiments run's, say) and gate alerts (one left by an earlier
+    run whose gate failed, when this run's passed). A file any job of this run's DAG outputs is never stale."""
+    outputs = {os.path.normpath(str(path)) for job in workflow.dag.jobs for path in job.output}
+    found = []
+    for folder in folders:
+        # only a folder this run wrote pages to (a run that stopped after the drift check made none)
+        if any(out == os.path.normpath(folder) or out.startswith(os.path.normpath(folder) + os.sep) for out in outputs):
+            found += [path for path in sorted(Path(folder).rglob("*")) if path.is_file()]
+    if any(job.rule.name == "quality_gate" for job in workflow.dag.jobs):
+        found += [Path(path) for path in alerts if Path(path).is_file()]
+    return [path for path in found if os.path.normpath(str(path)) not in outputs]
+
+
+def remove_stale(workflow, folders=("results/report",), alerts=()):
+    """After a full run: remove stale_files, so that the report folder and the alerts describe this run only."""
+    removed = []
+    for path in stale_files(workflow, folders, alerts):
+        try:
+            path.unlink()
+            removed.append(path)
+        except OSError as error:
+            print(f"snaketrain: could not remove {path}, which an earlier run left ({error})")
+    if removed:
+        print(f"snaketrain: removed {len(removed)} file(s) an earlier run left: {', '.join(map(str, removed))}")
+    return removed
+
+
 def on_success(workflow, registry_root, paths, name=None):
     if not ran_full_pipeline(workflow):
         return
+    remove_stale(workflow, alerts=[paths["alert"]])
     report = build_report(workflow)
     print("\n".join(summary_lines(registry_root, paths, report, name=name)))
 
@@ -242,6 +273,7 @@ def on_success_experiments(workflow, compared, deploy_receipts):
     """compared: {base, configs, sweeps, overlays} of the selected experiments (the Snakefile's experiments_compared)."""
     if not ran_full_pipeline(workflow):
         return
+    remove_stale(workflow, alerts=[f"results/{name}/alerts/alert.json" for name in compared["configs"]])
     report = build_report(workflow)
     # compare_experiments wrote the files; the terminal gets the same table, not a second write of them
     print("\n".join(experiments_lines(_terminal_table(_rows(compared)), deploy_receipts, report)))
