@@ -310,9 +310,7 @@ def as_compact_markdown(header, lines):
 def rows_for(base, configs, sweeps=None, results="results", logs="logs", metric=None, overlays=None):
     """overlays: {name: what the experiment sets}, shown as its settings (without: what differs from base)."""
     sweeps, overlays = sweeps or {}, overlays or {}
-    rows = [
-        experiment_row(n, c, base, results, logs, sweeps.get(n), overlays.get(n)) for n, c in configs.items()
-    ]
+    rows = [experiment_row(n, c, base, results, logs, sweeps.get(n), overlays.get(n)) for n, c in configs.items()]
     return sort_rows(rows, metric)
 
 
@@ -405,7 +403,9 @@ def main(argv=None):
     if args.csv:
         sys.stdout.write(as_csv(*table(rows, args.all_params, base)))
     elif args.md:
-        md = as_markdown(*table(rows, args.all_params, base)) if args.all_params else as_compact_markdown(*compact(rows))
+        md = (
+            as_markdown(*table(rows, args.all_params, base)) if args.all_params else as_compact_markdown(*compact(rows))
+        )
         sys.stdout.write(md)
     elif args.all_params:
         header, lines = table(rows, args.all_params, base)

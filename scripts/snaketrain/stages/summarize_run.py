@@ -17,6 +17,7 @@ from snaketrain.table_io import read_json, write_bytes
 
 STAGE = "summarize_run"
 
+
 def cell(value):
     if value is None:
         return "<td>-</td>"
