@@ -202,7 +202,7 @@ def compact(rows):
     datasets = sorted({row["data"] for row in rows})
     header = [["experiment"], *([["data"]] if len(datasets) > 1 else []), ["settings"]]
     header += [[model, f"test {one_metric}" if one_metric else "test metric"] for model in models]
-    header += [["version"], ["vs", "production"], ["status"]]
+    header += [["version"], ["vs", "prod."], ["status"]]
     lines = []
     for row in rows:
         settings = [f"{key}={_text(value)}" for key, value in row["changed"].items()] or ["(base config)"]
@@ -268,7 +268,7 @@ def legend(rows, width=None):
     named = f"test {', '.join(metrics)}" if metrics else "test metric"
     text = (
         f"{len(rows)} experiment(s), best first. Settings (sets): what each experiment sets over the base config; "
-        f"model columns: each model's {named} (* = the best, the one registered); vs production: its metric minus "
+        f"model columns: each model's {named} (* = the best, the one registered); vs prod.: its metric minus "
         "that of the production version its gate compared it with."
     )
     return "\n".join(textwrap.wrap(text, width)) if width else text
