@@ -2,7 +2,7 @@
 short dry-run reasons, a table and pages a person reads, and a DAG drawn on a fresh machine. One test per promise,
 then the newcomer's whole path as one test that fails on any stack line or repeated message on the terminal.
 
-Small runs throughout (one or two fast models, three folds, 150 rows of own data).
+Small runs throughout (one or two fast models, three folds, 200 rows of own data).
 """
 
 import csv
@@ -61,11 +61,11 @@ def assert_clean_terminal(out):
     assert all(count == 1 for count in messages.values()), [m for m, c in messages.items() if c > 1]
 
 
-def own_table(rows=150, seed=0):
+def own_table(rows=200, seed=0):
     rng = np.random.default_rng(seed)
     frame = pd.DataFrame({"a": rng.normal(size=rows).round(4), "b": rng.normal(size=rows).round(4)})
     frame["city"] = rng.choice(["oslo", "lima", "pune"], size=rows)
-    frame["label"] = ((frame["a"] + 0.5 * frame["b"] + rng.normal(scale=0.3, size=rows)) > 0).astype(int)
+    frame["label"] = ((frame["a"] + 0.5 * frame["b"] + rng.normal(scale=0.12, size=rows)) > 0).astype(int)
     return frame
 
 
