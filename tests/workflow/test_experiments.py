@@ -95,7 +95,7 @@ def test_the_table_shows_changed_parameters_metrics_and_outcome(experiments_run)
     rows = read_csv(experiments_run / "results" / "experiments.csv")
     assert sorted(row["experiment"] for row in rows) == sorted(NAMES)
     columns = list(rows[0])
-    # only what differs from the base config, each a column
+    # only what the experiments set, each a column
     assert [c for c in columns if "." in c or c == "models"] == [
         "estimators.random_forest.params.n_estimators",
         "models",
@@ -242,7 +242,10 @@ def experiments_command(workdir, *args):
 
 def test_the_command_prints_the_table(experiments_run):
     out = experiments_command(experiments_run, "--configfile", "config/small.yaml")
-    assert out.splitlines()[0].split()[:3] == ["experiment", "finished", "data"]
+    # a sentence on what it shows, then the table, as wide as the terminal (100 characters without one)
+    header = next(line for line in out.splitlines() if line.startswith("experiment "))
+    assert header.split()[:3] == ["experiment", "linear", "random_forest"]
+    assert max(len(line) for line in out.splitlines()) <= 100
     md = experiments_command(experiments_run, "--md", "--all-params")
     assert md.startswith("| experiment | finished | data |") and "split.seed" in md
 
