@@ -320,7 +320,9 @@ def base_file(pattern):
 
 def predict_input(wildcards):
     # explained here, instead of Snakemake's generic "missing input"
-    return predict_input_path(config["predict"]["input"], own_options(with_config=False))
+    return predict_input_path(
+        config["predict"]["input"], own_options(with_config=False)
+    )
 
 
 def production_pointer(wildcards):

@@ -94,7 +94,9 @@ def test_settings_are_what_the_user_set_every_sweep_value_included(tmp_path):
     overlays = {"gpu_default": {"estimators": {"knn": {"params": {"n_neighbors": 3}}}}, "strat-true": {}}
     overlays["strat-true"] = {"split": {"stratify": True}}  # the base's value: still what the sweep point sets
     configs = {name: config(**overlay) for name, overlay in overlays.items()}
-    rows = {r["experiment"]: r for r in table.rows_for(base, configs, results=tmp_path, logs=tmp_path, overlays=overlays)}
+    rows = {
+        r["experiment"]: r for r in table.rows_for(base, configs, results=tmp_path, logs=tmp_path, overlays=overlays)
+    }
     assert rows["gpu_default"]["changed"] == {"estimators.knn.params.n_neighbors": 3}  # no resources.gpu = 0
     assert rows["strat-true"]["changed"] == {"split.stratify": True}
     header, lines = table.compact(list(rows.values()))
