@@ -1,4 +1,5 @@
-"""Every change snaketrain makes to Snakemake's private internals, in one place, each for a measured speed gain.
+"""Every change snaketrain makes to Snakemake's private internals, in one place, each for a measured speed gain or
+(errors_printed_once) for a terminal that shows each error once, without Python stack lines.
 
 Checked on Snakemake 9.27.1 (SNAKEMAKE_CHECKED). Each patch returns True when it was applied and False when the
 internal it relies on is not there, in which case Snakemake is left exactly as it is: a run never fails because
