@@ -224,7 +224,7 @@ def test_a_changed_experiment_is_named_in_the_dry_run_not_every_config(experimen
     job = out[out.index("rule compare_experiments:") :]
     reason = next(line for line in job.splitlines() if line.strip().startswith("reason:"))
     params = reason[reason.index("Params have changed") :]
-    assert 'shallow: {"estimators.random_forest.params.n_estimators": 5}' in params
+    assert "shallow: estimators.random_forest.params.n_estimators=5" in params
     assert len(params) < 300, params
     assert '"data":' not in reason and "selection" not in reason
     # and a change of the base config still reruns the table

@@ -339,7 +339,9 @@ def params_of(base, overlays, sweeps):
     lines = [f"base config {digest}"]
     for name in sorted(overlays):
         sweep = f" (sweep {sweeps[name]})" if sweeps.get(name) else ""
-        lines.append(f"{name}: {json.dumps(user_settings(overlays[name]), sort_keys=True, default=str)}{sweep}")
+        sets = user_settings(overlays[name])
+        text = ", ".join(f"{key}={json.dumps(value, sort_keys=True, default=str)}" for key, value in sets.items())
+        lines.append(f"{name}: {text or '(base config)'}{sweep}")
     return lines
 
 

@@ -130,6 +130,6 @@ def test_params_name_the_experiment_that_changed():
     base = config()
     before = table.params_of(base, {"a": {}, "b": {"tuning": {"cv": 3}}}, {})
     after = table.params_of(base, {"a": {}, "b": {"tuning": {"cv": 4}}}, {})
-    assert set(after) - set(before) == {'b: {"tuning.cv": 4}'}
+    assert set(after) - set(before) == {"b: tuning.cv=4"}
     assert max(len(line) for line in after) < 100
     assert table.params_of(config(tuning={"cv": 4}), {"a": {}}, {})[0] != table.params_of(base, {"a": {}}, {})[0]
