@@ -108,8 +108,18 @@ bench-serve: setup-serve
 	$(BIN)/python -m pip install --quiet -r requirements-mlflow.txt
 	$(BIN)/python bench/serve.py $(BENCH_SERVE_ARGS)
 
+# The job DAG as text that needs nothing else: dag.dot (Graphviz) and dag.mmd (Mermaid: GitHub and mermaid.live draw
+# it); as pictures (dag.svg, docs/rulegraph.svg) only where Graphviz's `dot` is installed, which pip cannot install.
 dag: setup
-	$(BIN)/snakemake --rulegraph | dot -Tsvg > docs/rulegraph.svg
+	$(BIN)/snakemake --dag > dag.dot
+	$(BIN)/snakemake --dag mermaid-js > dag.mmd
+	@if command -v dot >/dev/null 2>&1; then \
+		dot -Tsvg dag.dot > dag.svg && $(BIN)/snakemake --rulegraph | dot -Tsvg > docs/rulegraph.svg && \
+		echo "wrote dag.svg and docs/rulegraph.svg (and dag.dot, dag.mmd)"; \
+	else \
+		echo "wrote dag.dot and dag.mmd (paste dag.mmd into https://mermaid.live, or view it on GitHub)."; \
+		echo "For dag.svg install Graphviz (Debian/Ubuntu: sudo apt-get install graphviz; macOS: brew install graphviz), then run make dag again."; \
+	fi
 
 clean:
-	rm -rf results logs benchmarks resources .snakemake report.html
+	rm -rf results logs benchmarks resources .snakemake report.html dag.dot dag.mmd dag.svg

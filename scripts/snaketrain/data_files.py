@@ -214,13 +214,15 @@ def read_file(
     )
 
 
-def predict_input_path(configured):
-    """predict.input, or a StageError saying how to set it."""
+def predict_input_path(configured, options=""):
+    """predict.input, or a StageError saying how to set it (options: the user's --configfile options, repeated in
+    the fix's command)."""
     if not configured:
+        own = f"{options} " if options else ""
         raise StageError(
             "predict",
             "no file to score",
-            "set predict.input in the config, e.g. --config predict='{input: new.csv}'",
+            f"set predict.input in the config, e.g. snakemake --cores 4 predict {own}--config predict='{{input: new.csv}}'",
             "config key predict.input",
         )
     return configured

@@ -171,6 +171,8 @@ class stage_logging:  # noqa: N801 - used like the function it replaced: `with s
             if isinstance(error, StageError):
                 self.logger.error("%s", error)
                 error.with_traceback(None)
+                # the onerror summary shows it with this path; the terminal needs it once (snakemake_patches)
+                error.logged_to = str(self.log_path)
             self.logger.info("%s took %.2f s", self.stage, time.perf_counter() - self.started)
         finally:
             self.logger.removeHandler(self.handler)

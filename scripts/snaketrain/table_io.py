@@ -1,14 +1,17 @@
 """Tables and atomic writes: every artifact reaches its final name whole or not at all.
 
 A write goes to a temporary file in the destination folder, is flushed to disk, then renamed over the
-final name with os.replace, which is atomic on POSIX file systems. pandas is imported only by the table
-functions, so light stages can use the JSON and hashing helpers without paying for it.
+final name with os.replace, which is atomic on POSIX file systems. The temporary file is created as open() creates a
+file (mode 0o666 less the umask), so the final file gets the mode a plain write would give it: a registry or results
+folder shared by a team, a service or a scheduled job running as another user stays readable under umask 0022.
+pandas is imported only by the table functions, so light stages can use the JSON and hashing helpers without
+paying for it.
 """
 
 import hashlib
 import json
 import os
-import tempfile
+import secrets
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,8 +21,7 @@ def atomic_path(final_path):
     """Yield a temporary path beside final_path; on success move it into place, on failure remove it."""
     final_path = Path(final_path)
     final_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final_path.name}.", suffix=".tmp", dir=final_path.parent)
-    os.close(fd)
+    tmp = _new_file(final_path.parent, f".{final_path.name}.", ".tmp")
     try:
         yield Path(tmp)
         with open(tmp, "rb") as fh:
@@ -28,6 +30,19 @@ def atomic_path(final_path):
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _new_file(folder, prefix, suffix):
+    """Create an empty file with a fresh name in folder, mode 0o666 less the umask (as open() would; mkstemp's
+    0o600 would survive the rename), exclusively, so that no other writer shares it."""
+    while True:
+        path = Path(folder, f"{prefix}{secrets.token_hex(6)}{suffix}")
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return path
 
 
 def write_bytes(data, path):

@@ -35,3 +35,21 @@ def test_tables_round_trip_and_hash_like_sha256sum(tmp_path):
     assert read_table(tmp_path / "t.parquet", columns=["x"]).columns.tolist() == ["x"]
     data = (tmp_path / "t.parquet").read_bytes()
     assert sha256_file(tmp_path / "t.parquet", chunk_size=7) == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_written_files_get_the_mode_the_umask_gives_a_new_file(tmp_path, umask):
+    import os
+
+    previous = os.umask(umask)
+    try:
+        write_json({"a": 1}, tmp_path / "x.json")
+        write_table(pd.DataFrame({"x": [1]}), tmp_path / "t.parquet")
+        with open(tmp_path / "plain.txt", "w") as fh:
+            fh.write("as open() writes it")
+    finally:
+        os.umask(previous)
+    expected = 0o666 & ~umask
+    for name in ("x.json", "t.parquet", "plain.txt"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == expected, name
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain.txt", "t.parquet", "x.json"]

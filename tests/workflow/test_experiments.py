@@ -3,6 +3,7 @@ one promotion per name, a failing experiment beside passing ones, and the refusa
 
 import csv
 import json
+import os
 import shutil
 
 import pytest
@@ -53,6 +54,18 @@ def read_csv(path):
         return list(csv.DictReader(fh))
 
 
+def table_command(workdir, *args):
+    """`snaketrain experiments` as a user runs it in the project (its own checkout's code)."""
+    import subprocess
+    import sys
+
+    from tests.harness import checkout_env
+
+    env = {**os.environ, **checkout_env(workdir)}
+    command = [sys.executable, "-m", "snaketrain.orchestration.cli", "experiments", *ARGS[2:], *args]
+    return subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, check=True).stdout
+
+
 def test_shared_work_is_planned_once(tmp_path):
     jobs = planned_jobs(project_with(tmp_path), *ARGS)
     # one dataset, validated once; one split and feature set (no experiment changes them)
@@ -82,7 +95,7 @@ def test_the_table_shows_changed_parameters_metrics_and_outcome(experiments_run)
     rows = read_csv(experiments_run / "results" / "experiments.csv")
     assert sorted(row["experiment"] for row in rows) == sorted(NAMES)
     columns = list(rows[0])
-    # only what differs from the base config, each a column
+    # only what the experiments set, each a column
     assert [c for c in columns if "." in c or c == "models"] == [
         "estimators.random_forest.params.n_estimators",
         "models",
@@ -164,7 +177,10 @@ experiments:
     workdir = project_with(tmp_path, experiments)
     result = snakemake(workdir, *ARGS, check=False)
     assert result.returncode != 0
-    rows = {row["experiment"]: row for row in read_csv(workdir / "results" / "experiments.csv")}
+    # the run wrote no table (compare_experiments did not finish); the command prints each experiment's state
+    assert not (workdir / "results" / "experiments.csv").exists()
+    assert "did not finish:" in result.stdout and "broken: failed at evaluate_model (knn)" in result.stdout
+    rows = {row["experiment"]: row for row in csv.DictReader(table_command(workdir, "--csv").splitlines())}
     assert rows["good"]["gate"] == rows["own_name"]["gate"] == "passed"
     assert rows["broken"]["status"].startswith("failed at evaluate_model (knn): ")
     assert "n_neighbors" in rows["broken"]["status"]
@@ -226,7 +242,10 @@ def experiments_command(workdir, *args):
 
 def test_the_command_prints_the_table(experiments_run):
     out = experiments_command(experiments_run, "--configfile", "config/small.yaml")
-    assert out.splitlines()[0].split()[:3] == ["experiment", "finished", "data"]
+    # a sentence on what it shows, then the table, as wide as the terminal (100 characters without one)
+    header = next(line for line in out.splitlines() if line.startswith("experiment "))
+    assert header.split()[:3] == ["experiment", "linear", "random_forest"]
+    assert max(len(line) for line in out.splitlines()) <= 100
     md = experiments_command(experiments_run, "--md", "--all-params")
     assert md.startswith("| experiment | finished | data |") and "split.seed" in md
 

@@ -10,7 +10,11 @@ from pathlib import Path
 from snaketrain.layout import registered_name
 from snaketrain.orchestration import report_labels
 from snaketrain.orchestration.code_digest import stage_code
-from snaketrain.orchestration.config_check import config_error, with_defaults
+from snaketrain.orchestration.config_check import (
+    config_error,
+    own_options,
+    with_defaults,
+)
 from snaketrain.orchestration import experiments as exps
 from snaketrain.orchestration.job_resources import cpus_per_task, memory_mb
 from snaketrain.tracking.mlflow_mirror import tracked_config, tracking_from
@@ -88,11 +92,13 @@ def gate_outcome(wildcards):
 
 def predict_input(wildcards):
     # explained here, instead of Snakemake's generic "missing input"
-    return predict_input_path(config["predict"]["input"])
+    return predict_input_path(
+        config["predict"]["input"], own_options(with_config=False)
+    )
 
 
 def production_pointer(wildcards):
-    return existing_production_path(REGISTRY, MODEL_NAME)
+    return existing_production_path(REGISTRY, MODEL_NAME, own_options())
 
 
 def mlflow_tracking():
@@ -110,3 +116,16 @@ def final_targets(wildcards):
 
 def experiments_results(wildcards):
     return EXPERIMENTS.table_inputs()
+
+
+def experiments_compared():
+    """What the table of experiments reads (compare_experiments and the end-of-run hooks)."""
+    return EXPERIMENTS.compared(tracked_config)
+
+
+def experiments_params():
+    """compare_experiments' params: one short line per experiment and the base config's digest."""
+    from snaketrain.orchestration.experiments_table import params_of
+
+    compared = experiments_compared()
+    return params_of(compared["base"], compared["overlays"], compared["sweeps"])

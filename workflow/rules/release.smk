@@ -269,7 +269,8 @@ rule rollback_model:
         rollback_model(input, output, params, log, threads, mlflow_tracking())
 
 
-# With experiments: the table of experiments (also written by the onerror hook, with the failed ones' stages)
+# With experiments: the table of experiments (after a failed run the onerror hook prints it, with the failed ones'
+# stages, and writes nothing)
 rule compare_experiments:
     input:
         unpack(experiments_results),
@@ -291,13 +292,13 @@ rule compare_experiments:
         mem_mb=500,
         runtime=5,
     params:
+        # one short line per experiment (what it sets) and the base config's digest: a dry run's reason names what
+        # changed; the configs themselves are passed by the run block (experiments_compared)
+        *experiments_params(),
         code=stage_code("compare_experiments"),
-        base=tracked_config(config),
-        configs={
-            e: tracked_config(EXPERIMENTS.configs[e]) for e in EXPERIMENTS.selected
-        },
-        sweeps={e: EXPERIMENTS.sweep_of.get(e) for e in EXPERIMENTS.selected},
     run:
         from snaketrain.stages.compare_experiments import run as compare_experiments
 
-        compare_experiments(input, output, params, log, threads)
+        compare_experiments(
+            input, output, params, log, threads, experiments_compared()
+        )

@@ -289,3 +289,20 @@ def check_configfile_syntax(argv=None):
         if error is not None:
             print(error, file=sys.stderr)
             raise SystemExit(1)
+
+
+def own_options(argv=None, with_config=True):
+    """The user's --configfile (and --config) options as they typed them, quoted for a shell: the commands a fix
+    suggests repeat them, so that they run on the user's config ('' when there are none)."""
+    import argparse
+    import shlex
+    import sys
+
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--configfile", "--configfiles", nargs="+", action="extend", default=[])
+    parser.add_argument("--config", "-C", nargs="+", action="extend", default=[])
+    known, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    words = ["--configfile", *known.configfile] if known.configfile else []
+    if with_config and known.config:
+        words += ["--config", *known.config]
+    return shlex.join(words)

@@ -303,30 +303,6 @@ def log_folders(name, cfg, logs="logs"):
     return [Path(folder) for folder in Layout(experiments=True).log_folders(name, shared_folders(cfg), logs)]
 
 
-def flat(tree, prefix=""):
-    """A nested config as {"a.b": value}, lists as values."""
-    items = {}
-    for key, value in tree.items():
-        dotted = f"{prefix}{key}"
-        if isinstance(value, dict) and value:
-            items.update(flat(value, f"{dotted}."))
-        else:
-            items[dotted] = value
-    return items
-
-
-def changed_settings(base, config, ignore=NOT_IN_OVERLAY):
-    """{dotted key: value} of config where it differs from base (both with defaults filled), sorted by key."""
-    before, after = flat(base), flat(config)
-    # an empty mapping in the base (estimators: {}) that the experiment fills is a leaf only on one side: the keys
-    # under it are what changed, not the mapping itself
-    filled = {key for key, value in before.items() if value == {} and key not in after}
-    keys = sorted((set(before) | set(after)) - filled)
-    return {
-        key: after.get(key) for key in keys if key.split(".")[0] not in ignore and before.get(key) != after.get(key)
-    }
-
-
 def registered_sections(cfg):
     """The config sections a registered model depends on, recorded in its metadata."""
     sections = ["data", "validation", "split", "features", "tuning", "selection", "gate"]
@@ -346,10 +322,11 @@ class Experiments:
     read the config of the first such experiment (its owner), which agrees with the others where it matters.
     """
 
-    def __init__(self, base, configs=None, sweep_of=None, only=None, where=DEFAULT_FILE):
+    def __init__(self, base, configs=None, sweep_of=None, only=None, where=DEFAULT_FILE, overlays=None):
         self.base = base
         self.configs = configs or {}
         self.sweep_of = sweep_of or {}
+        self.overlays = overlays or {}  # what each experiment sets, as written (a sweep's point included)
         self.where = where
         self.selected = selected(list(self.configs), only) if self.configs else []
         self.layout = Layout(experiments=bool(self.configs), dataset=base["data"]["name"])
@@ -372,7 +349,7 @@ class Experiments:
             name: experiment_config(name, overlay, given, schema_path, configfiles, where)
             for name, overlay in overlaid.items()
         }
-        return cls(config, configs, sweep_of, config["only"], where)
+        return cls(config, configs, sweep_of, config["only"], where, overlaid)
 
     def __bool__(self):
         return bool(self.configs)
@@ -532,12 +509,15 @@ class Experiments:
         targets = [path.format(experiment=e) for e in self.selected for path in files]
         return targets + self.deploy_receipts() + list(self.layout.outputs("compare_experiments").values())
 
-    def summary_inputs(self, tracked_config):
-        """What the end-of-run summary of experiments reads: the base config, the selected experiments' configs
-        (as tracked_config shows them: no tracking URI), their sweeps and the names' deploy receipts."""
-        configs = {e: tracked_config(self.configs[e]) for e in self.selected}
-        sweeps = {e: self.sweep_of.get(e) for e in self.selected}
-        return tracked_config(self.base), configs, sweeps, self.deploy_receipts()
+    def compared(self, tracked_config):
+        """What the table of experiments reads: the base config and each selected experiment's config (as
+        tracked_config shows it: no tracking URI), sweep and overlay."""
+        return {
+            "base": tracked_config(self.base),
+            "configs": {e: tracked_config(self.configs[e]) for e in self.selected},
+            "sweeps": {e: self.sweep_of.get(e) for e in self.selected},
+            "overlays": {e: self.overlays.get(e, {}) for e in self.selected},
+        }
 
     # ---- functions of a job's wildcards, for the rules' params and inputs (Snakemake passes its Wildcards, a
     # named list: dict(items()) makes it a mapping)

@@ -162,12 +162,14 @@ def notify_run_failed(snakemake_log, webhook_env, attempts, workdir=".", out_dir
         alert = build_run_failed_alert(snakemake_log, Path(workdir).resolve(), failed_experiments)
         write_json(alert, out / "run_failed.json")
         with stage_logging(out / "run_failed.log", "run_failed_alert") as logger:
-            # also on the terminal, where the user watching the run looks
+            # the alert's text is in its log only: the terminal has just shown each failed stage's message
+            logger.error("%s", alert["text"])
+            # where it went, on the terminal, where the user watching the run looks
             console = logging.StreamHandler()
             console.setFormatter(logging.Formatter("snaketrain alert: %(message)s"))
             logger.addHandler(console)
             try:
-                logger.error("%s", alert["text"])
+                logger.info("run-failed alert written to %s", out / "run_failed.json")
                 delivered = deliver(alert, webhook_env, attempts, logger)
             finally:
                 logger.removeHandler(console)

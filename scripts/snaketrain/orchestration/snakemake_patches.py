@@ -1,4 +1,5 @@
-"""Every change snaketrain makes to Snakemake's private internals, in one place, each for a measured speed gain.
+"""Every change snaketrain makes to Snakemake's private internals, in one place, each for a measured speed gain or
+(errors_printed_once) for a terminal that shows each error once, without Python stack lines.
 
 Checked on Snakemake 9.27.1 (SNAKEMAKE_CHECKED). Each patch returns True when it was applied and False when the
 internal it relies on is not there, in which case Snakemake is left exactly as it is: a run never fails because
@@ -8,8 +9,13 @@ changes what a patch relies on; re-check the patch (and its gain, bench/README.m
 
 import atexit
 import gc
+import importlib
+import re
 import sys
 import threading
+import time
+import traceback
+from pathlib import Path
 
 SNAKEMAKE_CHECKED = "9.27.1"
 
@@ -17,6 +23,22 @@ SNAKEMAKE_CHECKED = "9.27.1"
 PARAM_SERIALIZERS = ("_serialize_param", "_serialize_param_pandas", "_serialize_param_builtin")
 SCHEDULER_TIMER = "_schedule_reevalutation"  # sic: Snakemake's spelling
 KEEP_GOING = "keepgoing"  # JobScheduler's copy of --keep-going
+# the modules that import snakemake.exceptions.print_exception by name, each printing errors with it
+EXCEPTION_PRINTERS = (
+    "snakemake.exceptions",
+    "snakemake.api",
+    "snakemake.cli",
+    "snakemake.executors.local",
+    "snakemake.executors.touch",
+    "snakemake.scheduling.job_scheduler",
+)
+# what Workflow.execute raises after the onerror hook, when a job failed
+RUN_FAILED = "At least one job did not complete successfully."
+# a stack line of Snakemake's formatted errors, and the header of an input function's
+STACK_LINE = re.compile(r'^\s*File ".*", line \d+')
+# where a Python traceback that reached Snakemake goes (one not caught at a stage boundary: stage_logging writes its
+# own next to the job's log)
+UNEXPECTED_DIR = "logs/unexpected"
 
 
 def skip_exit_collection():
@@ -73,4 +95,99 @@ def keep_going(workflow):
     if scheduler is None or not hasattr(scheduler, KEEP_GOING):
         return False
     setattr(scheduler, KEEP_GOING, True)
+    return True
+
+
+def stage_error_in(error, seen=None):
+    """The StageError that caused error (itself, the error an input function or job raised, a RuleException's
+    included errors, the chain of causes), or None."""
+    from snaketrain.stage_log import StageError
+
+    seen = set() if seen is None else seen
+    if error is None or id(error) in seen:
+        return None
+    seen.add(id(error))
+    if isinstance(error, StageError):
+        return error
+    linked = [error.__cause__, error.__context__, *getattr(error, "_include", ()), *error.args]
+    for other in linked:
+        if isinstance(other, BaseException):
+            found = stage_error_in(other, seen)
+            if found is not None:
+                return found
+    return None
+
+
+def without_stack_lines(text):
+    """Snakemake's formatted error without its stack lines ('  File "...", line N, in f', 'Traceback:')."""
+    lines = [line for line in text.splitlines() if not STACK_LINE.match(line) and line.strip() != "Traceback:"]
+    return "\n".join(lines).rstrip()
+
+
+def save_traceback(error, folder=UNEXPECTED_DIR):
+    """The error's full Python traceback in a file of its own under folder; returns its path (None if unwritable)."""
+    path = Path(folder) / f"{time.strftime('%Y%m%dT%H%M%S')}-{type(error).__name__}.traceback.txt"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(traceback.format_exception(error)), encoding="utf-8")
+    except OSError:
+        return None
+    return path
+
+
+def error_text(error, formatted, folder=UNEXPECTED_DIR):
+    """What the terminal shows for an error Snakemake is about to print (formatted: Snakemake's text); None: nothing.
+
+    - A stage's error logged by its job: nothing now; the onerror summary prints it once, with the log's path.
+    - Any other StageError (the config check, an input function): its message (what, where, fix) alone.
+    - "At least one job did not complete successfully.": nothing; the failed jobs were explained above it.
+    - Anything else: Snakemake's text without stack lines; a Python traceback goes to a file the text names.
+    """
+    stage = stage_error_in(error)
+    if stage is not None:
+        return None if getattr(stage, "logged_to", None) else str(stage)
+    if type(error).__name__ == "WorkflowError" and str(error).strip() == RUN_FAILED:
+        return None
+    text = without_stack_lines(formatted)
+    if text != formatted.rstrip() or "Traceback (most recent call last)" in formatted:
+        if "Traceback (most recent call last)" in text:
+            text = f"{type(error).__name__}: {error}"
+        saved = save_traceback(error, folder)
+        if saved is not None:
+            text += f"\n  (the Python traceback is in {saved})"
+    return text
+
+
+def errors_printed_once():
+    """Every error reaches the terminal once, without Python stack lines: Snakemake prints a failed job's exception
+    with its stack (`File ".../rules/data.smk", line 47, in __rule_validate_data`), a config error with the line of
+    common.smk that raised it, an input function's error with `Traceback:` and its frames, and ends a failed run with
+    `WorkflowError: At least one job did not complete successfully.`; the stage's log and the onerror summary
+    already say the same. See error_text for what is printed instead.
+    Relies on: snakemake.exceptions.print_exception(ex, linemaps) and format_exception_to_string(ex, linemaps),
+    imported by name in each of EXCEPTION_PRINTERS."""
+    from snakemake import exceptions
+
+    original = getattr(exceptions, "print_exception", None)
+    formatter = getattr(exceptions, "format_exception_to_string", None)
+    if original is None or formatter is None:
+        return False
+    if getattr(original, "snaketrain_patch", False):
+        return True
+
+    def print_exception(ex, linemaps=None):
+        if isinstance(ex, KeyboardInterrupt):
+            return original(ex, linemaps)
+        from snakemake.logging import logger
+
+        exceptions.log_verbose_traceback(ex)
+        text = error_text(ex, formatter(ex, linemaps))
+        if text:
+            logger.error(text, extra=dict(event=exceptions.LogEvent.ERROR, exception=ex.__class__.__name__))
+
+    print_exception.snaketrain_patch = True
+    for name in EXCEPTION_PRINTERS:
+        module = importlib.import_module(name)
+        if getattr(module, "print_exception", None) is original:
+            module.print_exception = print_exception
     return True

@@ -5,12 +5,16 @@ Called from the Snakefile's onsuccess hook, which Snakemake runs only after a re
 """
 
 import json
+import os
 from pathlib import Path
 
-from snaketrain.layout import registered_name
+from snaketrain.layout import Layout, registered_name
 from snaketrain.registry import model_registry
 
 REPORT_PATH = "report.html"
+
+# the report pages of a run (with experiments, each experiment's in a folder of its own below it)
+REPORT_FOLDER = os.path.dirname(Layout().output("summarize_run", "gate"))
 
 
 def _read(path):
@@ -196,9 +200,39 @@ def summary_files(layout, drift=False):
     return files
 
 
+def stale_files(workflow, folders=(REPORT_FOLDER,), alerts=()):
+    """Files a full run did not make but would be read with its results: report pages under folders (those of another
+    dataset or layout: one config's pages beside an experiments run's, say) and gate alerts (one left by an earlier
+    run whose gate failed, when this run's passed). A file any job of this run's DAG outputs is never stale."""
+    outputs = {os.path.normpath(str(path)) for job in workflow.dag.jobs for path in job.output}
+    found = []
+    for folder in folders:
+        # only a folder this run wrote pages to (a run that stopped after the drift check made none)
+        if any(out == os.path.normpath(folder) or out.startswith(os.path.normpath(folder) + os.sep) for out in outputs):
+            found += [path for path in sorted(Path(folder).rglob("*")) if path.is_file()]
+    if any(job.rule.name == "quality_gate" for job in workflow.dag.jobs):
+        found += [Path(path) for path in alerts if Path(path).is_file()]
+    return [path for path in found if os.path.normpath(str(path)) not in outputs]
+
+
+def remove_stale(workflow, folders=(REPORT_FOLDER,), alerts=()):
+    """After a full run: remove stale_files, so that the report folder and the alerts describe this run only."""
+    removed = []
+    for path in stale_files(workflow, folders, alerts):
+        try:
+            path.unlink()
+            removed.append(path)
+        except OSError as error:
+            print(f"snaketrain: could not remove {path}, which an earlier run left ({error})")
+    if removed:
+        print(f"snaketrain: removed {len(removed)} file(s) an earlier run left: {', '.join(map(str, removed))}")
+    return removed
+
+
 def on_success(workflow, registry_root, paths, name=None):
     if not ran_full_pipeline(workflow):
         return
+    remove_stale(workflow, alerts=[paths["alert"]])
     report = build_report(workflow)
     print("\n".join(summary_lines(registry_root, paths, report, name=name)))
 
@@ -227,7 +261,8 @@ def promotion_lines(deploy_receipts):
 
 def experiments_lines(markdown, deploy_receipts, report_path=None, failed=()):
     """The end of a run with experiments: the table of experiments, then each name's production."""
-    lines = ["", "snaketrain: experiments (results/experiments.md; `snaketrain experiments` prints it again)", ""]
+    written = "results/experiments.csv and .md" if not failed else "not written: the run did not finish"
+    lines = ["", f"snaketrain: experiments ({written}; `snaketrain experiments` prints it again)", ""]
     lines += markdown.rstrip("\n").splitlines()
     if failed:
         lines += ["", f"  {len(failed)} experiment(s) did not finish:"]
@@ -240,27 +275,50 @@ def experiments_lines(markdown, deploy_receipts, report_path=None, failed=()):
     return lines
 
 
-def on_success_experiments(workflow, base, configs, sweeps, deploy_receipts):
+def _rows(compared):
+    from snaketrain.orchestration.experiments_table import rows_for
+
+    return rows_for(compared["base"], compared["configs"], compared["sweeps"], overlays=compared["overlays"])
+
+
+def _terminal_table(rows):
+    import shutil
+
+    from snaketrain.orchestration.experiments_table import legend, terminal_text
+
+    width = shutil.get_terminal_size((100, 24)).columns
+    return legend(rows, width) + "\n\n" + terminal_text(rows, width)
+
+
+def on_success_experiments(workflow, compared, deploy_receipts):
+    """compared: {base, configs, sweeps, overlays} of the selected experiments (the Snakefile's experiments_compared)."""
     if not ran_full_pipeline(workflow):
         return
-    from snaketrain.orchestration.experiments_table import rows_for, write_tables
-
+    layout = Layout(experiments=True)
+    remove_stale(
+        workflow, alerts=[layout.experiment_file("raise_alert", "alert", name) for name in compared["configs"]]
+    )
     report = build_report(workflow)
-    markdown = write_tables(rows_for(base, configs, sweeps))
-    print("\n".join(experiments_lines(markdown, deploy_receipts, report)))
+    # compare_experiments wrote the files; the terminal gets the same table, not a second write of them
+    print("\n".join(experiments_lines(_terminal_table(_rows(compared)), deploy_receipts, report)))
 
 
-def on_error_experiments(base, configs, sweeps, deploy_receipts):
-    """After a failed run: the table with each experiment's state (failed ones with their failing stage); returns
-    [(name, status)] of the experiments that did not finish, for the run-failed alert."""
-    from snaketrain.orchestration.experiments_table import rows_for, write_tables
+def on_error_experiments(workflow, compared, deploy_receipts):
+    """After a failed run of the experiments: the table with each experiment's state (failed ones with their failing
+    stage) on the terminal; returns [(name, status)] of the experiments that did not finish, for the run-failed alert.
 
+    Writes no file: results/experiments.csv, .md and the report's page are compare_experiments' outputs and describe
+    the last run that finished it. A failed command that did not run the experiments (`snakemake predict` with
+    another --configfile) prints and returns nothing, since its config may describe other data."""
+    if not ran_full_pipeline(workflow):
+        return []
+    configs = compared["configs"]
     try:
-        rows = rows_for(base, configs, sweeps)
-        markdown = write_tables(rows)
+        rows = _rows(compared)
+        markdown = _terminal_table(rows)
         failed = [(row["experiment"], row["status"]) for row in rows if row["gate"] is None]
     except Exception as error:  # noqa: BLE001 - the run's own error matters more than its summary
-        print(f"snaketrain: could not write the table of experiments ({type(error).__name__}: {error})")
+        print(f"snaketrain: could not make the table of experiments ({type(error).__name__}: {error})")
         return []
     print("\n".join(experiments_lines(markdown, deploy_receipts, failed=failed) + waiting_lines(configs, failed)))
     return failed

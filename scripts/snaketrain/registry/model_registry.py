@@ -194,9 +194,10 @@ def production_path(root, name):
     return model_dir(root, name) / PRODUCTION
 
 
-def existing_production_path(root, name, stage="predict"):
+def existing_production_path(root, name, options="", stage="predict"):
     """The production pointer of name (or of a registry in the flat layout, which migrate() moves), else a
-    StageError saying how to get a model into production."""
+    StageError saying how to get a model into production (options: the user's --configfile options, repeated in
+    the fix's command)."""
     pointer = production_path(root, name)
     if pointer.is_file():
         return str(pointer)
@@ -205,8 +206,8 @@ def existing_production_path(root, name, stage="predict"):
     raise StageError(
         stage,
         f"no model is in production in the registry '{root}' for the name '{name}'",
-        "run the pipeline (snakemake --cores 4) until a model passes the quality gate, "
-        "or point registry.path (and registry.model_name) at the registry and name of your production model",
+        f"run the pipeline ({' '.join(['snakemake --cores 4', options]).strip()}) until a model passes the quality "
+        "gate, or point registry.path (and registry.model_name) at the registry and name of your production model",
         str(pointer),
     )
 

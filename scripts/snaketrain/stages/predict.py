@@ -70,6 +70,3 @@ def run(input, output, params, log, threads=1):
             f" ({why})" if why else "",
         )
         write_table(result, output.predictions)
-
-
-# ---- the rule's input functions: a missing input is explained before the job is planned

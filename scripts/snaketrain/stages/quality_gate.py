@@ -45,7 +45,10 @@ def threshold_checks(metrics, thresholds):
 
 def production_check(metric, candidate, champion, tolerance, version):
     ok = is_better_or_equal(candidate, champion, metric, tolerance)
-    relation = "no worse than" if ok else "worse than"
+    if ok:
+        relation = f"is no worse than production {version} ({champion}) beyond the tolerance {tolerance}"
+    else:
+        relation = f"is worse than production {version} ({champion}) by more than the tolerance {tolerance}"
     return {
         "check": f"vs production {metric}",
         "value": candidate,
@@ -53,7 +56,7 @@ def production_check(metric, candidate, champion, tolerance, version):
         "tolerance": tolerance,
         "production_version": version,
         "verdict": "pass" if ok else "fail",
-        "reason": f"{metric} {candidate} is {relation} production {version} ({champion}) within tolerance {tolerance}",
+        "reason": f"{metric} {candidate} {relation}",
     }
 
 

@@ -8,7 +8,7 @@ import csv
 import html
 import io
 
-from snaketrain.figures import new_figure, save_png
+from snaketrain.figures import new_figure, page, png_image, save_png
 from snaketrain.model_metrics import higher_is_better
 from snaketrain.orchestration.metrics_history import diff, history_rows
 from snaketrain.registry import model_registry as registry
@@ -16,31 +16,6 @@ from snaketrain.stage_log import stage_logging
 from snaketrain.table_io import read_json, write_bytes
 
 STAGE = "summarize_run"
-
-STYLE = """
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 1.2em; color: #1f2937; }
-h1 { font-size: 1.4em; margin-bottom: 0.2em; } h2 { font-size: 1.1em; margin-top: 1.4em; }
-table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.92em; }
-th, td { border: 1px solid #d1d5db; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
-td { overflow-wrap: anywhere; max-width: 48em; }
-th { background: #f3f4f6; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-tr.best td { background: #ecfdf5; font-weight: 600; }
-.pass { color: #047857; font-weight: 600; } .fail { color: #b91c1c; font-weight: 600; }
-.warn { color: #b45309; font-weight: 600; } .skipped { color: #6b7280; }
-.banner { padding: 0.6em 1em; border-radius: 6px; font-size: 1.1em; margin: 0.6em 0; }
-.banner.pass { background: #ecfdf5; border: 1px solid #10b981; }
-.banner.fail { background: #fef2f2; border: 1px solid #ef4444; }
-code { background: #f3f4f6; padding: 0 0.25em; border-radius: 3px; }
-"""
-
-
-def page(title, body):
-    return (
-        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>\n"
-        f"<body><h1>{html.escape(title)}</h1>\n{body}\n</body></html>\n"
-    )
 
 
 def cell(value):
@@ -248,18 +223,21 @@ def _compact(value):
     return str(value)
 
 
-def history_page(versions, production_version, metric, name=None):
+def history_page(versions, production_version, metric, name=None, plot=None):
+    """plot: the PNG bytes of history_figure, shown on the page under the table."""
     title = f"Registry history of {name}" if name else "Registry history"
     if not versions:
         return page(title, "<p>No version has been registered yet.</p>")
     header, rows = history_rows(versions, production_version)
     classes = ["best" if row[-1] == "production" else "" for row in rows]
     html_rows = [[cell(value) for value in row] for row in rows]
+    shown = f"The plot under this table shows <b>{html.escape(metric)}</b> over the versions." if plot else ""
     body = [
-        f"<p>{len(versions)} registered version(s), oldest first; the production version is highlighted. "
-        f"The plot beside this table shows <b>{html.escape(metric)}</b> over the versions.</p>",
+        f"<p>{len(versions)} registered version(s), oldest first; the production version is highlighted. {shown}</p>",
         table(header, html_rows, classes),
     ]
+    if plot:
+        body.append(png_image(plot, f"{metric} across registered versions"))
     by_id = {v["version"]: v for v in versions}
     newest = versions[-1]
     if production_version in by_id and newest["version"] != production_version:
@@ -330,8 +308,11 @@ def run(input, output, params, log, threads=1):
         write_bytes(validation_page(validation).encode(), output.validation)
         write_bytes(comparison_page(comparison, best).encode(), output.comparison)
         write_bytes(gate_page(decision, outcome, version_meta, production).encode(), output.gate)
-        write_bytes(
-            history_page(versions, production_version, best["metric"], params.name).encode(), output.history_table
-        )
         save_png(history_figure(versions, production_version, best["metric"]), output.history_plot)
+        with open(output.history_plot, "rb") as fh:
+            plot = fh.read()
+        write_bytes(
+            history_page(versions, production_version, best["metric"], params.name, plot).encode(),
+            output.history_table,
+        )
         logger.info("wrote the report pages to %s", ", ".join(str(path) for path in output))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from snaketrain.orchestration import experiments
+from snaketrain.orchestration import experiments, experiments_table
 from snaketrain.stage_log import ConfigError
 
 
@@ -118,13 +118,13 @@ def test_one_dataset_name_with_two_sources_is_a_conflict():
 def test_changed_settings_lists_only_what_differs():
     base = _config()
     other = experiments.deep_merge(base, {"tuning": {"cv": 4}, "models": ["linear"]})
-    assert experiments.changed_settings(base, other) == {"models": ["linear"], "tuning.cv": 4}
+    assert experiments_table.changed_settings(base, other) == {"models": ["linear"], "tuning.cv": 4}
 
 
 def test_an_empty_base_mapping_the_experiment_fills_is_not_a_change_of_its_own():
     base = _config()
     other = experiments.deep_merge(base, {"estimators": {"random_forest": {"params": {"n_estimators": 5}}}})
-    assert experiments.changed_settings(base, other) == {"estimators.random_forest.params.n_estimators": 5}
+    assert experiments_table.changed_settings(base, other) == {"estimators.random_forest.params.n_estimators": 5}
 
 
 # ---- the Experiments class: what the rules ask

@@ -25,7 +25,7 @@ def write(path, content):
     path.write_text(content if isinstance(content, str) else json.dumps(content))
 
 
-def finished(results, name, f1s, passed=True, production=None, version="a" * 16):
+def finished(results, name, f1s, passed=True, production=None, version="a" * 16, reasons=()):
     folder = results / name
     rows = "\n".join(f"{i},{m},{v}" for i, (m, v) in enumerate(f1s.items(), start=1))
     write(folder / "comparison" / "metrics.csv", "rank,model,f1\n" + rows + "\n")
@@ -35,6 +35,7 @@ def finished(results, name, f1s, passed=True, production=None, version="a" * 16)
     if production is not None:
         checks.append({"check": "vs production f1", "bound": production, "production_version": "p" * 16})
     decision = {"passed": passed, "model": best, "metric": "f1", "value": f1s[best], "checks": checks}
+    decision["reasons"] = list(reasons)
     write(folder / "gate" / "decision.json", decision)
     if passed:
         write(folder / "registry" / "receipt.json", {"version": version})
@@ -49,7 +50,7 @@ def test_rows_hold_changed_parameters_metrics_outcome_and_delta(tmp_path):
     rows = table.rows_for(base, configs, results=results, logs=logs)
     assert [row["experiment"] for row in rows] == ["b", "a"]  # best first
     header, lines = table.table(rows)
-    assert header[:5] == ["experiment", "finished", "data", "models", "tuning.cv"]
+    assert header[:6] == ["experiment", "finished", "data", "metric", "models", "tuning.cv"]
     by_name = {line[0]: dict(zip(header, line, strict=True)) for line in lines}
     assert by_name["a"]["models"] == "-" and by_name["a"]["tuning.cv"] == "-"  # a changes nothing
     assert by_name["b"]["models"] == '["linear"]' and by_name["b"]["tuning.cv"] == "3"
@@ -86,3 +87,49 @@ def test_markdown_and_csv_hold_the_same_cells():
     header, lines = ["experiment", "x"], [["a", "1|2"]]
     assert table.as_csv(header, lines) == "experiment,x\na,1|2\n"
     assert table.as_markdown(header, lines).splitlines()[2] == "| a | 1\\|2 |"
+
+
+def test_settings_are_what_the_user_set_every_sweep_value_included(tmp_path):
+    base = config()
+    overlays = {"gpu_default": {"estimators": {"knn": {"params": {"n_neighbors": 3}}}}, "strat-true": {}}
+    overlays["strat-true"] = {"split": {"stratify": True}}  # the base's value: still what the sweep point sets
+    configs = {name: config(**overlay) for name, overlay in overlays.items()}
+    rows = {
+        r["experiment"]: r for r in table.rows_for(base, configs, results=tmp_path, logs=tmp_path, overlays=overlays)
+    }
+    assert rows["gpu_default"]["changed"] == {"estimators.knn.params.n_neighbors": 3}  # no resources.gpu = 0
+    assert rows["strat-true"]["changed"] == {"split.stratify": True}
+    header, lines = table.compact(list(rows.values()))
+    settings = {line[0][0]: line[header.index(["settings"])] for line in lines}
+    assert settings["strat-true"] == ["split.stratify=true"]
+
+
+def test_a_failed_gate_says_why(tmp_path):
+    reason = "f1 0.9 is worse than production p (0.95) by more than the tolerance 0.01"
+    finished(tmp_path, "forest_only", {"random_forest": 0.9}, passed=False, reasons=[reason])
+    rows = table.rows_for(config(), {"forest_only": config()}, results=tmp_path, logs=tmp_path)
+    assert rows[0]["status"] == f"gate failed: {reason}"
+
+
+def test_the_compact_table_names_its_metric_and_fits_the_width(tmp_path):
+    long = {"estimators": {"random_forest": {"params": {"n_estimators": 30, "max_features": 0.5}}}}
+    overlays = {f"sweep-split_stratify-{v}": {"split": {"stratify": v}, **long} for v in ("true", "false")}
+    configs = {name: config() for name in overlays}
+    for name in overlays:
+        finished(tmp_path, name, {"linear": 0.9, "random_forest": 0.95}, version="c" * 16)
+    rows = table.rows_for(config(), configs, results=tmp_path, logs=tmp_path, overlays=overlays)
+    text = table.terminal_text(rows, width=80)
+    assert max(len(line) for line in text.splitlines()) <= 80, text
+    assert "test f1" in text and "0.95 *" in text  # the metric named, the best model marked
+    assert "cccccccc" in text and "c" * 9 not in text  # the version, short
+    html_page = table.as_html(*table.compact(rows), about="x")
+    assert "<style>" in html_page and "max-width" in html_page and "max_features=0.5<br>" in html_page
+
+
+def test_params_name_the_experiment_that_changed():
+    base = config()
+    before = table.params_of(base, {"a": {}, "b": {"tuning": {"cv": 3}}}, {})
+    after = table.params_of(base, {"a": {}, "b": {"tuning": {"cv": 4}}}, {})
+    assert set(after) - set(before) == {"b: tuning.cv=4"}
+    assert max(len(line) for line in after) < 100
+    assert table.params_of(config(tuning={"cv": 4}), {"a": {}}, {})[0] != table.params_of(base, {"a": {}}, {})[0]

@@ -164,3 +164,63 @@ def test_the_workflow_keeps_going_with_experiments_only():
     snakefile = (ROOT / "workflow" / "Snakefile").read_text()
     onstart = snakefile[snakefile.index("onstart:") : snakefile.index("onsuccess:")]
     assert "if EXPERIMENTS:" in onstart and "snakemake_patches.keep_going(workflow)" in onstart
+
+
+# ---- errors printed once, without stack lines
+
+
+def test_every_module_that_prints_errors_gets_the_patched_printer():
+    code = (
+        "import importlib\n"
+        "from snakemake import exceptions\n"
+        "from snaketrain.orchestration import snakemake_patches as p\n"
+        "original = exceptions.print_exception\n"
+        "holders = [n for n in p.EXCEPTION_PRINTERS if importlib.import_module(n).print_exception is original]\n"
+        "print(holders == list(p.EXCEPTION_PRINTERS), p.errors_printed_once(), p.errors_printed_once())\n"
+        "print(all(importlib.import_module(n).print_exception.snaketrain_patch for n in p.EXCEPTION_PRINTERS))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["True", "True", "True", "True"]
+
+
+def _raised(error, wrap):
+    """wrap(error) raised while error is handled, as Snakemake wraps a job's or an input function's error."""
+    try:
+        try:
+            raise error
+        except Exception as inner:
+            raise wrap(inner)  # noqa: B904 - the implicit context is what Snakemake leaves
+    except Exception as outer:
+        return outer
+
+
+def test_a_stage_error_is_its_message_alone_and_a_logged_one_is_left_to_the_summary():
+    from snakemake.exceptions import RuleException
+
+    from snaketrain.stage_log import ConfigError, StageError
+
+    typo = ConfigError("unknown config key data.taget", "did you mean data.target?", "config key data.taget")
+    assert snakemake_patches.error_text(typo, 'ConfigError in file "x", line 37:\n  File "x", line 37') == str(typo)
+    in_input_function = _raised(StageError("predict", "no file to score", "set predict.input"), RuntimeError)
+    assert snakemake_patches.error_text(in_input_function, "Traceback:\n  File ...") == str(
+        in_input_function.__context__
+    )
+    logged = StageError("validate_data", "no column nope", "set data.target")
+    logged.logged_to = "logs/validate_data/validate_data.log"
+    assert snakemake_patches.error_text(RuleException(include=[RuleException("x")], message="y"), "y") == "y"
+    assert snakemake_patches.error_text(_raised(logged, lambda e: RuleException("formatted")), "formatted") is None
+
+
+def test_the_run_failed_line_is_dropped_and_other_errors_lose_their_stack_lines(tmp_path):
+    from snakemake.exceptions import WorkflowError
+
+    assert snakemake_patches.error_text(WorkflowError(snakemake_patches.RUN_FAILED), "WorkflowError:\n...") is None
+    missing = "MissingInputException in rule x:\nMissing input files for rule x:\n    data/a.csv"
+    assert snakemake_patches.error_text(WorkflowError("m"), missing, tmp_path) == missing
+    bug = _raised(KeyError("col"), lambda e: WorkflowError("in rule x"))
+    formatted = 'KeyError in file "common.smk", line 3:\n\'col\'\n  File "common.smk", line 3, in f\n'
+    text = snakemake_patches.error_text(bug, formatted, tmp_path)
+    assert 'File "' not in text and text.startswith("KeyError in file")
+    saved = next(tmp_path.glob("*.traceback.txt"))
+    assert f"(the Python traceback is in {saved})" in text
+    assert "Traceback (most recent call last)" in saved.read_text()

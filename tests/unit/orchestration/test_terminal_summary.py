@@ -1,6 +1,7 @@
 """The end-of-run summary on the terminal, read from the run's result files (paths as the Snakefile passes them)."""
 
 import json
+from pathlib import Path
 
 from snaketrain.orchestration.terminal_summary import summary_lines
 from snaketrain.registry import model_registry
@@ -113,3 +114,28 @@ def test_no_warning_no_line(tmp_path):
     write_failed_gate(tmp_path)
     write(tmp_path / "results/validation/report.json", {"checks": []})
     assert not [line for line in summary_lines("registry", WORKFLOW_PATHS, workdir=tmp_path) if "data checks" in line]
+
+
+def test_stale_pages_and_alerts_are_those_no_job_of_the_run_makes(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from snaketrain.orchestration.terminal_summary import remove_stale, stale_files
+
+    monkeypatch.chdir(tmp_path)
+    for path in ("results/report/validation.html", "results/report/experiments.html", "results/alerts/alert.json"):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text("x")
+
+    def job(rule, *outputs):
+        return SimpleNamespace(rule=SimpleNamespace(name=rule), output=list(outputs))
+
+    one_config = SimpleNamespace(
+        dag=SimpleNamespace(jobs=[job("summarize_run", "results/report/validation.html"), job("quality_gate")])
+    )
+    alert = ["results/alerts/alert.json"]
+    assert stale_files(one_config, alerts=alert) == [Path("results/report/experiments.html"), Path(alert[0])]
+    # a run that made no page and ran no gate (stopped after the drift check) leaves them alone
+    drift_only = SimpleNamespace(dag=SimpleNamespace(jobs=[job("check_drift", "results/drift/drift.json")]))
+    assert stale_files(drift_only, alerts=alert) == []
+    assert remove_stale(one_config, alerts=alert) == [Path("results/report/experiments.html"), Path(alert[0])]
+    assert sorted(p.name for p in Path("results").rglob("*") if p.is_file()) == ["validation.html"]

@@ -35,6 +35,9 @@ def test_candidate_worse_than_production_beyond_tolerance_fails():
     assert production_check("f1", 0.94, 0.945, 0.01, "v1")["verdict"] == "pass"
     check = production_check("f1", 0.90, 0.95, 0.01, "v1")
     assert check["verdict"] == "fail" and "worse than production v1" in check["reason"]
+    # a failure reads as one: never "within tolerance"
+    assert check["reason"] == "f1 0.9 is worse than production v1 (0.95) by more than the tolerance 0.01"
+    assert "within" not in production_check("f1", 0.94, 0.945, 0.01, "v1")["reason"]
 
 
 def test_the_production_model_is_scored_on_the_current_test_split(tmp_path):

@@ -104,3 +104,11 @@ def test_the_history_figure_plots_each_version_and_marks_production(tmp_path):
     assert empty.axes[0].texts[0].get_text() == "no registered version has rmse yet"
     save_png(figure, tmp_path / "history.png")
     assert (tmp_path / "history.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_history_page_shows_the_plot_it_names():
+    png = b"\x89PNG\r\n\x1a\n-a-plot"
+    with_plot = history_page(VERSIONS, "aaaaaaaaaaaaaaaa", "f1", plot=png)
+    assert "The plot under this table shows <b>f1</b>" in with_plot
+    assert "src='data:image/png;base64,iVBORw0KGgotYS1wbG90'" in with_plot
+    assert "plot" not in text_of(history_page(VERSIONS, "aaaaaaaaaaaaaaaa", "f1")).lower()
