@@ -57,6 +57,8 @@ ALPHA = {"alpha": [0.1, 1.0, 10.0]}
 FOREST = {"n_estimators": 200}
 FOREST_SPACE = {"max_depth": [None, 8], "min_samples_leaf": [1, 3]}
 RATE = [0.05, 0.1]
+LIGHTGBM = {"n_estimators": 500, "learning_rate": 0.05, "verbose": -1}
+LIGHTGBM_SPACE = {"num_leaves": [7, 31], "min_child_samples": [10, 40]}
 
 FAMILIES = {
     # one linear family for every task: logistic regression for classification, ridge for regression
@@ -132,20 +134,14 @@ FAMILIES = {
             "xgboost.sklearn.XGBRegressor",
         ),
     ),
+    # in the default model list and the light install (requirements.txt): a fixed learning rate whose rounds early
+    # stopping chooses in train_model, and the tree shape searched (bench/README.md, "Time to a good model")
     "lightgbm": Family(
-        Form(
-            "lightgbm.LGBMClassifier",
-            {"n_estimators": 300, "verbose": -1},
-            {"learning_rate": RATE, "num_leaves": [15, 31]},
-        ),
-        Form(
-            "lightgbm.LGBMRegressor",
-            {"n_estimators": 300, "verbose": -1},
-            {"learning_rate": RATE, "num_leaves": [15, 31]},
-        ),
+        Form("lightgbm.LGBMClassifier", LIGHTGBM, LIGHTGBM_SPACE),
+        Form("lightgbm.LGBMRegressor", LIGHTGBM, LIGHTGBM_SPACE),
         package="lightgbm",
         aliases=("lightgbm.LGBMClassifier", "lightgbm.LGBMRegressor"),
-        install=BOOST_INSTALL,
+        install="pip install -r requirements.txt (lightgbm is part of the default install)",
         rounds="n_estimators",
         early_stopping=20,
         trusted_types=(

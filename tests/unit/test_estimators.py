@@ -1,13 +1,16 @@
 """The estimator catalogue: families per task, checked params, seeds and threads, and the boosted-tree families."""
 
 import importlib.util
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from snaketrain import estimators
 from snaketrain.estimators import (
+    BOOST_INSTALL,
     FAMILIES,
     build_estimator,
     check_spec,
@@ -20,6 +23,7 @@ from snaketrain.estimators import (
 from snaketrain.stage_log import StageError
 
 BOOSTED = ["xgboost", "lightgbm", "catboost"]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def boost(family):
@@ -43,8 +47,10 @@ def test_the_linear_family_is_logistic_regression_or_ridge_with_its_own_search_s
 
 
 def test_every_family_of_the_default_models_has_both_forms():
-    for name in ("linear", "random_forest", "hist_gradient_boosting"):
-        assert FAMILIES[name].classifier and FAMILIES[name].regressor
+    defaults = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["models"]
+    assert defaults == ["linear", "lightgbm"]
+    for name in defaults:
+        assert FAMILIES[name].classifier and FAMILIES[name].regressor and FAMILIES[name].install is not BOOST_INSTALL
 
 
 def test_config_params_merge_over_the_familys_and_a_search_space_replaces_it():

@@ -13,7 +13,7 @@ import yaml
 from tests.harness import ROOT, clone_run, copy_project, planned_jobs, snakemake
 
 pytestmark = pytest.mark.workflow
-MODELS = ("linear", "random_forest", "hist_gradient_boosting")
+MODELS = ("linear", "lightgbm")  # the default list (config/config.yaml)
 
 
 def read(path):
@@ -75,7 +75,7 @@ def edit_config(workdir, change):
 
 def test_changing_one_search_space_reruns_only_that_model(default_run, tmp_path):
     d = clone_run(default_run, tmp_path / "run")
-    edit_config(d, lambda c: c["estimators"].update(random_forest={"search_space": {"max_depth": [4, 8]}}))
+    edit_config(d, lambda c: c["estimators"].update(lightgbm={"search_space": {"num_leaves": [4, 8]}}))
     assert planned_jobs(d) == {
         "resolve_estimator": 1,
         "tune_model": 1,
@@ -86,7 +86,7 @@ def test_changing_one_search_space_reruns_only_that_model(default_run, tmp_path)
         "all": 1,
     }
     out = snakemake(d, "-n").stdout
-    assert "results/tuning/random_forest/best_params.json" in out
+    assert "results/tuning/lightgbm/best_params.json" in out
     assert "results/tuning/linear" not in out
 
 
@@ -143,7 +143,7 @@ def test_own_csv_with_categories_and_missing_values_runs_to_the_end(project):
         "data": {"name": "churn", "source": "file", "path": "customers.csv", "delimiter": ";", "target": "churned"},
         "features": {"drop": ["customer_id"]},
         "gate": {"thresholds": {"accuracy": 0.6, "f1": 0.5}},
-        "estimators": {"random_forest": {"params": {"n_estimators": 50}}},
+        "estimators": {"lightgbm": {"params": {"n_estimators": 50}}},
         "predict": {"input": "customers.csv"},
     }
     (project / "config/churn.yaml").write_text(yaml.safe_dump(overlay))

@@ -11,9 +11,11 @@ from snaketrain.stage_log import stage_logging
 from snaketrain.table_io import read_joblib, read_json, read_table, write_json
 
 STAGE = "evaluate_model"
-# permutation importance costs n_repeats predictions per feature: bound both the rows and the bars shown
-IMPORTANCE_REPEATS = 5
-IMPORTANCE_MAX_ROWS = 2000
+# permutation importance costs n_repeats predictions per feature: bound both the rows and the bars shown (3 repeats
+# of 1,000 rows: 0.3x the predictions of 5 of 2,000, which cost a boosted model's evaluation more than its training;
+# bench/README.md, "Time to a good model")
+IMPORTANCE_REPEATS = 3
+IMPORTANCE_MAX_ROWS = 1000
 IMPORTANCE_BATCH_ROWS = 50_000  # rows per predict call: bounds memory, amortises per-call overhead
 IMPORTANCE_TOP = 15
 MAX_CURVE_CLASSES = 10
@@ -147,17 +149,20 @@ def importances(model, X, y, task, seed):
     batch = max(1, IMPORTANCE_BATCH_ROWS // max(per_feature, 1))
     columns = list(X.columns)
     result = []
+    originals = {column: X[column].to_numpy() for column in columns}
     for start in range(0, len(columns), batch):
         group = columns[start : start + batch]
-        copies = []
+        copies = len(group) * IMPORTANCE_REPEATS
+        # every copy of the rows, one after another, built column by column (one DataFrame per batch, not one per
+        # copy: pandas' per-frame overhead cost as much as the predictions)
+        stacked = {column: np.tile(values, copies) for column, values in originals.items()}
         for offset, column in enumerate(group):
             rng = np.random.default_rng([seed, start + offset])
-            values = X[column].to_numpy()
-            for _ in range(IMPORTANCE_REPEATS):
-                copy = X.copy()
-                copy[column] = values[rng.permutation(rows)]
-                copies.append(copy)
-        predicted = np.asarray(model.predict(pd.concat(copies, ignore_index=True)))
+            values = originals[column]
+            for repeat in range(IMPORTANCE_REPEATS):
+                first = (offset * IMPORTANCE_REPEATS + repeat) * rows
+                stacked[column][first : first + rows] = values[rng.permutation(rows)]
+        predicted = np.asarray(model.predict(pd.DataFrame(stacked, columns=columns)))
         for offset, column in enumerate(group):
             drops = [
                 baseline - _score(task, y, predicted[(offset * IMPORTANCE_REPEATS + r) * rows :][:rows])
