@@ -45,6 +45,7 @@ rule tune_model:
         model="{model}",
         spec=model_spec,
         tuning=setting("tuning"),
+        positive_class=setting("data", "positive_class"),
     run:
         from snaketrain.stages.tune_model import run as tune_model
 
@@ -74,6 +75,9 @@ rule train_model:
         model="{model}",
         spec=model_spec,
         seed=setting("tuning", "seed"),
+        # the decision threshold (binary) is chosen in as many folds as tuning uses
+        folds=setting("tuning", "cv"),
+        positive_class=setting("data", "positive_class"),
     run:
         from snaketrain.stages.train_model import run as train_model
 
@@ -87,6 +91,7 @@ rule evaluate_model:
         schema=shared_file(rules.build_features.output.schema),
     output:
         metrics=MODEL_METRICS,
+        answers=MODEL_ANSWERS,
         plot=report(
             MODEL_PLOT,
             caption="../report/evaluation.rst",

@@ -46,6 +46,9 @@ checkpoint quality_gate:
         best=rules.compare_models.output.best,
         test=shared_file(rules.split_data.output.test),
         schema=shared_file(rules.build_features.output.schema),
+        # the naive rule is learnt from the training part and scored on the models' answers' test rows
+        train=shared_file(rules.split_data.output.train),
+        answers=per_model(MODEL_ANSWERS),
     output:
         decision=f"results/{EXPERIMENT}gate/decision.json",
     log:
