@@ -26,7 +26,7 @@ def evaluate(model, X, y, task):
     return score_model(model, X, y, task)
 
 
-def test_answers(model, X, y, task):
+def answers_table(model, X, y, task):
     """A table of the model's answers on the test rows, in their order: y (the truth), prediction, and for a
     classifier with scores one column score_<i> per class (model.classes_' order: probabilities, else decision
     values)."""
@@ -241,7 +241,7 @@ def run(input, output, params, log, threads=1):
             time.perf_counter() - started,
             ", ".join(f"{name} {mean:.4f}" for name, mean, _ in rows[:5]),
         )
-        answers = test_answers(model, X, y, schema["task"])
+        answers = answers_table(model, X, y, schema["task"])
         write_table(answers, output.answers)
         write_json(
             {

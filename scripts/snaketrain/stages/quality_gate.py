@@ -1,14 +1,17 @@
-"""The quality gate: does the best model meet every threshold, does it take the same input as the production
-version of its registered model name, and is it no worse than that version?
+"""The quality gate: does the best model beat the naive rule for its task by a margin chance does not give (a
+paired bootstrap of the selection metric over the test rows, snaketrain.naive_rule; docs/gate.md), meet every
+configured threshold (none by default), take the same input as the production version of its registered model
+name, and is it no worse than that version?
 
-Light by design: pandas and scikit-learn are imported only when a production model exists and has to
-be scored on the current test split, so that the comparison is on the same data.
+Light by design: numpy and pyarrow for the naive rule; scikit-learn only when a production model exists and has
+to be scored on the current test split, so that the comparison is on the same data.
 """
 
+from snaketrain import naive_rule
 from snaketrain.model_metrics import higher_is_better, is_better_or_equal
 from snaketrain.registry import model_registry as registry
-from snaketrain.stage_log import stage_logging
-from snaketrain.table_io import read_json, write_json
+from snaketrain.stage_log import StageError, stage_logging
+from snaketrain.table_io import read_json, read_table, write_json
 
 STAGE = "quality_gate"
 
@@ -41,6 +44,70 @@ def threshold_checks(metrics, thresholds):
             }
         )
     return checks
+
+
+def naive_check(best, answers, y_train, gate):
+    """The candidate against the naive rule on its own test rows: passes when the one-sided `gate.confidence`
+    lower bound of (candidate - naive) on the selection metric, over `gate.resamples` paired bootstrap resamples
+    drawn with `gate.seed`, is above 0. answers: the candidate's evaluate_model answers (y, prediction, score_<i>)."""
+    import numpy as np
+
+    metric, task = best["metric"], best["task"]
+    positive = best.get("positive_class") if task == "binary" else None
+    rule = naive_rule.naive_rule(task, metric, y_train, positive)
+    y = answers["y"].to_numpy()
+    score_columns = sorted((c for c in answers.columns if c.startswith("score_")), key=lambda c: int(c[6:]))
+    scores = answers[score_columns].to_numpy() if score_columns else None
+    candidate = {"pred": answers["prediction"].to_numpy(), "scores": scores}
+    naive = {"pred": naive_rule.naive_predictions(rule, len(y)), "scores": None}
+    classes = best.get("classes")
+    if metric == "roc_auc" and scores is None:
+        return {
+            "check": f"vs naive rule {metric}",
+            "verdict": "fail",
+            "naive_rule": rule["rule"],
+            "reason": f"{metric} needs the model's scores, and {best['best_model']} gives none: it cannot be judged "
+            "against the naive rule (choose another selection.metric)",
+        }
+    result = naive_rule.paired_bootstrap(
+        metric,
+        y,
+        candidate,
+        naive,
+        gate["resamples"],
+        gate["seed"],
+        gate["confidence"],
+        positive=positive if metric in naive_rule.POSITIVE_METRICS else None,
+        classes=classes,
+    )
+    ok = bool(np.isfinite(result["lower"]) and result["lower"] > 0)
+    level = f"{result['confidence']:.0%}"
+    of = f" of class {positive!r}" if positive is not None and metric in naive_rule.POSITIVE_METRICS else ""
+    if ok:
+        reason = (
+            f"{metric}{of} {result['candidate']} beats the naive rule ({rule['rule']}: {result['naive']}) by "
+            f"{result['difference']}, at least {result['lower']} with {level} confidence"
+        )
+    else:
+        reason = (
+            f"{metric}{of} {result['candidate']} does not beat the naive rule ({rule['rule']}: {result['naive']}) "
+            f"by more than chance: the difference {result['difference']} has a {level} lower bound of "
+            f"{result['lower']}, not above 0 (the model has learnt nothing the naive rule does not know, or the "
+            "test split is too small to tell)"
+        )
+    return {
+        "check": f"vs naive rule {metric}",
+        "value": result["candidate"],
+        "bound": result["naive"],
+        "naive_rule": rule["rule"],
+        "difference": result["difference"],
+        "lower_bound": result["lower"],
+        "confidence": result["confidence"],
+        "resamples": result["resamples"],
+        "seed": result["seed"],
+        "verdict": "pass" if ok else "fail",
+        "reason": reason + f" (paired bootstrap of the test rows, {result['resamples']} resamples, seed {result['seed']})",
+    }
 
 
 def production_check(metric, candidate, champion, tolerance, version):
@@ -138,18 +205,34 @@ def not_compared(metric, version, why):
 
 def decide(best, checks):
     failed = [c for c in checks if c["verdict"] == "fail"]
+    naive = next((c for c in checks if c["check"].startswith("vs naive rule")), None)
     return {
         "passed": not failed,
         "model": best["best_model"],
         "metric": best["metric"],
         "value": best["metrics"][best["metric"]],
+        # binary: the class the metrics are of, and the decision threshold inside the model (None: 0.5)
+        **{key: best[key] for key in ("positive_class", "threshold", "threshold_on") if key in best},
+        "naive": {key: naive.get(key) for key in ("naive_rule", "bound", "lower_bound")} if naive else None,
         "checks": checks,
         "reasons": [c["reason"] for c in failed],
     }
 
 
-def score_production(registry_root, version, name, test_path, metric):
-    """The production version's metric on the current test split (same input schema: checked before)."""
+def recorded_behaviour(meta):
+    """How a registered version decides: {"positive_class", "threshold"} as recorded, or, for a version
+    registered before positive classes, the rule it was gated under (the larger label, threshold 0.5)."""
+    if meta.get("task") != "binary":
+        return {}
+    if "positive_class" in meta:
+        return {"positive_class": meta["positive_class"], "threshold": meta.get("threshold")}
+    return {"positive_class": None, "threshold": None, "note": "registered before positive classes: larger label, 0.5"}
+
+
+def score_production(registry_root, version, name, test_path, metric, positive=None):
+    """The production version's metric on the current test split (same input schema: checked before), with its
+    own labels (its own threshold, or 0.5 for an old version) scored by the candidate's metric definition (F1 of
+    the candidate's positive class)."""
     from snaketrain.model_metrics import prediction_metrics
     from snaketrain.registry import inference
     from snaketrain.table_io import read_table
@@ -157,7 +240,7 @@ def score_production(registry_root, version, name, test_path, metric):
     loaded = inference.load_version(registry_root, version, name, STAGE)
     test = read_table(test_path)
     prediction = inference.predict(loaded, test, STAGE, where=str(test_path))
-    return prediction_metrics(test[loaded.input_schema["target"]], prediction, loaded.task).get(metric)
+    return prediction_metrics(test[loaded.input_schema["target"]], prediction, loaded.task, positive).get(metric)
 
 
 def production_checks(params, candidate, best, test_path, logger):
@@ -182,22 +265,45 @@ def _checks_against(params, candidate, best, test_path, version):
         return [*checks, not_compared(metric, version, "its input differs (see the schema check)")]
     if inference_file_missing(params.registry, version, params.name):
         return [*checks, not_compared(metric, version, "it was registered before models were stored safely")]
-    champion = score_production(params.registry, version, params.name, test_path, metric)
+    champion = score_production(params.registry, version, params.name, test_path, metric, best.get("positive_class"))
     if champion is None:
         return [*checks, not_compared(metric, version, f"{metric} is not measured for its task")]
     value = best["metrics"][metric]
-    return [*checks, production_check(metric, value, champion, params.gate["tolerance"], version)]
+    check = production_check(metric, value, champion, params.gate["tolerance"], version)
+    behaviour = recorded_behaviour(meta)
+    if behaviour:
+        check["production_decides_by"] = behaviour
+        if "positive_class" in best:
+            check["reason"] += f" (both scored as {metric} of class {best['positive_class']!r})"
+    return [*checks, check]
 
 
 def inference_file_missing(root, version, name):
     return "pipeline.skops" not in registry.metadata(root, version, name)["files"]
 
 
+def answers_of(best, paths):
+    """The best model's test answers (evaluate_model's table), from the answers files of every model."""
+    from pathlib import Path
+
+    from snaketrain.table_io import read_table
+
+    for path in paths:
+        if Path(path).parent.name == best["best_model"]:
+            return read_table(path)
+    raise StageError(STAGE, f"no test answers of model {best['best_model']}", "this is a workflow bug: report it")
+
+
 def run(input, output, params, log, threads=1):
     with stage_logging(log[0], STAGE, input) as logger:
         best = read_json(input.best)
         logger.info("best model %s: %s = %s", best["best_model"], best["metric"], best["metrics"][best["metric"]])
-        checks = threshold_checks(best["metrics"], params.gate["thresholds"])
+        checks = []
+        if params.gate["beat_naive"]:
+            target = read_json(input.schema)["target"]
+            y_train = read_table(input.train, columns=[target])[target].dropna().to_numpy()
+            checks.append(naive_check(best, answers_of(best, input.answers), y_train, params.gate))
+        checks += threshold_checks(best["metrics"], params.gate["thresholds"])
         candidate = read_json(input.schema)
         against, compared_with = production_checks(params, candidate, best, input.test, logger)
         checks += against
