@@ -275,3 +275,29 @@ def _register_booster(cls, converter):
     update_registered_converter(
         cls, f"Snaketrain{cls.__module__.split('.')[0]}{cls.__name__}", shapes, converter, options=options
     )
+
+
+def unthresholded(model):
+    """The estimator whose graph is converted: the one inside a model with a tuned decision threshold
+    (decision_threshold), whose labels fast_path then draws from the graph's probabilities with threshold_of;
+    Unconvertible when the threshold is on decision values (the graph's scores are not scikit-learn's)."""
+    from snaketrain import decision_threshold
+
+    rule = decision_threshold.rule(model)
+    if rule is None:
+        return model
+    if rule["response"] != "predict_proba":
+        raise Unconvertible(f"its decision threshold is on {rule['response']} values, which the graph does not give")
+    return decision_threshold.estimator_of(model)
+
+
+def threshold_of(model):
+    """(index of the positive class in classes_, index of the other, threshold) of a thresholded model, else None."""
+    from snaketrain import decision_threshold
+
+    if not decision_threshold.is_thresholded(model):
+        return None
+    classes = list(model.classes_)
+    positive = classes.index(model.pos_label)
+    return positive, 1 - positive, float(model.threshold)
+
