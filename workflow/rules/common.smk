@@ -85,6 +85,8 @@ def check_experiments_agree():
             "give one of them its own data.name, or the same source",
             f"{where}, experiments {first} and {second}",
         )
+    if problem := experiments.positive_class_error(EXPERIMENTS, where):
+        raise problem  # one registered name's F1s must be of one class
     paths = {c["registry"]["path"] for c in EXPERIMENTS.values()}
     if len(paths) > 1:
         raise ConfigError(

@@ -294,7 +294,43 @@ def features_settings(cfg):
 
 def fit_settings(model, cfg):
     """What a model's resolve_estimator, tune_model, train_model and evaluate_model read (beside the features)."""
-    return {"model": model, "entry": estimator_entry(model, cfg), "tuning": cfg["tuning"]}
+    settings = {"model": model, "entry": estimator_entry(model, cfg), "tuning": cfg["tuning"]}
+    positive = cfg["data"].get("positive_class")
+    if positive is not None:  # only when set, so that the folders of configs without it keep their keys
+        settings["positive_class"] = positive
+    return settings
+
+
+def positive_class_conflict(configs):
+    """(name, [(experiment, data.positive_class), ...]) for the first registered name whose experiments do not
+    all set the same data.positive_class (null: the rare class, found at training), else None. Versions of one name
+    are compared by F1 of its positive class (the gate against production, deploy among the experiments), so
+    their F1s must be of one class. Pure: read before any job runs."""
+    by_name = {}
+    for experiment in sorted(configs):
+        cfg = configs[experiment]
+        by_name.setdefault(registered_name(cfg), []).append((experiment, cfg["data"].get("positive_class")))
+    for name in sorted(by_name):
+        settings = by_name[name]
+        if len({json.dumps(value) if value is None else str(value) for _, value in settings}) > 1:
+            return name, settings
+    return None
+
+
+def positive_class_error(configs, where):
+    """A ConfigError for experiments of one registered name that disagree on the positive class, else None."""
+    conflict = positive_class_conflict(configs)
+    if conflict is None:
+        return None
+    name, settings = conflict
+    shown = ", ".join(f"{experiment}: {'null (the rare class)' if v is None else repr(v)}" for experiment, v in settings)
+    return ConfigError(
+        f"the experiments registered as '{name}' set data.positive_class differently ({shown}): their F1s would be "
+        "of different classes, and the gate and the deploy compare them",
+        "set the same data.positive_class in each (in the base config), or give one of them its own "
+        "registry.model_name",
+        f"{where}, data.positive_class",
+    )
 
 
 def shared_folders(cfg):

@@ -125,3 +125,29 @@ def test_an_empty_base_mapping_the_experiment_fills_is_not_a_change_of_its_own()
     base = _config()
     other = experiments.deep_merge(base, {"estimators": {"random_forest": {"params": {"n_estimators": 5}}}})
     assert experiments.changed_settings(base, other) == {"estimators.random_forest.params.n_estimators": 5}
+
+
+def _named(dataset, positive=None, model_name=None):
+    return {"data": {"name": dataset, "positive_class": positive}, "registry": {"model_name": model_name}}
+
+
+def test_experiments_of_one_registered_name_must_agree_on_the_positive_class():
+    from snaketrain.orchestration.experiments import positive_class_conflict, positive_class_error
+
+    agree = {"a": _named("loans"), "b": _named("loans"), "c": _named("loans", "bad", model_name="loans_bad")}
+    assert positive_class_conflict(agree) is None  # other names may choose another class
+    assert positive_class_conflict({"a": _named("loans", 1), "b": _named("loans", "1")}) is None  # same text
+    clash = {"a": _named("loans"), "b": _named("loans", "bad")}
+    assert positive_class_conflict(clash) == ("loans", [("a", None), ("b", "bad")])
+    error = positive_class_error(clash, "config/experiments.yaml")
+    assert "registered as 'loans'" in str(error) and "a: null (the rare class), b: 'bad'" in str(error)
+    assert positive_class_error(agree, "x") is None
+
+
+def test_a_positive_class_changes_the_fit_folders_only_when_set():
+    from snaketrain.orchestration.experiments import fit_settings
+
+    base = {"data": {"positive_class": None}, "estimators": {}, "tuning": {"cv": 5}}
+    assert "positive_class" not in fit_settings("linear", base)
+    chosen = {**base, "data": {"positive_class": "bad"}}
+    assert fit_settings("linear", chosen)["positive_class"] == "bad"
