@@ -113,3 +113,21 @@ def test_no_warning_no_line(tmp_path):
     write_failed_gate(tmp_path)
     write(tmp_path / "results/validation/report.json", {"checks": []})
     assert not [line for line in summary_lines("registry", WORKFLOW_PATHS, workdir=tmp_path) if "data checks" in line]
+
+
+def test_the_summary_shows_the_positive_class_threshold_and_naive_rule_beside_the_model():
+    from snaketrain.orchestration.terminal_summary import judgement_lines
+
+    decision = {
+        "metric": "f1",
+        "value": 0.41,
+        "positive_class": "bad",
+        "threshold": 0.23,
+        "naive": {"naive_rule": "always the positive class (bad)", "bound": 0.095, "lower_bound": 0.2},
+    }
+    lines = judgement_lines(decision)
+    assert "class 'bad'" in lines[0] and "decision threshold 0.23" in lines[0]
+    assert lines[1] == (
+        "  naive rule:   always the positive class (bad): f1 0.095 beside the model's 0.41 (lower bound of the gain 0.2)"
+    )
+    assert judgement_lines({"metric": "rmse", "value": 1.0}) == []

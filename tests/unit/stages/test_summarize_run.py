@@ -104,3 +104,19 @@ def test_the_history_figure_plots_each_version_and_marks_production(tmp_path):
     assert empty.axes[0].texts[0].get_text() == "no registered version has rmse yet"
     save_png(figure, tmp_path / "history.png")
     assert (tmp_path / "history.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_gate_page_shows_the_naive_rule_and_says_a_threshold_free_metric_ignores_the_threshold():
+    from snaketrain.stages.summarize_run import judgement_section
+
+    decision = {
+        "metric": "roc_auc",
+        "value": 0.74,
+        "positive_class": "bad",
+        "threshold": 0.21,
+        "threshold_on": "predict_proba",
+        "naive": {"naive_rule": "one score for every row (the class prior): ROC AUC 0.5", "bound": 0.5, "lower_bound": 0.1},
+    }
+    text = judgement_section(decision)
+    assert "ROC AUC 0.5" in text and "0.74 for the model" in text
+    assert "Decision threshold: <b>0.21</b>" in text and "does not depend on the threshold" in text
