@@ -85,12 +85,12 @@ def naive_check(best, answers, y_train, gate):
     of = f" of class {positive!r}" if positive is not None and metric in naive_rule.POSITIVE_METRICS else ""
     if ok:
         reason = (
-            f"{metric}{of} {result['candidate']} beats the naive rule ({rule['rule']}: {result['naive']}) by "
+            f"{metric}{of} = {result['candidate']} beats the naive rule ({rule['rule']}: {result['naive']}) by "
             f"{result['difference']}, at least {result['lower']} with {level} confidence"
         )
     else:
         reason = (
-            f"{metric}{of} {result['candidate']} does not beat the naive rule ({rule['rule']}: {result['naive']}) "
+            f"{metric}{of} = {result['candidate']} does not beat the naive rule ({rule['rule']}: {result['naive']}) "
             f"by more than chance: the difference {result['difference']} has a {level} lower bound of "
             f"{result['lower']}, not above 0 (the model has learnt nothing the naive rule does not know, or the "
             "test split is too small to tell)"
