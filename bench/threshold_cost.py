@@ -40,10 +40,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     X, y = table(args.rows)
     results = {}
+    threshold = {"positive": "bad", "folds": 5}
     for family in ("linear", "random_forest", "hist_gradient_boosting"):
         spec = {"estimator": family, "search_space": {}}
         plain, _ = timed(lambda spec=spec: train("m", spec, {}, "binary", 0, X, y, args.threads), args.repeats)
-        threshold = {"positive": "bad", "folds": 5}
         tuned, model = timed(
             lambda spec=spec: train("m", spec, {}, "binary", 0, X, y, args.threads, threshold=threshold), args.repeats
         )

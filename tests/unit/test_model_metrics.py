@@ -48,7 +48,9 @@ def test_binary_tuning_and_selection_score_the_positive_class(labels):
     assert (y == positive).mean() < 0.5  # the rare class
     scorer, name = tuning_scorer("auto", "binary", classes, positive)
     index = list(model.classes_).index(positive)
-    assert scorer(model, X, y) == pytest.approx(average_precision_score(y == positive, model.predict_proba(X)[:, index]))
+    assert scorer(model, X, y) == pytest.approx(
+        average_precision_score(y == positive, model.predict_proba(X)[:, index])
+    )
     assert name == f"average_precision (positive class {positive})"
     f1, _ = tuning_scorer("f1", "binary", classes, positive)
     assert f1(model, X, y) == pytest.approx(score_model(model, X, y, "binary", positive)["f1"], abs=1e-6)

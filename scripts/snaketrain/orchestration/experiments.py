@@ -323,7 +323,9 @@ def positive_class_error(configs, where):
     if conflict is None:
         return None
     name, settings = conflict
-    shown = ", ".join(f"{experiment}: {'null (the rare class)' if v is None else repr(v)}" for experiment, v in settings)
+    shown = ", ".join(
+        f"{experiment}: {'null (the rare class)' if v is None else repr(v)}" for experiment, v in settings
+    )
     return ConfigError(
         f"the experiments registered as '{name}' set data.positive_class differently ({shown}): their F1s would be "
         "of different classes, and the gate and the deploy compare them",

@@ -18,7 +18,6 @@ from pathlib import Path
 from snaketrain.model_metrics import higher_is_better
 from snaketrain.registry import model_registry as registry
 
-
 # metrics of one class on a binary task: versions with different positive classes have them of different classes
 CLASS_METRICS = frozenset({"f1", "precision", "recall"})
 OLD_RULE = "larger-label"  # what versions registered before positive classes measured F1 of

@@ -300,4 +300,3 @@ def threshold_of(model):
     classes = list(model.classes_)
     positive = classes.index(model.pos_label)
     return positive, 1 - positive, float(model.threshold)
-

@@ -106,7 +106,8 @@ def naive_check(best, answers, y_train, gate):
         "resamples": result["resamples"],
         "seed": result["seed"],
         "verdict": "pass" if ok else "fail",
-        "reason": reason + f" (paired bootstrap of the test rows, {result['resamples']} resamples, seed {result['seed']})",
+        "reason": reason
+        + f" (paired bootstrap of the test rows, {result['resamples']} resamples, seed {result['seed']})",
     }
 
 

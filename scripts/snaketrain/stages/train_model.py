@@ -70,7 +70,9 @@ def threshold_settings(task, y, configured, folds):
     try:
         return {"positive": positive_class(y, configured), "folds": folds}
     except ValueError as error:
-        raise StageError(STAGE, str(error), "name one of those classes, or null for the rare one", "data.positive_class")
+        raise StageError(
+            STAGE, str(error), "name one of those classes, or null for the rare one", "data.positive_class"
+        ) from None
 
 
 def run(input, output, params, log, threads=1):
@@ -82,7 +84,16 @@ def run(input, output, params, log, threads=1):
         threshold = threshold_settings(schema["task"], y, params.positive_class, params.folds)
         started = time.perf_counter()
         model = train(
-            params.model, params.spec, tuned["best_params"], schema["task"], params.seed, X, y, threads, logger, threshold
+            params.model,
+            params.spec,
+            tuned["best_params"],
+            schema["task"],
+            params.seed,
+            X,
+            y,
+            threads,
+            logger,
+            threshold,
         )
         logger.info(
             "fitted %s on %d rows with %s in %.2f s",

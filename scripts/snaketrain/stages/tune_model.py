@@ -199,7 +199,9 @@ def _positive(task, y, configured):
     try:
         return positive_class(y, configured)
     except ValueError as error:
-        raise StageError(STAGE, str(error), "name one of those classes, or null for the rare one", "data.positive_class")
+        raise StageError(
+            STAGE, str(error), "name one of those classes, or null for the rare one", "data.positive_class"
+        ) from None
 
 
 def _plain(value):

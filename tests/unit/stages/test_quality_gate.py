@@ -8,8 +8,8 @@ from snaketrain.registry import model_registry
 from snaketrain.stages.quality_gate import (
     decide,
     naive_check,
-    recorded_behaviour,
     production_check,
+    recorded_behaviour,
     run,
     schema_check,
     score_production,

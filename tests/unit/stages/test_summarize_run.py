@@ -115,7 +115,11 @@ def test_the_gate_page_shows_the_naive_rule_and_says_a_threshold_free_metric_ign
         "positive_class": "bad",
         "threshold": 0.21,
         "threshold_on": "predict_proba",
-        "naive": {"naive_rule": "one score for every row (the class prior): ROC AUC 0.5", "bound": 0.5, "lower_bound": 0.1},
+        "naive": {
+            "naive_rule": "one score for every row (the class prior): ROC AUC 0.5",
+            "bound": 0.5,
+            "lower_bound": 0.1,
+        },
     }
     text = judgement_section(decision)
     assert "ROC AUC 0.5" in text and "0.74 for the model" in text

@@ -1,11 +1,10 @@
 """Tuning reports its progress (candidates done of total) without changing its results."""
 
 import pandas as pd
-
-from snaketrain.model_metrics import positive_class
 import pytest
 from sklearn.datasets import make_classification
 
+from snaketrain.model_metrics import positive_class
 from snaketrain.stage_log import StageError
 from snaketrain.stages import tune_model
 from snaketrain.stages.tune_model import check_folds
