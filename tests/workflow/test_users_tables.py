@@ -18,7 +18,6 @@ OVERLAY = """\
 data: {name: churn, source: file, path: data/customers.csv, target: churned}
 models: [linear, hist_gradient_boosting]
 tuning: {cv: 3}
-gate: {thresholds: {accuracy: 0.5, f1: 0.5}}
 predict: {input: data/new.csv}
 """
 FEATURE_CODE = '''\
