@@ -133,6 +133,15 @@ def comparison_page(table_csv, best):
         f"<p>Models ranked by the selection metric <b>{html.escape(metric)}</b> ({direction} is better) on the "
         f"held-out test split. Best model: <b>{html.escape(best['best_model'])}</b> "
         f"({html.escape(metric)} = {best['metrics'][metric]}).</p>",
+        *(
+            [
+                f"<p>Precision, recall and F1 are those of the positive class "
+                f"<b>{html.escape(repr(best['positive_class']))}</b> (data.positive_class); each model's labels come "
+                "from a decision threshold chosen by cross-validation on the training part to maximise its F1.</p>"
+            ]
+            if best.get("positive_class") is not None
+            else []
+        ),
         table(header, rows, classes),
     ]
     return page("Model comparison", "\n".join(body))

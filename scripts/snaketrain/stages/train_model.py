@@ -64,15 +64,19 @@ def train(name, spec, best_params, task, seed, X, y, threads=1, logger=None, thr
 
 
 def threshold_settings(task, y, configured, folds):
-    """What train tunes the decision threshold for: {"positive", "folds"} on a binary task, else None."""
+    """What train tunes the decision threshold for: {"positive", "folds"} on a binary task (None without two rows of
+    each class: the estimator's own labels)."""
     if task != "binary":
         return None
     try:
-        return {"positive": positive_class(y, configured), "folds": folds}
+        positive = positive_class(y, configured)
     except ValueError as error:
         raise StageError(
             STAGE, str(error), "name one of those classes, or null for the rare one", "data.positive_class"
         ) from None
+    # every fold needs a row of each class (tune_model checks tuning.cv, but not for a model with nothing to tune)
+    folds = min(folds, int(y.value_counts().min()))
+    return {"positive": positive, "folds": folds} if folds >= 2 else None
 
 
 def run(input, output, params, log, threads=1):
