@@ -9,7 +9,9 @@ test rows as the model:
   model) expects no more than the positive class's prevalence as precision, so "always positive" is the constant to
   beat: a model that beats it by a margin has learnt something about the rare class;
 - accuracy and macro F1, precision and recall (multiclass): the most frequent class of the training part;
-- ROC AUC: one score for every row (the class prior), whose ROC AUC is 0.5.
+- ROC AUC: one score for every row (the class prior), whose ROC AUC is 0.5;
+- class probabilities (Brier score, the test of skill when a classifier gives probabilities): the class prior of the
+  training part for every row.
 
 Standard library and numpy only (the gate is a light job).
 """
@@ -17,7 +19,7 @@ Standard library and numpy only (the gate is a light job).
 import numpy as np
 
 POSITIVE_METRICS = frozenset({"f1", "precision", "recall"})
-LOWER_IS_BETTER = frozenset({"rmse", "mae"})
+LOWER_IS_BETTER = frozenset({"rmse", "mae", "brier"})
 CELLS = 2_000_000  # resamples x rows held in memory at once
 
 
@@ -41,6 +43,12 @@ def naive_rule(task, metric, y_train, positive=None):
         return {"rule": f"always the positive class ({positive})", "label": positive}
     label = most_frequent(y_train)
     return {"rule": f"always the most frequent class ({label})", "label": label}
+
+
+def class_prior(y_train, classes):
+    """The share of each class (classes' order) in the training part: the naive rule's probabilities."""
+    y_train = np.asarray(y_train, dtype=object)
+    return np.array([np.mean(y_train == label) for label in classes], dtype=float)
 
 
 def naive_predictions(rule, rows):
@@ -99,6 +107,9 @@ def weighted_metric(metric, weights, y, pred=None, scores=None, positive=None, c
 
     pred: labels or values; scores: rows x classes (classes' order) for ROC AUC, or None for a constant score;
     positive: the positive class of a binary task (F1, precision, recall of it), None for macro averages."""
+    if metric == "brier":  # mean over rows of the squared distance of the class probabilities from the truth
+        truth = np.column_stack([np.asarray(y, dtype=object) == label for label in classes]).astype(float)
+        return weights @ ((np.asarray(scores, dtype=float) - truth) ** 2).sum(axis=1) / weights.sum(axis=1)
     if metric in ("rmse", "mae", "r2"):
         y, pred = np.asarray(y, dtype=float), np.asarray(pred, dtype=float)
         if metric == "mae":
@@ -144,13 +155,13 @@ def paired_bootstrap(metric, y, candidate, naive, resamples, seed, confidence, p
     common = {"positive": positive, "classes": classes}
     differences = []
     for weights in resample_weights(len(y), resamples, seed):
-        mine = weighted_metric(metric, weights, y, candidate["pred"], candidate.get("scores"), **common)
-        theirs = weighted_metric(metric, weights, y, naive["pred"], naive.get("scores"), **common)
+        mine = weighted_metric(metric, weights, y, candidate.get("pred"), candidate.get("scores"), **common)
+        theirs = weighted_metric(metric, weights, y, naive.get("pred"), naive.get("scores"), **common)
         differences.append(sign * (mine - theirs))
     differences = np.concatenate(differences)
     differences = differences[~np.isnan(differences)]
-    mine = point(metric, y, candidate["pred"], candidate.get("scores"), **common)
-    theirs = point(metric, y, naive["pred"], naive.get("scores"), **common)
+    mine = point(metric, y, candidate.get("pred"), candidate.get("scores"), **common)
+    theirs = point(metric, y, naive.get("pred"), naive.get("scores"), **common)
     lower = float(np.quantile(differences, 1 - confidence)) if len(differences) else float("nan")
     return {
         "candidate": round(mine, 6),

@@ -45,7 +45,8 @@ def judgement_lines(decision):
     if naive:
         lines.append(
             f"  naive rule:   {naive['naive_rule']}: {decision['metric']} {naive['bound']} beside the model's "
-            f"{decision['value']} (lower bound of the gain {naive['lower_bound']})"
+            f"{decision['value']} (lower bound of the gain in {naive.get('test') or decision['metric']} "
+            f"{naive['lower_bound']})"
         )
     return lines
 

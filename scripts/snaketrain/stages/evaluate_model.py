@@ -41,6 +41,16 @@ def answers_table(model, X, y, task):
     return table
 
 
+def score_kind(model, task):
+    """ "probabilities", "decision_function" or None: what class_scores gives for this model."""
+    if task == "regression":
+        return None
+    return next((kind for kind, method in SCORE_KINDS if hasattr(model, method)), None)
+
+
+SCORE_KINDS = (("probabilities", "predict_proba"), ("decision_function", "decision_function"))
+
+
 def judged_by(model, task):
     """What the metrics are of and what decides the labels: {"positive_class", "threshold", "threshold_on"} for a
     binary classifier ("threshold": None when the model has no tuned threshold: the larger label, 0.5), {} else."""
@@ -249,6 +259,8 @@ def run(input, output, params, log, threads=1):
                 "task": schema["task"],
                 "test_rows": len(X),
                 **judged_by(model, schema["task"]),
+                # what the answers' score columns are: the gate tests skill with probabilities (Brier score)
+                "scores": score_kind(model, schema["task"]),
                 **({} if schema["task"] == "regression" else {"classes": [_plain(c) for c in model.classes_]}),
                 "metrics": metrics,
                 "importances": {

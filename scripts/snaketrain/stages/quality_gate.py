@@ -47,9 +47,17 @@ def threshold_checks(metrics, thresholds):
 
 
 def naive_check(best, answers, y_train, gate):
-    """The candidate against the naive rule on its own test rows: passes when the one-sided `gate.confidence`
-    lower bound of (candidate - naive) on the selection metric, over `gate.resamples` paired bootstrap resamples
-    drawn with `gate.seed`, is above 0. answers: the candidate's evaluate_model answers (y, prediction, score_<i>)."""
+    """The candidate against the naive rule on its own test rows (docs/gate.md), with `gate.resamples` paired
+    bootstrap resamples drawn with `gate.seed` and a one-sided `gate.confidence` lower bound:
+
+    - a classifier with class probabilities passes when its probabilities beat the class prior by more than chance
+      (the lower bound of the gain in Brier score is above 0) and its selection metric is no lower than the naive
+      rule's: the Brier score, a proper scoring rule computed per row, tells skill from luck on a few dozen rows
+      where F1 cannot, and the selection metric keeps labels that are worse than the rule's out;
+    - any other model (regression, SVC, ridge classifiers) passes when the lower bound of its gain over the naive
+      rule in the selection metric is above 0.
+
+    answers: the candidate's evaluate_model answers (y, prediction, score_<i>)."""
     import numpy as np
 
     metric, task = best["metric"], best["task"]
@@ -61,54 +69,56 @@ def naive_check(best, answers, y_train, gate):
     candidate = {"pred": answers["prediction"].to_numpy(), "scores": scores}
     naive = {"pred": naive_rule.naive_predictions(rule, len(y)), "scores": None}
     classes = best.get("classes")
+    check = {"check": f"vs naive rule {metric}", "naive_rule": rule["rule"]}
     if metric == "roc_auc" and scores is None:
-        return {
-            "check": f"vs naive rule {metric}",
-            "verdict": "fail",
-            "naive_rule": rule["rule"],
-            "reason": f"{metric} needs the model's scores, and {best['best_model']} gives none: it cannot be judged "
-            "against the naive rule (choose another selection.metric)",
-        }
-    result = naive_rule.paired_bootstrap(
-        metric,
-        y,
-        candidate,
-        naive,
-        gate["resamples"],
-        gate["seed"],
-        gate["confidence"],
-        positive=positive if metric in naive_rule.POSITIVE_METRICS else None,
-        classes=classes,
-    )
-    ok = bool(np.isfinite(result["lower"]) and result["lower"] > 0)
-    level = f"{result['confidence']:.0%}"
-    of = f" of class {positive!r}" if positive is not None and metric in naive_rule.POSITIVE_METRICS else ""
-    if ok:
         reason = (
-            f"{metric}{of} = {result['candidate']} beats the naive rule ({rule['rule']}: {result['naive']}) by "
-            f"{result['difference']}, at least {result['lower']} with {level} confidence"
+            f"{metric} needs the model's scores, and {best['best_model']} gives none: it cannot be judged against the "
+            "naive rule (choose another selection.metric)"
         )
+        return {**check, "value": None, "bound": None, "verdict": "fail", "reason": reason}
+    settings = (gate["resamples"], gate["seed"], gate["confidence"])
+    of_class = positive if metric in naive_rule.POSITIVE_METRICS else None
+    on_metric = naive_rule.paired_bootstrap(metric, y, candidate, naive, *settings, positive=of_class, classes=classes)
+    level = f"{on_metric['confidence']:.0%}"
+    of = f" of class {positive!r}" if of_class is not None else ""
+    said = f"{metric}{of} = {on_metric['candidate']}"
+    against = f"the naive rule ({rule['rule']}: {on_metric['naive']})"
+    how = f" (paired bootstrap of the test rows, {on_metric['resamples']} resamples, seed {on_metric['seed']})"
+    check.update(value=on_metric["candidate"], bound=on_metric["naive"], difference=on_metric["difference"])
+    check.update(confidence=on_metric["confidence"], resamples=on_metric["resamples"], seed=on_metric["seed"])
+    if task != "regression" and best.get("scores") == "probabilities" and scores is not None:
+        prior = np.tile(naive_rule.class_prior(y_train, classes), (len(y), 1))
+        skill = naive_rule.paired_bootstrap(
+            "brier", y, {"scores": scores}, {"scores": prior}, *settings, classes=classes
+        )
+        check.update(test="brier", brier=skill["candidate"], brier_naive=skill["naive"], lower_bound=skill["lower"])
+        brier = (
+            f"Brier score {skill['candidate']} against the class prior's {skill['naive']}, the gain's {level} lower "
+            f"bound {skill['lower']}"
+        )
+        if on_metric["difference"] < 0:
+            ok, reason = False, f"{said} does not beat {against}: it is lower"
+        elif not skill["lower"] > 0:
+            ok = False
+            reason = (
+                f"{said} does not beat {against} by more than chance: the model's class probabilities are no better "
+                f"than the class prior ({brier}, not above 0): it has learnt nothing the naive rule does not know, or "
+                "the test split is too small to tell"
+            )
+        else:
+            ok, reason = True, f"{said} beats {against}, and its class probabilities beat the class prior ({brier})"
     else:
-        reason = (
-            f"{metric}{of} = {result['candidate']} does not beat the naive rule ({rule['rule']}: {result['naive']}) "
-            f"by more than chance: the difference {result['difference']} has a {level} lower bound of "
-            f"{result['lower']}, not above 0 (the model has learnt nothing the naive rule does not know, or the "
-            "test split is too small to tell)"
-        )
-    return {
-        "check": f"vs naive rule {metric}",
-        "value": result["candidate"],
-        "bound": result["naive"],
-        "naive_rule": rule["rule"],
-        "difference": result["difference"],
-        "lower_bound": result["lower"],
-        "confidence": result["confidence"],
-        "resamples": result["resamples"],
-        "seed": result["seed"],
-        "verdict": "pass" if ok else "fail",
-        "reason": reason
-        + f" (paired bootstrap of the test rows, {result['resamples']} resamples, seed {result['seed']})",
-    }
+        check.update(test=metric, lower_bound=on_metric["lower"])
+        ok = bool(np.isfinite(on_metric["lower"]) and on_metric["lower"] > 0)
+        gain = f"the difference {on_metric['difference']} has a {level} lower bound of {on_metric['lower']}"
+        if ok:
+            reason = f"{said} beats {against}: {gain}"
+        else:
+            reason = (
+                f"{said} does not beat {against} by more than chance: {gain}, not above 0 (the model has learnt "
+                "nothing the naive rule does not know, or the test split is too small to tell)"
+            )
+    return {**check, "verdict": "pass" if ok else "fail", "reason": reason + how}
 
 
 def production_check(metric, candidate, champion, tolerance, version):
@@ -214,7 +224,7 @@ def decide(best, checks):
         "value": best["metrics"][best["metric"]],
         # binary: the class the metrics are of, and the decision threshold inside the model (None: 0.5)
         **{key: best[key] for key in ("positive_class", "threshold", "threshold_on") if key in best},
-        "naive": {key: naive.get(key) for key in ("naive_rule", "bound", "lower_bound")} if naive else None,
+        "naive": {key: naive.get(key) for key in ("naive_rule", "bound", "test", "lower_bound")} if naive else None,
         "checks": checks,
         "reasons": [c["reason"] for c in failed],
     }

@@ -207,8 +207,10 @@ def judgement_section(decision):
         parts.append(
             f"<p>Against the naive rule (<b>{html.escape(str(naive['naive_rule']))}</b>): "
             f"{html.escape(decision['metric'])} {_number(naive['bound'])} for the rule, {_number(decision['value'])} for "
-            f"the model; the one-sided lower confidence bound of the model's gain is {_number(naive['lower_bound'])} (a "
-            "paired bootstrap of the test rows: it must be above 0).</p>"
+            f"the model; the one-sided lower confidence bound of the model's gain in "
+            f"{html.escape(str(naive.get('test') or decision['metric']))} is {_number(naive['lower_bound'])} (a paired "
+            "bootstrap of the test rows: it must be above 0; Brier: the class probabilities against the class prior)."
+            "</p>"
         )
     if decision.get("positive_class") is not None:
         threshold = decision.get("threshold")

@@ -128,6 +128,6 @@ def test_the_summary_shows_the_positive_class_threshold_and_naive_rule_beside_th
     lines = judgement_lines(decision)
     assert "class 'bad'" in lines[0] and "decision threshold 0.23" in lines[0]
     assert lines[1] == (
-        "  naive rule:   always the positive class (bad): f1 0.095 beside the model's 0.41 (lower bound of the gain 0.2)"
+        "  naive rule:   always the positive class (bad): f1 0.095 beside the model's 0.41 (lower bound of the gain in f1 0.2)"
     )
     assert judgement_lines({"metric": "rmse", "value": 1.0}) == []

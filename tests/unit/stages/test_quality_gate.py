@@ -221,3 +221,30 @@ def test_an_old_production_version_is_scored_with_its_own_labels_on_the_candidat
     of_yes = score_production(root, version, NAME, tmp_path / "test.parquet", "f1", "yes")
     of_no = score_production(root, version, NAME, tmp_path / "test.parquet", "f1", "no")
     assert of_yes != of_no and 0.8 < of_no <= 1
+
+
+def with_probabilities(n, share, skill, seed):
+    """Test answers with class probabilities ('bad' first) that know `skill` about the truth (0: the prior)."""
+    rng = np.random.default_rng(seed)
+    y = np.where(rng.random(n) < share, "bad", "good")
+    logit = np.log(share / (1 - share)) + skill * np.where(y == "bad", 1, -1) + rng.normal(scale=0.5, size=n)
+    proba = 1 / (1 + np.exp(-logit))
+    prediction = np.where(proba >= share, "bad", "good")
+    answers = pd.DataFrame({"y": y, "prediction": prediction, "score_0": proba, "score_1": 1 - proba})
+    best = {"best_model": "rf", "metric": "f1", "task": "binary", "positive_class": "bad"}
+    best.update(classes=["bad", "good"], scores="probabilities")
+    return best, answers, np.where(rng.random(5 * n) < share, "bad", "good")
+
+
+def test_probabilities_tell_skill_from_luck_on_a_small_test_split():
+    """60 nearly balanced test rows: F1 against "always the positive class" cannot tell a skilled model from luck,
+    the Brier score of its probabilities against the class prior can; noise probabilities fail."""
+    best, answers, y_train = with_probabilities(60, 0.45, 1.2, seed=3)
+    check = naive_check(best, answers, y_train, GATE)
+    assert check["verdict"] == "pass" and check["test"] == "brier" and check["brier"] < check["brier_naive"]
+    assert "beats the naive rule (always the positive class (bad)" in check["reason"]
+    for seed in range(3):
+        best, answers, y_train = with_probabilities(400, 0.1, 0.0, seed=seed)
+        check = naive_check(best, answers, y_train, GATE)
+        assert check["verdict"] == "fail" and "does not beat the naive rule" in check["reason"]
+        assert check["lower_bound"] <= 0  # the Brier score's gain over the prior: none beyond chance
