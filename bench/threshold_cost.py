@@ -1,6 +1,6 @@
 """What tuning the decision threshold costs train_model (issue 32): each default family trained on a 10,000-row
 binary table with a 5 % positive class, without a threshold and with one chosen by 5-fold cross-validation
-(decision_threshold.tune), medians of a few runs, on the job's 2 threads.
+(estimators.tune_threshold), medians of a few runs, on the job's 2 threads.
 
     PYTHONPATH=scripts python bench/threshold_cost.py [--rows 10000] [--repeats 3]
 """

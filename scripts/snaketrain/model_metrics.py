@@ -15,7 +15,7 @@ class TaskDefaults(NamedTuple):
 
 # One definition of each default. "f1" is F1 of the positive class (positive_class: the rare one unless
 # data.positive_class names it) on a binary task and macro F1 on a multiclass one. On a binary task the decision
-# threshold is tuned after the hyperparameters (decision_threshold.py, to maximise that F1), so the search ranks
+# threshold is tuned after the hyperparameters (estimators.py, to maximise that F1), so the search ranks
 # candidates on a threshold-free score of the same class, average precision: F1 at the default threshold of 0.5
 # would judge a threshold the model never uses, and is 0 for every candidate on a rare class. Elsewhere tuning
 # optimises what selection ranks on (tests/unit/test_model_metrics.py checks both).

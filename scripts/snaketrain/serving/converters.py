@@ -279,23 +279,23 @@ def _register_booster(cls, converter):
 
 def unthresholded(model):
     """The estimator whose graph is converted: the one inside a model with a tuned decision threshold
-    (decision_threshold), whose labels fast_path then draws from the graph's probabilities with threshold_of;
+    (estimators.tune_threshold), whose labels fast_path then draws from the graph's probabilities with threshold_of;
     Unconvertible when the threshold is on decision values (the graph's scores are not scikit-learn's)."""
-    from snaketrain import decision_threshold
+    from snaketrain import estimators
 
-    rule = decision_threshold.rule(model)
+    rule = estimators.threshold_rule(model)
     if rule is None:
         return model
     if rule["response"] != "predict_proba":
         raise Unconvertible(f"its decision threshold is on {rule['response']} values, which the graph does not give")
-    return decision_threshold.estimator_of(model)
+    return estimators.inner_estimator(model)
 
 
 def threshold_of(model):
     """(index of the positive class in classes_, index of the other, threshold) of a thresholded model, else None."""
-    from snaketrain import decision_threshold
+    from snaketrain import estimators
 
-    if not decision_threshold.is_thresholded(model):
+    if not estimators.is_thresholded(model):
         return None
     classes = list(model.classes_)
     positive = classes.index(model.pos_label)

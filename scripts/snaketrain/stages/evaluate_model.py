@@ -6,7 +6,7 @@ Plots are scikit-learn's Display objects drawn on axes of snaketrain.figures (ne
 
 import time
 
-from snaketrain import decision_threshold
+from snaketrain import estimators
 from snaketrain.figures import new_figure, save_png
 from snaketrain.model_metrics import score_model
 from snaketrain.stage_log import stage_logging
@@ -56,7 +56,7 @@ def judged_by(model, task):
     binary classifier ("threshold": None when the model has no tuned threshold: the larger label, 0.5), {} else."""
     if task != "binary":
         return {}
-    rule = decision_threshold.rule(model)
+    rule = estimators.threshold_rule(model)
     if rule is None:
         return {"positive_class": _plain(list(model.classes_)[1]), "threshold": None, "threshold_on": None}
     return {"positive_class": rule["positive_class"], "threshold": rule["threshold"], "threshold_on": rule["response"]}

@@ -1,11 +1,11 @@
 """Fit one model with its tuned parameters on the whole training split (boosted families: early-stopped first on a
 held-out part of the training split, then refitted on all of it with the rounds that were best). On a binary task
 the decision threshold is then chosen by cross-validation on the training split to maximise F1 of the positive
-class, and kept inside the fitted model (snaketrain.decision_threshold)."""
+class, and kept inside the fitted model (snaketrain.estimators (the decision threshold))."""
 
 import time
 
-from snaketrain import decision_threshold
+from snaketrain import estimators
 from snaketrain.estimators import (
     VALIDATION_FRACTION,
     build_estimator,
@@ -58,9 +58,9 @@ def train(name, spec, best_params, task, seed, X, y, threads=1, logger=None, thr
     model = build_estimator(name, spec, task, seed, threads=threads, extra_params=best_params)
     if threshold is None:
         return without_threads(model.fit(X, y))
-    tuned = decision_threshold.tune(model, X, y, threshold["positive"], threshold["folds"], seed)
-    fitted = without_threads(decision_threshold.estimator_of(tuned))
-    return decision_threshold.fixed(fitted, tuned.threshold, threshold["positive"], X, y)
+    tuned = estimators.tune_threshold(model, X, y, threshold["positive"], threshold["folds"], seed)
+    fitted = without_threads(estimators.inner_estimator(tuned))
+    return estimators.fixed_threshold(fitted, tuned.threshold, threshold["positive"], X, y)
 
 
 def threshold_settings(task, y, configured, folds):
@@ -101,12 +101,12 @@ def run(input, output, params, log, threads=1):
         )
         logger.info(
             "fitted %s on %d rows with %s in %.2f s",
-            type(decision_threshold.estimator_of(model)).__name__,
+            type(estimators.inner_estimator(model)).__name__,
             len(X),
             tuned["best_params"],
             time.perf_counter() - started,
         )
-        chosen = decision_threshold.rule(model)
+        chosen = estimators.threshold_rule(model)
         if chosen:
             logger.info(
                 "decision threshold %s on %s for positive class %r, chosen by %d-fold cross-validation to maximise "

@@ -1,11 +1,11 @@
-"""The fast path applies a model's tuned decision threshold (snaketrain.decision_threshold), not the argmax."""
+"""The fast path applies a model's tuned decision threshold (snaketrain.estimators (the decision threshold)), not the argmax."""
 
 import numpy as np
 import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression, RidgeClassifier
 
-from snaketrain import decision_threshold
+from snaketrain import estimators
 from snaketrain.preprocessing import make_preprocessor
 from snaketrain.registry import inference
 from snaketrain.serving import fast_path
@@ -22,7 +22,7 @@ def thresholded(model, n=2000):
     features = df.drop(columns=["y"])
     preprocessor = make_preprocessor(["age", "income"], ["city", "plan"], "median", True, 20)
     X = preprocessor.fit_transform(features)
-    fitted = decision_threshold.tune(model, X, df["y"], positive, 3, 0)
+    fitted = estimators.tune_threshold(model, X, df["y"], positive, 3, 0)
     columns = {"age": "numeric", "income": "numeric", "city": "categorical", "plan": "categorical"}
     metadata = {"task": "binary", "input_schema": {"target": "y", "columns": columns, "dtypes": {}}}
     return inference.LoadedModel("v1", metadata, inference.make_pipeline(preprocessor, fitted)), features

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from snaketrain import decision_threshold
+from snaketrain import estimators
 from snaketrain.model_metrics import positive_class
 from snaketrain.registry.inference import make_pipeline, pipeline_bytes, trusted_types
 from snaketrain.stage_log import StageError
@@ -55,12 +55,12 @@ def test_the_threshold_is_tuned_for_the_rare_class_and_lives_inside_the_model(fa
     assert threshold == {"positive": "bad", "folds": 3}
     spec = {"estimator": family, "search_space": {}}
     model = train("m", spec, {}, "binary", 0, X, y, threshold=threshold)
-    rule = decision_threshold.rule(model)
+    rule = estimators.threshold_rule(model)
     assert rule["positive_class"] == "bad"
     assert rule["response"] == ("decision_function" if family in ("ridge", "svm") else "predict_proba")
     labels = model.predict(X)
     assert 0 < (labels == "bad").sum() < len(X) / 2
-    inner = decision_threshold.estimator_of(model)
+    inner = estimators.inner_estimator(model)
     scores = inner.predict_proba(X)[:, 0] if rule["response"] == "predict_proba" else -inner.decision_function(X)
     assert list(labels) == list(np.where(scores >= model.threshold, "bad", "good"))
     metrics = evaluate(model, X, y, "binary")

@@ -1,10 +1,10 @@
-"""snaketrain.naive_rule: the naive rule per metric, and the bootstrap's weighted metrics equal scikit-learn's."""
+"""The gate's naive rule (stages/quality_gate.py): the naive rule per metric, and the bootstrap's weighted metrics equal scikit-learn's."""
 
 import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from snaketrain.naive_rule import (
+from snaketrain.stages.quality_gate import (
     most_frequent,
     naive_predictions,
     naive_rule,
