@@ -41,6 +41,7 @@ OUTPUTS = {
         "fit",
         {
             "metrics": "evaluation/{model}/metrics.json",
+            "answers": "evaluation/{model}/answers.parquet",
             "plot": "evaluation/{model}/plot.png",
             "importance": "evaluation/{model}/importance.png",
         },

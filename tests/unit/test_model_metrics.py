@@ -12,6 +12,7 @@ from snaketrain.model_metrics import (
     default_metric,
     higher_is_better,
     is_better_or_equal,
+    positive_class,
     score_model,
     selection_metric,
     task_metrics,
@@ -35,19 +36,41 @@ def fitted(task, labels=(0, 1)):
     return LinearRegression().fit(data.data, data.target), data.data, data.target
 
 
-@pytest.mark.parametrize(
-    ("task", "labels"),
-    [
-        ("binary", (0, 1)),
-        ("binary", ("no", "yes")),
-        ("binary", ("yes", "no")),
-        ("multiclass", None),
-        ("regression", None),
-    ],
-)
-def test_tuning_scores_the_metric_selection_ranks_on(task, labels):
+@pytest.mark.parametrize("labels", [(0, 1), ("no", "yes"), ("yes", "no")])
+def test_binary_tuning_and_selection_score_the_positive_class(labels):
+    """Binary: tuning ranks candidates on average precision of the positive class (the decision threshold is tuned
+    afterwards), and a configured f1 scorer is, on the same predictions, the test F1 of that class."""
+    from sklearn.metrics import average_precision_score
+
+    model, X, y = fitted("binary", labels)
+    classes = list(pd.unique(y))
+    positive = positive_class(y)
+    assert (y == positive).mean() < 0.5  # the rare class
+    scorer, name = tuning_scorer("auto", "binary", classes, positive)
+    index = list(model.classes_).index(positive)
+    assert scorer(model, X, y) == pytest.approx(
+        average_precision_score(y == positive, model.predict_proba(X)[:, index])
+    )
+    assert name == f"average_precision (positive class {positive})"
+    f1, _ = tuning_scorer("f1", "binary", classes, positive)
+    assert f1(model, X, y) == pytest.approx(score_model(model, X, y, "binary", positive)["f1"], abs=1e-6)
+
+
+def test_the_positive_class_is_the_rare_one_unless_configured():
+    assert positive_class(pd.Series(["good"] * 95 + ["bad"] * 5)) == "bad"
+    assert positive_class(pd.Series([1] * 10 + [0] * 90)) == 1
+    assert positive_class(pd.Series([0] * 50 + [1] * 50)) == 1  # an exact tie: the larger label, as before
+    assert positive_class(pd.Series(["no"] * 50 + ["yes"] * 50)) == "yes"
+    assert positive_class(pd.Series([0] * 90 + [1] * 10), configured="0") == 0  # matched by its text
+    assert type(positive_class(pd.Series(np.array([0, 0, 1], dtype="int64")))) is int  # JSON-ready
+    with pytest.raises(ValueError, match="not a class of the target"):
+        positive_class(pd.Series(["a", "b"]), configured="c")
+
+
+@pytest.mark.parametrize("task", ["multiclass", "regression"])
+def test_tuning_scores_the_metric_selection_ranks_on(task):
     """What tuning optimises in CV is, on the same predictions, exactly the test metric selection and the gate use."""
-    model, X, y = fitted(task, labels or (0, 1))
+    model, X, y = fitted(task)
     classes = None if task == "regression" else list(pd.unique(y))
     scorer, name = tuning_scorer("auto", task, classes)
     tuned = (get_scorer(scorer) if isinstance(scorer, str) else scorer)(model, X, y)

@@ -86,7 +86,7 @@ def test_a_run_is_mirrored_to_a_tracking_server_and_rollback_moves_the_alias(tmp
     best_metrics = read_json(workdir / f"results/evaluation/{decision['model']}/metrics.json")["metrics"]
     # the config's params, the gated model's test metrics, the tags
     assert run.data.params["data.name"] == NAME
-    assert run.data.params["gate.thresholds.f1"] == "0.9"
+    assert run.data.params["gate.confidence"] == "0.95"
     assert json.loads(run.data.params["models"]) == ["logistic_regression", "random_forest"]
     assert "tracking.mlflow_uri" not in run.data.params
     assert run.data.metrics == pytest.approx(best_metrics)

@@ -129,7 +129,6 @@ OVERLAY = """\
 data: {name: churn, source: file, path: data/customers.csv, target: churned}
 models: [linear]
 tuning: {cv: 2}
-gate: {thresholds: {accuracy: 0.5, f1: 0.5}}
 predict: {input: data/new.csv}
 features: {custom: {file: features/mine.py, function: add_features}}
 """

@@ -25,7 +25,6 @@ estimators:
   lightgbm: {{params: {{n_estimators: 60}}}}
   catboost: {{params: {{iterations: 60}}}}
 tuning: {{cv: 3}}
-gate: {{thresholds: {{accuracy: 0.6, f1: 0.6}}}}
 predict: {{input: data/new_{name}.csv}}
 """
 

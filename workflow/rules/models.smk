@@ -44,6 +44,7 @@ rule tune_model:
         model="{model}",
         spec=EXPERIMENTS.model_spec,
         tuning=job_config("tuning"),
+        positive_class=job_config("data", "positive_class"),
     run:
         from snaketrain.stages.tune_model import run as tune_model
 
@@ -73,6 +74,9 @@ rule train_model:
         model="{model}",
         spec=EXPERIMENTS.model_spec,
         seed=job_config("tuning", "seed"),
+        # the decision threshold (binary) is chosen in as many folds as tuning uses
+        folds=job_config("tuning", "cv"),
+        positive_class=job_config("data", "positive_class"),
     run:
         from snaketrain.stages.train_model import run as train_model
 
@@ -86,6 +90,7 @@ rule evaluate_model:
         schema=in_folder(out("build_features", "schema")),
     output:
         metrics=out("evaluate_model", "metrics"),
+        answers=out("evaluate_model", "answers"),
         plot=report(
             out("evaluate_model", "plot"),
             caption="../report/evaluation.rst",

@@ -46,6 +46,9 @@ checkpoint quality_gate:
         best=rules.compare_models.output.best,
         test=in_folder(out("split_data", "test")),
         schema=in_folder(out("build_features", "schema")),
+        # the naive rule is learnt from the training part and scored on the models' answers' test rows
+        train=in_folder(out("split_data", "train")),
+        answers=per_model(out("evaluate_model", "answers")),
     output:
         decision=out("quality_gate", "decision"),
     log:

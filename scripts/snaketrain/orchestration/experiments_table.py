@@ -19,7 +19,7 @@ from pathlib import Path
 
 from snaketrain.layout import Layout
 from snaketrain.model_metrics import higher_is_better
-from snaketrain.orchestration import experiments
+from snaketrain.orchestration import experiments, experiments_file
 from snaketrain.stage_log import ConfigError, first_error
 
 MISSING = "-"
@@ -102,7 +102,7 @@ def flat(tree, prefix=""):
     return items
 
 
-def changed_settings(base, config, ignore=experiments.NOT_IN_OVERLAY):
+def changed_settings(base, config, ignore=experiments_file.NOT_IN_OVERLAY):
     """{dotted key: value} of config where it differs from base (both with defaults filled), sorted by key."""
     before, after = flat(base), flat(config)
     # an empty mapping in the base (estimators: {}) that the experiment fills is a leaf only on one side: the keys
@@ -180,7 +180,7 @@ def table(rows, all_params=False, base=None):
     """(header, lines) of the table: params that differ (or every param), then models, then the outcome."""
     if all_params and base is not None:
         param_keys = sorted(
-            {k for k in flat(base) if k.split(".")[0] not in experiments.NOT_IN_OVERLAY}
+            {k for k in flat(base) if k.split(".")[0] not in experiments_file.NOT_IN_OVERLAY}
             | {k for row in rows for k in row["changed"]}
         )
     else:
@@ -386,13 +386,13 @@ def load_configs(configfiles, schema=SCHEMA, overrides=None):
 
     given = {}
     for path in configfiles:
-        given = experiments.deep_merge(given, yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {})
-    given = experiments.deep_merge(given, overrides or {})
+        given = experiments_file.deep_merge(given, yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {})
+    given = experiments_file.deep_merge(given, overrides or {})
     problem = config_error(given, schema, configfiles)
     if problem:
         raise problem
     base = with_defaults(given, schema)
-    overlays, sweeps = experiments.overlays(base["experiments"])
+    overlays, sweeps = experiments_file.overlays(base["experiments"])
     path = base["experiments"]["file"]
     configs = {
         name: experiments.experiment_config(name, overlay, given, schema, configfiles, path)

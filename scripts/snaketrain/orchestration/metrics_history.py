@@ -18,6 +18,18 @@ from pathlib import Path
 from snaketrain.model_metrics import higher_is_better
 from snaketrain.registry import model_registry as registry
 
+# metrics of one class on a binary task: versions with different positive classes have them of different classes
+CLASS_METRICS = frozenset({"f1", "precision", "recall"})
+OLD_RULE = "larger-label"  # what versions registered before positive classes measured F1 of
+
+
+def class_of(entry):
+    """The class a version's F1, precision and recall are of: its positive class, "larger label" for a binary
+    version registered before positive classes, None when it has none (multiclass, regression)."""
+    if "positive_class" in entry:
+        return entry["positive_class"]
+    return OLD_RULE if entry.get("task") == "binary" else None
+
 
 def metric_names(versions):
     names = {name for version in versions for name in version.get("metrics", {})}
@@ -27,6 +39,7 @@ def metric_names(versions):
 def history_rows(versions, production_version):
     """Rows of the history table, oldest first: number, version, model, time, each metric, status."""
     names = metric_names(versions)
+    binary = any(class_of(entry) is not None for entry in versions)
     rows = []
     for number, entry in enumerate(versions, start=1):
         metrics = entry.get("metrics", {})
@@ -37,24 +50,31 @@ def history_rows(versions, production_version):
                 entry["version"],
                 entry.get("model") or "",
                 entry.get("registered_at") or "",
+                *([_fmt(class_of(entry))] if binary else []),
                 *(_fmt(metrics.get(name)) for name in names),
                 status,
             ]
         )
-    return ["#", "version", "model", "registered_at", *names, "status"], rows
+    return ["#", "version", "model", "registered_at", *(["positive_class"] if binary else []), *names, "status"], rows
 
 
 def compare(first, second):
     """[{metric, first, second, change, better}] for every metric either version has (change: second - first)."""
     rows = []
     old, new = first.get("metrics", {}), second.get("metrics", {})
+    other_classes = class_of(first) != class_of(second)
     for name in sorted(set(old) | set(new)):
         a, b = old.get(name), new.get(name)
         change = round(b - a, 6) if a is not None and b is not None else None
+        if other_classes and name in CLASS_METRICS:
+            change = None  # of different classes: not comparable
         better = None
         if change:
             better = (change > 0) == higher_is_better(name)
-        rows.append({"metric": name, "first": a, "second": b, "change": change, "better": better})
+        row = {"metric": name, "first": a, "second": b, "change": change, "better": better}
+        if other_classes and name in CLASS_METRICS:
+            row["note"] = f"of class {class_of(first)} vs class {class_of(second)}: not compared"
+        rows.append(row)
     return rows
 
 
@@ -67,6 +87,7 @@ def diff(newest, production):
             "newest": r["second"],
             "change": r["change"],
             "better": r["better"],
+            **({"note": r["note"]} if "note" in r else {}),
         }
         for r in compare(production, newest)
     ]
@@ -136,6 +157,7 @@ def render_version_diff(result):
     rows = []
     for row in result["diff"]:
         verdict = {True: " better", False: " worse", None: ""}[row["better"]]
+        verdict += f" ({row['note']})" if "note" in row else ""
         rows.append([row["metric"], _fmt(row["first"]), _fmt(row["second"]), _signed(row["change"]) + verdict])
     lines.append(format_table(header, rows))
     return "\n".join(lines)
@@ -163,6 +185,7 @@ def render(result):
         rows = []
         for row in result["diff"]:
             verdict = {True: " better", False: " worse", None: ""}[row["better"]]
+            verdict += f" ({row['note']})" if "note" in row else ""
             rows.append([row["metric"], _fmt(row["production"]), _fmt(row["newest"]), _signed(row["change"]) + verdict])
         lines.append(format_table(header, rows))
     return "\n".join(lines)

@@ -38,6 +38,23 @@ def _warning_lines(validation):
     return lines
 
 
+def judgement_lines(decision):
+    """The positive class and decision threshold of a binary model, and the naive rule's score beside the model's."""
+    lines = []
+    if decision.get("positive_class") is not None:
+        threshold = decision.get("threshold")
+        how = f", decision threshold {threshold} (cross-validated to maximise its F1)" if threshold is not None else ""
+        lines.append(f"  positive:     class {decision['positive_class']!r} (data.positive_class){how}")
+    naive = decision.get("naive")
+    if naive:
+        lines.append(
+            f"  naive rule:   {naive['naive_rule']}: {decision['metric']} {naive['bound']} beside the model's "
+            f"{decision['value']} (lower bound of the gain in {naive.get('test') or decision['metric']} "
+            f"{naive['lower_bound']})"
+        )
+    return lines
+
+
 def schema_lines(decision):
     """The gate's input check against production, when the input changed: what changed, one line each."""
     check = next((c for c in decision["checks"] if c["check"] == "input schema vs production"), None)
@@ -76,6 +93,7 @@ def summary_lines(registry_root, paths, report_path=None, workdir=".", name=None
     lines.append(f"  model name:   {name} (registry.model_name)")
     lines.append(f"  best model:   {model} ({best['metric']} = {decision['value']})")
     lines.append(f"  its metrics:  {_metrics_text(best['metrics'])}")
+    lines.extend(judgement_lines(decision))
     lines.append(f"  metrics file: {paths['metrics'].format(model=best['best_model'])}")
     lines.append(f"  all models:   {paths['table']} ({len(best['ranking'])} models)")
     lines.extend(_warning_lines(_read(root / paths["validation"]) if "validation" in paths else None))

@@ -129,6 +129,8 @@ def publish(root, files, metadata, name):
                 "model": metadata.get("model"),
                 "metrics": metadata.get("metrics", {}),
             }
+            if "positive_class" in metadata:  # binary: the class its F1, precision and recall are of
+                entry["positive_class"] = metadata["positive_class"]
             index["versions"][version] = entry
             write_json(index, model_dir(root, name) / INDEX)
             _append_history(

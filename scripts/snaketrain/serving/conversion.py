@@ -79,8 +79,9 @@ def convertible(loaded):
                 inputs.numeric += list(used)
             continue
         _add_branch(inputs, columns, index, schema)
-    converters.ensure(loaded.model)
-    return inputs.plan(len(original.get_feature_names_out())), columns, _float32_twin(loaded.model)
+    estimator = converters.unthresholded(loaded.model)  # a tuned threshold is applied after the graph
+    converters.ensure(estimator)
+    return inputs.plan(len(original.get_feature_names_out())), columns, _float32_twin(estimator)
 
 
 def _add_branch(inputs, columns, index, schema):

@@ -275,3 +275,28 @@ def _register_booster(cls, converter):
     update_registered_converter(
         cls, f"Snaketrain{cls.__module__.split('.')[0]}{cls.__name__}", shapes, converter, options=options
     )
+
+
+def unthresholded(model):
+    """The estimator whose graph is converted: the one inside a model with a tuned decision threshold
+    (estimators.tune_threshold), whose labels fast_path then draws from the graph's probabilities with threshold_of;
+    Unconvertible when the threshold is on decision values (the graph's scores are not scikit-learn's)."""
+    from snaketrain import estimators
+
+    rule = estimators.threshold_rule(model)
+    if rule is None:
+        return model
+    if rule["response"] != "predict_proba":
+        raise Unconvertible(f"its decision threshold is on {rule['response']} values, which the graph does not give")
+    return estimators.inner_estimator(model)
+
+
+def threshold_of(model):
+    """(index of the positive class in classes_, index of the other, threshold) of a thresholded model, else None."""
+    from snaketrain import estimators
+
+    if not estimators.is_thresholded(model):
+        return None
+    classes = list(model.classes_)
+    positive = classes.index(model.pos_label)
+    return positive, 1 - positive, float(model.threshold)

@@ -157,6 +157,8 @@ def model_metadata(follower):
             metrics=meta.get("metrics", {}),
             input_schema=meta.get("input_schema"),
             classes=answers.jsonable(served.loaded.classes) if served.loaded.classes else None,
+            # binary: the class metrics are of and the decision threshold the labels come from (None: 0.5)
+            **{key: meta[key] for key in ("positive_class", "threshold") if key in meta},
             engine=served.predictor.engine,
             engine_note=served.predictor.fallback_reason,
             steps=_steps(served),

@@ -59,6 +59,7 @@ class Predictor:
     casts: tuple = ()  # the dtypes the features go through before the estimator graph (estimator_casts)
     labels_from_proba: bool = False
     classes: np.ndarray = None
+    threshold: tuple = None  # (positive index, other index, threshold) of a tuned decision threshold
     outputs: tuple = field(default=())
     inline_rows: int = 0  # calls on at most this many rows take under INLINE_SECONDS
 
@@ -94,10 +95,8 @@ class Predictor:
             matrix = matrix.astype(dtype)
         inputs = {"features": matrix}
         if self.labels_from_proba:
-            # scikit-learn's forests predict classes_[argmax(probabilities)], the first class on a tie (votes split
-            # evenly); ONNX sums in float32, so a tie comes out 0.49999994 / 0.50000006: round off that noise first
             (proba,) = estimator.run(self.outputs[1:2], inputs)
-            labels = self.classes[np.argmax(np.round(proba, TIE_DECIMALS), axis=1)]
+            labels = labels_from_proba(proba, self.classes, self.threshold)
             return labels, proba.astype(np.float64) if probabilities else None
         if probabilities and len(self.outputs) > 1:
             labels, proba = estimator.run(self.outputs[:2], inputs)
@@ -124,6 +123,18 @@ class Predictor:
         if probabilities and self.loaded.task != "regression" and hasattr(pipeline, "predict_proba"):
             proba = pipeline.predict_proba(rows)
         return labels, proba
+
+
+def labels_from_proba(proba, classes, threshold=None):
+    """Labels from the graph's class probabilities: with a tuned decision threshold (positive index, other index,
+    threshold) the positive class where its probability reaches the threshold, as scikit-learn's
+    FixedThresholdClassifier decides; else the most probable class, as scikit-learn's forests do."""
+    if threshold is not None:
+        positive, other, value = threshold
+        return classes[np.where(proba[:, positive] >= value, positive, other)]
+    # scikit-learn's forests predict classes_[argmax(probabilities)], the first class on a tie (votes split
+    # evenly); ONNX sums in float32, so a tie comes out 0.49999994 / 0.50000006: round off that noise first
+    return classes[np.argmax(np.round(proba, TIE_DECIMALS), axis=1)]
 
 
 def build(loaded, engine="auto", check_rows=None):
@@ -156,7 +167,8 @@ def converted(loaded):
     except Exception as error:  # any converter or runtime refusal means: stay on scikit-learn
         return None, f"the pipeline does not convert to ONNX ({type(error).__name__}: {error})"[:300]
     outputs = tuple(output.name for output in estimator.get_outputs())
-    forest = isinstance(model, ForestClassifier) and len(outputs) > 1
+    threshold = converters.threshold_of(loaded.model)
+    forest = (isinstance(model, ForestClassifier) or threshold is not None) and len(outputs) > 1
     fast = Predictor(
         loaded,
         "onnxruntime",
@@ -166,6 +178,7 @@ def converted(loaded):
         casts=estimator_casts(model),
         labels_from_proba=forest,
         classes=np.asarray(model.classes_) if forest else None,
+        threshold=threshold,
     )
     return fast, None
 

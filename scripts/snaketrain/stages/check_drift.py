@@ -109,9 +109,15 @@ def check(profile, df, loaded, settings, registered_at=None):
         metric = selection_metric(
             ((loaded.metadata.get("config") or {}).get("selection") or {}).get("metric", "auto"), loaded.task
         )
-        current = prediction_metrics(df[target], prediction, loaded.task)[metric]
+        # of the class the registered metric is of: its recorded positive class, else (registered before positive
+        # classes) the larger label, as it was then; never an F1 of one class against an F1 of another
+        positive = loaded.metadata.get("positive_class")
+        current = prediction_metrics(df[target], prediction, loaded.task, positive)[metric]
         registered = loaded.metadata["metrics"][metric]
         report["metric"] = metric_check(current, registered, metric, settings["metric_tolerance"])
+        if loaded.task == "binary":
+            of = positive if positive is not None else prediction.classes[1]
+            report["metric"]["positive_class"] = of.item() if hasattr(of, "item") else of
     report["production"] = {
         "version": loaded.version,
         "model": loaded.metadata.get("model"),

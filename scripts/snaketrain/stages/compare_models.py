@@ -52,6 +52,12 @@ def run(input, output, params, log, threads=1):
                 "metric": metric,
                 "higher_is_better": higher_is_better(metric),
                 "task": task,
+                # binary: which class the metrics are of, and the decision threshold (chosen to maximise its F1)
+                **{
+                    key: best[key]
+                    for key in ("positive_class", "threshold", "threshold_on", "classes", "scores")
+                    if key in best
+                },
                 "metrics": best["metrics"],
                 "ranking": [{"model": e["model"], metric: e["metrics"][metric]} for e in ranked],
             },

@@ -1,14 +1,16 @@
-"""Evaluate one trained model on the test split: metrics JSON, diagnostic plots and permutation importances.
+"""Evaluate one trained model on the test split: metrics JSON, diagnostic plots, permutation importances, and its
+answers on every test row (what the gate compares with the naive rule's on the same rows).
 
 Plots are scikit-learn's Display objects drawn on axes of snaketrain.figures (never pyplot's figures; byte-stable PNGs).
 """
 
 import time
 
+from snaketrain import estimators
 from snaketrain.figures import new_figure, save_png
 from snaketrain.model_metrics import score_model
 from snaketrain.stage_log import stage_logging
-from snaketrain.table_io import read_joblib, read_json, read_table, write_json
+from snaketrain.table_io import read_joblib, read_json, read_table, write_json, write_table
 
 STAGE = "evaluate_model"
 # permutation importance costs n_repeats predictions per feature: bound both the rows and the bars shown (3 repeats
@@ -24,6 +26,46 @@ PLOT_MAX_POINTS = 2000  # points in the regression scatter plots
 
 def evaluate(model, X, y, task):
     return score_model(model, X, y, task)
+
+
+def answers_table(model, X, y, task):
+    """A table of the model's answers on the test rows, in their order: y (the truth), prediction, and for a
+    classifier with scores one column score_<i> per class (model.classes_' order: probabilities, else decision
+    values)."""
+    import numpy as np
+    import pandas as pd
+
+    table = pd.DataFrame({"y": np.asarray(y), "prediction": np.asarray(model.predict(X))})
+    scores = None if task == "regression" else class_scores(model, X)
+    if scores is not None:
+        for index in range(scores.shape[1]):
+            table[f"score_{index}"] = scores[:, index]
+    return table
+
+
+def score_kind(model, task):
+    """ "probabilities", "decision_function" or None: what class_scores gives for this model."""
+    if task == "regression":
+        return None
+    return next((kind for kind, method in SCORE_KINDS if hasattr(model, method)), None)
+
+
+SCORE_KINDS = (("probabilities", "predict_proba"), ("decision_function", "decision_function"))
+
+
+def judged_by(model, task):
+    """What the metrics are of and what decides the labels: {"positive_class", "threshold", "threshold_on"} for a
+    binary classifier ("threshold": None when the model has no tuned threshold: the larger label, 0.5), {} else."""
+    if task != "binary":
+        return {}
+    rule = estimators.threshold_rule(model)
+    if rule is None:
+        return {"positive_class": _plain(list(model.classes_)[1]), "threshold": None, "threshold_on": None}
+    return {"positive_class": rule["positive_class"], "threshold": rule["threshold"], "threshold_on": rule["response"]}
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value
 
 
 def class_scores(model, X):
@@ -50,17 +92,18 @@ def draw_confusion_matrix(axes, y, y_pred, classes):
     axes.set_title("confusion matrix")
 
 
-def _curve_classes(classes):
+def _curve_classes(classes, positive=None):
     """Which classes get a curve: the positive class for binary, one-vs-rest for up to MAX_CURVE_CLASSES."""
     if len(classes) == 2:
-        return [(1, classes[1])]
+        index = classes.index(positive) if positive in classes else 1
+        return [(index, classes[index])]
     return list(enumerate(classes))[:MAX_CURVE_CLASSES]
 
 
-def draw_roc(axes, y, scores, classes):
+def draw_roc(axes, y, scores, classes, positive=None):
     from sklearn.metrics import RocCurveDisplay
 
-    curves = _curve_classes(classes)
+    curves = _curve_classes(classes, positive)
     for number, (index, label) in enumerate(curves):
         last = number == len(curves) - 1
         RocCurveDisplay.from_predictions(y == label, scores[:, index], ax=axes, name=str(label), plot_chance_level=last)
@@ -70,10 +113,10 @@ def draw_roc(axes, y, scores, classes):
     axes.legend(loc="lower right", fontsize="small")
 
 
-def draw_precision_recall(axes, y, scores, classes):
+def draw_precision_recall(axes, y, scores, classes, positive=None):
     from sklearn.metrics import PrecisionRecallDisplay
 
-    for index, label in _curve_classes(classes):
+    for index, label in _curve_classes(classes, positive):
         PrecisionRecallDisplay.from_predictions(y == label, scores[:, index], ax=axes, name=str(label))
     axes.set_xlabel("recall")
     axes.set_ylabel("precision")
@@ -115,8 +158,9 @@ def diagnostics_figure(model, X, y, task, title):
             _no_scores(roc_axes, "ROC curve")
             _no_scores(pr_axes, "precision-recall curve")
         else:
-            draw_roc(roc_axes, y, scores, classes)
-            draw_precision_recall(pr_axes, y, scores, classes)
+            positive = getattr(model, "pos_label", None)
+            draw_roc(roc_axes, y, scores, classes, positive)
+            draw_precision_recall(pr_axes, y, scores, classes, positive)
     figure.suptitle(title)
     figure.tight_layout()
     return figure
@@ -212,11 +256,17 @@ def run(input, output, params, log, threads=1):
             time.perf_counter() - started,
             ", ".join(f"{name} {mean:.4f}" for name, mean, _ in rows[:5]),
         )
+        answers = answers_table(model, X, y, schema["task"])
+        write_table(answers, output.answers)
         write_json(
             {
                 "model": params.model,
                 "task": schema["task"],
                 "test_rows": len(X),
+                **judged_by(model, schema["task"]),
+                # what the answers' score columns are: the gate tests skill with probabilities (Brier score)
+                "scores": score_kind(model, schema["task"]),
+                **({} if schema["task"] == "regression" else {"classes": [_plain(c) for c in model.classes_]}),
                 "metrics": metrics,
                 "importances": {
                     "scoring": scoring,

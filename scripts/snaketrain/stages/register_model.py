@@ -47,6 +47,9 @@ def build_metadata(decision, evaluation, tuned, schema, validation, config_secti
         "estimator": {key: estimator[key] for key in ("estimator", "params", "search_space") if key in estimator},
         "estimator_library": estimator.get("library"),
         "task": schema["task"],
+        # binary: the class the metrics are of and the decision threshold inside the Pipeline (gate, drift check
+        # and history compare F1s of one class only)
+        **{key: evaluation[key] for key in ("positive_class", "threshold", "threshold_on") if key in evaluation},
         "metrics": evaluation["metrics"],
         "best_params": tuned["best_params"],
         "cv_score": tuned["cv_score"],

@@ -114,6 +114,15 @@ def comparison_page(table_csv, best):
         f"<p>Models ranked by the selection metric <b>{html.escape(metric)}</b> ({direction} is better) on the "
         f"held-out test split. Best model: <b>{html.escape(best['best_model'])}</b> "
         f"({html.escape(metric)} = {best['metrics'][metric]}).</p>",
+        *(
+            [
+                f"<p>Precision, recall and F1 are those of the positive class "
+                f"<b>{html.escape(repr(best['positive_class']))}</b> (data.positive_class); each model's labels come "
+                "from a decision threshold chosen by cross-validation on the training part to maximise its F1.</p>"
+            ]
+            if best.get("positive_class") is not None
+            else []
+        ),
         table(header, rows, classes),
     ]
     return page("Model comparison", "\n".join(body))
@@ -142,7 +151,7 @@ def gate_page(decision, outcome, version_meta, production):
             f"({html.escape(decision['metric'])} = {decision['value']}) was <b>not</b> promoted; production is "
             f"unchanged (<code>{html.escape(current)}</code>).</div>"
         )
-    body = [banner]
+    body = [banner, judgement_section(decision)]
     schema = next((c for c in decision["checks"] if c["check"] == "input schema vs production"), None)
     if schema:
         body.append(schema_section(schema, decision.get("name")))
@@ -160,6 +169,48 @@ def gate_page(decision, outcome, version_meta, production):
         body.append(f"<h2>{'Registered version' if passed else 'Version in production'}</h2>")
         body.append(metadata_table(version_meta, production))
     return page("Quality gate and registry", "\n".join(body))
+
+
+def _number(value):
+    return "-" if value is None else html.escape(f"{value:.6g}" if isinstance(value, float) else str(value))
+
+
+# metrics that do not depend on the decision threshold
+THRESHOLD_FREE = frozenset({"roc_auc"})
+
+
+def judgement_section(decision):
+    """What the model was judged against: the naive rule's score beside the model's, and on a binary task the
+    positive class and the decision threshold (with a note when the selection metric ignores the threshold)."""
+    parts = []
+    naive = decision.get("naive")
+    if naive:
+        parts.append(
+            f"<p>Against the naive rule (<b>{html.escape(str(naive['naive_rule']))}</b>): "
+            f"{html.escape(decision['metric'])} {_number(naive['bound'])} for the rule, {_number(decision['value'])} for "
+            f"the model; the one-sided lower confidence bound of the model's gain in "
+            f"{html.escape(str(naive.get('test') or decision['metric']))} is {_number(naive['lower_bound'])} (a paired "
+            "bootstrap of the test rows: it must be above 0; Brier: the class probabilities against the class prior)."
+            "</p>"
+        )
+    if decision.get("positive_class") is not None:
+        threshold = decision.get("threshold")
+        text = (
+            f"<p>Positive class: <b>{html.escape(repr(decision['positive_class']))}</b> (data.positive_class: the "
+            "rare class unless set). "
+        )
+        if threshold is not None:
+            text += (
+                f"Decision threshold: <b>{threshold}</b> on {html.escape(str(decision.get('threshold_on')))}, chosen "
+                "by cross-validation on the training part to maximise the F1 of that class."
+            )
+        if decision["metric"] in THRESHOLD_FREE:
+            text += (
+                f" The selection metric {html.escape(decision['metric'])} does not depend on the threshold: the "
+                "threshold still maximises the positive class's F1, and the labels the model gives follow it."
+            )
+        parts.append(text + "</p>")
+    return "\n".join(parts)
 
 
 def schema_section(check, name):

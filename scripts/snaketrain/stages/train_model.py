@@ -1,6 +1,11 @@
 """Fit one model with its tuned parameters on the whole training split (boosted families: early-stopped first on a
-held-out part of the training split, then refitted on all of it with the rounds that were best)."""
+held-out part of the training split, then refitted on all of it with the rounds that were best). On a binary task
+the decision threshold is then chosen by cross-validation on the training split to maximise F1 of the positive
+class, and kept inside the fitted model (snaketrain.estimators (the decision threshold))."""
 
+import time
+
+from snaketrain import estimators
 from snaketrain.estimators import (
     VALIDATION_FRACTION,
     build_estimator,
@@ -10,7 +15,8 @@ from snaketrain.estimators import (
     resolve,
     without_threads,
 )
-from snaketrain.stage_log import stage_logging
+from snaketrain.model_metrics import positive_class
+from snaketrain.stage_log import StageError, stage_logging
 from snaketrain.table_io import read_json, read_table, write_joblib
 
 STAGE = "train_model"
@@ -29,7 +35,9 @@ def best_rounds(name, spec, best_params, task, seed, X, y, threads, rounds):
     return fit_with_early_stopping(model, X_fit, y_fit, X_valid, y_valid, rounds)
 
 
-def train(name, spec, best_params, task, seed, X, y, threads=1, logger=None):
+def train(name, spec, best_params, task, seed, X, y, threads=1, logger=None, threshold=None):
+    """The fitted model; threshold: {"positive": class, "folds": n} to tune a binary decision threshold (None: no
+    threshold, the estimator's own predict)."""
     spec = resolve(name, spec, task)
     family = family_of(spec["estimator"])
     rounds = early_stopping_rounds(spec)
@@ -48,7 +56,27 @@ def train(name, spec, best_params, task, seed, X, y, threads=1, logger=None):
             )
         best_params[family.rounds] = kept
     model = build_estimator(name, spec, task, seed, threads=threads, extra_params=best_params)
-    return without_threads(model.fit(X, y))
+    if threshold is None:
+        return without_threads(model.fit(X, y))
+    tuned = estimators.tune_threshold(model, X, y, threshold["positive"], threshold["folds"], seed)
+    fitted = without_threads(estimators.inner_estimator(tuned))
+    return estimators.fixed_threshold(fitted, tuned.threshold, threshold["positive"], X, y)
+
+
+def threshold_settings(task, y, configured, folds):
+    """What train tunes the decision threshold for: {"positive", "folds"} on a binary task (None without two rows of
+    each class: the estimator's own labels)."""
+    if task != "binary":
+        return None
+    try:
+        positive = positive_class(y, configured)
+    except ValueError as error:
+        raise StageError(
+            STAGE, str(error), "name one of those classes, or null for the rare one", "data.positive_class"
+        ) from None
+    # every fold needs a row of each class (tune_model checks tuning.cv, but not for a model with nothing to tune)
+    folds = min(folds, int(y.value_counts().min()))
+    return {"positive": positive, "folds": folds} if folds >= 2 else None
 
 
 def run(input, output, params, log, threads=1):
@@ -57,8 +85,35 @@ def run(input, output, params, log, threads=1):
         train_set = read_table(input.train)
         X, y = train_set.drop(columns=[schema["target"]]), train_set[schema["target"]]
         logger.info("read %d rows x %d features from %s", *X.shape, input.train)
+        threshold = threshold_settings(schema["task"], y, params.positive_class, params.folds)
+        started = time.perf_counter()
         model = train(
-            params.model, params.spec, tuned["best_params"], schema["task"], params.seed, X, y, threads, logger
+            params.model,
+            params.spec,
+            tuned["best_params"],
+            schema["task"],
+            params.seed,
+            X,
+            y,
+            threads,
+            logger,
+            threshold,
         )
-        logger.info("fitted %s on %d rows with %s", type(model).__name__, len(X), tuned["best_params"])
+        logger.info(
+            "fitted %s on %d rows with %s in %.2f s",
+            type(estimators.inner_estimator(model)).__name__,
+            len(X),
+            tuned["best_params"],
+            time.perf_counter() - started,
+        )
+        chosen = estimators.threshold_rule(model)
+        if chosen:
+            logger.info(
+                "decision threshold %s on %s for positive class %r, chosen by %d-fold cross-validation to maximise "
+                "its F1",
+                chosen["threshold"],
+                chosen["response"],
+                chosen["positive_class"],
+                threshold["folds"],
+            )
         write_joblib(model, output.model)

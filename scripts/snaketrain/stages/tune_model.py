@@ -5,7 +5,7 @@ from contextlib import contextmanager
 from math import floor, log
 
 from snaketrain.estimators import build_estimator, halving_resource, resolve, search_space
-from snaketrain.model_metrics import tuning_scorer
+from snaketrain.model_metrics import positive_class, tuning_scorer
 from snaketrain.stage_log import StageError, stage_logging
 from snaketrain.table_io import read_json, read_table, write_csv, write_json
 
@@ -86,10 +86,12 @@ def _with_round_progress(search_class):
     return RoundProgressSearch
 
 
-def make_search(estimator, space, tuning, task, threads, progress=None, classes=None, resource=("n_samples", "auto")):
+def make_search(
+    estimator, space, tuning, task, threads, progress=None, classes=None, resource=("n_samples", "auto"), positive=None
+):
     from sklearn.model_selection import GridSearchCV, KFold, RandomizedSearchCV, StratifiedKFold
 
-    scoring, _ = tuning_scorer(tuning["scoring"], task, classes)
+    scoring, _ = tuning_scorer(tuning["scoring"], task, classes, positive)
     splitter = KFold if task == "regression" else StratifiedKFold
     folds = splitter(n_splits=tuning["cv"], shuffle=True, random_state=tuning["seed"])
     common = {"scoring": scoring, "cv": folds, "n_jobs": threads, "refit": False, "error_score": "raise"}
@@ -154,8 +156,9 @@ def check_folds(cv, y, task):
     )
 
 
-def tune(name, spec, tuning, task, X, y, threads=1, progress=None):
-    """Best parameters, best CV score, scorer name and the CV table (without timings)."""
+def tune(name, spec, tuning, task, X, y, threads=1, progress=None, configured_positive=None):
+    """Best parameters, best CV score, scorer name and the CV table (without timings). configured_positive:
+    data.positive_class (None: the rare class of y on a binary task)."""
     import pandas as pd
 
     check_folds(tuning["cv"], y, task)
@@ -166,8 +169,9 @@ def tune(name, spec, tuning, task, X, y, threads=1, progress=None):
     if not space:
         return {}, None, None, pd.DataFrame()
     classes = None if task == "regression" else list(pd.unique(y))
+    positive = _positive(task, y, configured_positive)
     resource = halving_resource(name, spec, estimator) if tuning["method"] == "halving" else ("n_samples", "auto")
-    search = make_search(estimator, space, tuning, task, threads, progress, classes, resource)
+    search = make_search(estimator, space, tuning, task, threads, progress, classes, resource, positive)
     try:
         with parallel_fits(threads):
             search.fit(X, y)
@@ -185,8 +189,19 @@ def tune(name, spec, tuning, task, X, y, threads=1, progress=None):
     # the model is trained with its configured value
     searched = set(space)
     best_params = {k: _plain(v) for k, v in search.cv_results_["params"][best_index].items() if k in searched}
-    _, scoring_name = tuning_scorer(tuning["scoring"], task, classes)
+    _, scoring_name = tuning_scorer(tuning["scoring"], task, classes, positive)
     return best_params, float(search.best_score_), scoring_name, table
+
+
+def _positive(task, y, configured):
+    if task != "binary":
+        return None
+    try:
+        return positive_class(y, configured)
+    except ValueError as error:
+        raise StageError(
+            STAGE, str(error), "name one of those classes, or null for the rare one", "data.positive_class"
+        ) from None
 
 
 def _plain(value):
@@ -223,7 +238,9 @@ def run(input, output, params, log, threads=1):
                 time.perf_counter() - started,
             )
 
-        best, score, scoring, table = tune(params.model, params.spec, params.tuning, task, X, y, threads, progress)
+        best, score, scoring, table = tune(
+            params.model, params.spec, params.tuning, task, X, y, threads, progress, params.positive_class
+        )
         logger.info("%d candidates; best %s = %s with %s", len(table), scoring, score, best)
         write_csv(table, output.cv_results)
         write_json(

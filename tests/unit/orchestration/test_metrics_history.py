@@ -41,7 +41,10 @@ def test_command_prints_the_history_table_and_the_diff(tmp_path):
     out = result.stdout
     assert out.startswith(f"Metrics history of {NAME} in {root}")
     table = out.split("\n\n")[1].splitlines()
-    assert table[0].split() == ["#", "version", "model", "registered_at", "accuracy", "f1", "status"]
+    # binary versions registered without a positive class: their F1 is of the larger label
+    header = ["#", "version", "model", "registered_at", "positive_class", "accuracy", "f1", "status"]
+    assert table[0].split() == header
+    assert table[1].split()[4] == "larger-label"
     assert table[1].split()[:3] == ["1", old, "logistic_regression"]
     assert table[1].split()[-1] == "production"
     assert table[2].split()[:3] == ["2", new, "random_forest"]
@@ -94,3 +97,29 @@ def test_command_lists_every_name_and_diffs_any_two_versions_of_one(tmp_path):
     assert unknown.returncode == 1 and "model 'houses' has no version 0123456789abcdef" in unknown.stderr
     missing = subprocess.run([*COMMAND, "--registry", str(root), "--name", "nope"], capture_output=True, text=True)
     assert missing.returncode == 1 and "names there: churn, houses" in missing.stderr
+
+
+def test_f1s_of_different_positive_classes_are_not_compared():
+    """A version registered before positive classes has F1 of the larger label; a new one of its positive class:
+    the diff shows both values but no change or verdict for F1, precision and recall, and says why."""
+    old = {"task": "binary", "metrics": {"f1": 0.97, "accuracy": 0.95}}
+    new = {"task": "binary", "positive_class": "bad", "metrics": {"f1": 0.41, "accuracy": 0.93}}
+    by_metric = {row["metric"]: row for row in diff(new, old)}
+    assert by_metric["f1"]["change"] is None and by_metric["f1"]["better"] is None
+    assert by_metric["f1"]["note"] == "of class larger-label vs class bad: not compared"
+    assert by_metric["accuracy"]["change"] == pytest.approx(-0.02)
+    same = {row["metric"]: row for row in diff({**new, "metrics": {"f1": 0.45}}, new)}
+    assert same["f1"]["change"] == pytest.approx(0.04) and "note" not in same["f1"]
+
+
+def test_the_history_table_names_each_versions_positive_class(tmp_path):
+    root = tmp_path / "registry"
+    register(root, tmp_path, "rf", "a", {"f1": 0.97})
+    model = tmp_path / "new.bin"
+    model.write_text("b")
+    meta = {"model": "rf", "task": "binary", "positive_class": "bad", "metrics": {"f1": 0.41}}
+    version, _ = registry.publish(root, {"model.joblib": model}, meta, NAME)
+    out = subprocess.run([*COMMAND, "--registry", str(root), "--name", NAME], capture_output=True, text=True).stdout
+    assert "positive_class" in out and "larger-label" in out and " bad " in out
+    assert "of class larger-label vs class bad: not compared" in out
+    assert registry.registered_versions(root, NAME)[-1]["positive_class"] == "bad"

@@ -139,3 +139,21 @@ def test_stale_pages_and_alerts_are_those_no_job_of_the_run_makes(tmp_path, monk
     assert stale_files(drift_only, alerts=alert) == []
     assert remove_stale(one_config, alerts=alert) == [Path("results/report/experiments.html"), Path(alert[0])]
     assert sorted(p.name for p in Path("results").rglob("*") if p.is_file()) == ["validation.html"]
+
+
+def test_the_summary_shows_the_positive_class_threshold_and_naive_rule_beside_the_model():
+    from snaketrain.orchestration.terminal_summary import judgement_lines
+
+    decision = {
+        "metric": "f1",
+        "value": 0.41,
+        "positive_class": "bad",
+        "threshold": 0.23,
+        "naive": {"naive_rule": "always the positive class (bad)", "bound": 0.095, "lower_bound": 0.2},
+    }
+    lines = judgement_lines(decision)
+    assert "class 'bad'" in lines[0] and "decision threshold 0.23" in lines[0]
+    assert lines[1] == (
+        "  naive rule:   always the positive class (bad): f1 0.095 beside the model's 0.41 (lower bound of the gain in f1 0.2)"
+    )
+    assert judgement_lines({"metric": "rmse", "value": 1.0}) == []

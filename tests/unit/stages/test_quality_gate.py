@@ -3,10 +3,16 @@
 import json
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+import pytest
+
 from snaketrain.registry import model_registry
 from snaketrain.stages.quality_gate import (
     decide,
+    naive_check,
     production_check,
+    recorded_behaviour,
     run,
     schema_check,
     score_production,
@@ -15,6 +21,8 @@ from snaketrain.stages.quality_gate import (
 from snaketrain.table_io import read_json, write_json, write_table
 from tests.fitted_models import NAME, publish_fitted, rows
 
+GATE = {"beat_naive": True, "confidence": 0.95, "resamples": 1000, "seed": 42, "thresholds": {}}
+GATE.update(tolerance=0.01, allow_schema_change=False)
 BEST = {"best_model": "rf", "metric": "f1", "metrics": {"accuracy": 0.95, "f1": 0.94}, "task": "binary"}
 
 
@@ -122,7 +130,7 @@ def gate(tmp_path, root):
     write_json(schema, tmp_path / "schema.json")
     write_table(rows(80, seed=4), tmp_path / "test.parquet")
     job = Job(best=tmp_path / "best.json", schema=tmp_path / "schema.json", test=tmp_path / "test.parquet")
-    params = Job(registry=root, name=NAME, gate={"thresholds": {}, "allow_schema_change": False, "tolerance": 1.0})
+    params = Job(registry=root, name=NAME, gate={**GATE, "beat_naive": False, "tolerance": 1.0})
     run(job, Job(decision=tmp_path / "decision.json"), params, [tmp_path / "quality_gate.log"])
     return read_json(tmp_path / "decision.json")
 
@@ -135,3 +143,131 @@ def test_the_decision_records_the_production_version_it_compared_with(tmp_path):
     decision = gate(tmp_path, root)
     assert decision["compared_with"] == version
     assert {c.get("production_version") for c in decision["checks"]} == {version}
+
+
+def rare_answers(n=1000, share=0.05, skill=1.0, seed=0):
+    """A test split with a rare class 'bad', and answers whose scores know `skill` about it (0: pure noise)."""
+    rng = np.random.default_rng(seed)
+    y = np.where(rng.random(n) < share, "bad", "good")
+    score = rng.random(n) + skill * (y == "bad")
+    prediction = np.where(score >= np.quantile(score, 1 - 2 * share), "bad", "good")
+    answers = pd.DataFrame({"y": y, "prediction": prediction, "score_0": score, "score_1": -score})
+    best = {"best_model": "rf", "metric": "f1", "task": "binary", "positive_class": "bad", "classes": ["bad", "good"]}
+    return best, answers, np.where(rng.random(5 * n) < share, "bad", "good")
+
+
+def test_a_model_that_knows_the_rare_class_beats_the_naive_rule():
+    best, answers, y_train = rare_answers(skill=1.0)
+    check = naive_check(best, answers, y_train, GATE)
+    assert check["verdict"] == "pass" and check["naive_rule"] == "always the positive class (bad)"
+    assert check["value"] > check["bound"] and check["lower_bound"] > 0
+    assert "beats the naive rule" in check["reason"] and "of class 'bad'" in check["reason"]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_noisy_model_does_not_beat_always_the_positive_class(seed):
+    """Noise that answers 'bad' for 10 % of the rows scores an F1 of 'bad' above 0 (what the constant 'good' rule
+    scores), but not above 'always bad': the gate fails it and names the naive rule."""
+    best, answers, y_train = rare_answers(skill=0.0, seed=seed)
+    check = naive_check(best, answers, y_train, GATE)
+    assert check["verdict"] == "fail" and check["value"] > 0
+    assert "does not beat the naive rule (always the positive class (bad)" in check["reason"]
+
+
+def test_the_naive_check_is_the_same_on_every_run_and_follows_its_seed():
+    best, answers, y_train = rare_answers(skill=0.3, n=400)
+    first, again = (naive_check(best, answers, y_train, GATE) for _ in range(2))
+    assert first == again
+    other = naive_check(best, answers, y_train, {**GATE, "seed": 7})
+    assert other["lower_bound"] != first["lower_bound"] and other["difference"] == first["difference"]
+
+
+def test_regression_and_multiclass_beat_the_mean_and_the_most_frequent_class():
+    rng = np.random.default_rng(1)
+    y = rng.normal(size=500)
+    answers = pd.DataFrame({"y": y, "prediction": y + 0.3 * rng.normal(size=500)})
+    best = {"best_model": "ridge", "metric": "rmse", "task": "regression"}
+    check = naive_check(best, answers, rng.normal(size=2000), GATE)
+    assert check["verdict"] == "pass" and check["naive_rule"].startswith("the training mean")
+    shuffled = answers.assign(prediction=rng.permutation(answers["prediction"].to_numpy()))
+    assert naive_check(best, shuffled, rng.normal(size=2000), GATE)["verdict"] == "fail"
+    labels = rng.choice(["a", "b", "c"], p=[0.6, 0.3, 0.1], size=600)
+    multi = pd.DataFrame({"y": labels, "prediction": np.where(rng.random(600) < 0.8, labels, "a")})
+    best = {"best_model": "rf", "metric": "f1", "task": "multiclass", "classes": ["a", "b", "c"]}
+    check = naive_check(best, multi, labels, GATE)
+    assert check["verdict"] == "pass" and check["naive_rule"] == "always the most frequent class (a)"
+
+
+def test_a_model_without_probabilities_is_judged_on_its_labels():
+    best, answers, y_train = rare_answers()
+    check = naive_check(best, answers[["y", "prediction"]], y_train, GATE)
+    assert check["verdict"] == "pass"
+    auc = naive_check({**best, "metric": "roc_auc"}, answers[["y", "prediction"]], y_train, GATE)
+    assert auc["verdict"] == "fail" and "gives none" in auc["reason"]
+
+
+def test_the_gate_stage_writes_the_naive_rule_beside_the_candidate(tmp_path):
+    best, answers, y_train = rare_answers()
+    best = {**best, "metrics": {"f1": 0.5}, "threshold": 0.3, "threshold_on": "predict_proba"}
+    write_json(best, tmp_path / "best.json")
+    write_json({"target": "y", "task": "binary", "columns": {}}, tmp_path / "schema.json")
+    (tmp_path / "rf").mkdir()
+    write_table(answers, tmp_path / "rf" / "answers.parquet")
+    write_table(pd.DataFrame({"y": y_train}), tmp_path / "train.parquet")
+    job = Job(
+        best=tmp_path / "best.json",
+        schema=tmp_path / "schema.json",
+        test=tmp_path / "test.parquet",
+        train=tmp_path / "train.parquet",
+        answers=[tmp_path / "rf" / "answers.parquet"],
+    )
+    params = Job(registry=tmp_path / "registry", name=NAME, gate=GATE)
+    run(job, Job(decision=tmp_path / "decision.json"), params, [tmp_path / "quality_gate.log"])
+    decision = read_json(tmp_path / "decision.json")
+    assert decision["passed"] and decision["positive_class"] == "bad" and decision["threshold"] == 0.3
+    assert decision["naive"]["naive_rule"] == "always the positive class (bad)"
+    assert decision["naive"]["bound"] < decision["value"]
+
+
+def test_an_old_production_version_is_scored_with_its_own_labels_on_the_candidates_class(tmp_path):
+    """A version registered before positive classes decides by 0.5 and the larger label ('yes'); the gate scores
+    its labels as F1 of the candidate's positive class."""
+    root = tmp_path / "registry"
+    version, _ = publish_fitted(root, tmp_path, "binary")
+    meta = model_registry.metadata(root, version, NAME)
+    assert recorded_behaviour(meta)["positive_class"] is None
+    assert recorded_behaviour({"task": "binary", "positive_class": "no", "threshold": 0.2}) == {
+        "positive_class": "no",
+        "threshold": 0.2,
+    }
+    write_table(rows(80, seed=4), tmp_path / "test.parquet")
+    of_yes = score_production(root, version, NAME, tmp_path / "test.parquet", "f1", "yes")
+    of_no = score_production(root, version, NAME, tmp_path / "test.parquet", "f1", "no")
+    assert of_yes != of_no and 0.8 < of_no <= 1
+
+
+def with_probabilities(n, share, skill, seed):
+    """Test answers with class probabilities ('bad' first) that know `skill` about the truth (0: the prior)."""
+    rng = np.random.default_rng(seed)
+    y = np.where(rng.random(n) < share, "bad", "good")
+    logit = np.log(share / (1 - share)) + skill * np.where(y == "bad", 1, -1) + rng.normal(scale=0.5, size=n)
+    proba = 1 / (1 + np.exp(-logit))
+    prediction = np.where(proba >= share, "bad", "good")
+    answers = pd.DataFrame({"y": y, "prediction": prediction, "score_0": proba, "score_1": 1 - proba})
+    best = {"best_model": "rf", "metric": "f1", "task": "binary", "positive_class": "bad"}
+    best.update(classes=["bad", "good"], scores="probabilities")
+    return best, answers, np.where(rng.random(5 * n) < share, "bad", "good")
+
+
+def test_probabilities_tell_skill_from_luck_on_a_small_test_split():
+    """60 nearly balanced test rows: F1 against "always the positive class" cannot tell a skilled model from luck,
+    the Brier score of its probabilities against the class prior can; noise probabilities fail."""
+    best, answers, y_train = with_probabilities(60, 0.45, 1.2, seed=3)
+    check = naive_check(best, answers, y_train, GATE)
+    assert check["verdict"] == "pass" and check["test"] == "brier" and check["brier"] < check["brier_naive"]
+    assert "beats the naive rule (always the positive class (bad)" in check["reason"]
+    for seed in range(3):
+        best, answers, y_train = with_probabilities(400, 0.1, 0.0, seed=seed)
+        check = naive_check(best, answers, y_train, GATE)
+        assert check["verdict"] == "fail" and "does not beat the naive rule" in check["reason"]
+        assert check["lower_bound"] <= 0  # the Brier score's gain over the prior: none beyond chance

@@ -112,3 +112,23 @@ def test_the_history_page_shows_the_plot_it_names():
     assert "The plot under this table shows <b>f1</b>" in with_plot
     assert "src='data:image/png;base64,iVBORw0KGgotYS1wbG90'" in with_plot
     assert "plot" not in text_of(history_page(VERSIONS, "aaaaaaaaaaaaaaaa", "f1")).lower()
+
+
+def test_the_gate_page_shows_the_naive_rule_and_says_a_threshold_free_metric_ignores_the_threshold():
+    from snaketrain.stages.summarize_run import judgement_section
+
+    decision = {
+        "metric": "roc_auc",
+        "value": 0.74,
+        "positive_class": "bad",
+        "threshold": 0.21,
+        "threshold_on": "predict_proba",
+        "naive": {
+            "naive_rule": "one score for every row (the class prior): ROC AUC 0.5",
+            "bound": 0.5,
+            "lower_bound": 0.1,
+        },
+    }
+    text = judgement_section(decision)
+    assert "ROC AUC 0.5" in text and "0.74 for the model" in text
+    assert "Decision threshold: <b>0.21</b>" in text and "does not depend on the threshold" in text

@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 from sklearn.datasets import make_classification
 
+from snaketrain.model_metrics import positive_class
 from snaketrain.stage_log import StageError
 from snaketrain.stages import tune_model
 from snaketrain.stages.tune_model import check_folds
@@ -63,7 +64,8 @@ def test_halving_reports_each_round_and_keeps_the_best_of_the_last_round():
     assert last["n_resources"].iloc[0] > first["n_resources"].iloc[0]
     assert best["C"] in spec["search_space"]["C"]
     assert score == last["mean_test_score"].max()
-    assert scoring == "f1 (positive class 1)"  # the selection metric, binary F1 (model_metrics.TASKS)
+    # threshold-free, for the positive class: the rare one of y (model_metrics.TASKS)
+    assert scoring == f"average_precision (positive class {positive_class(pd.Series(y))})"
 
 
 def test_halving_over_a_distribution_samples_n_iter_candidates():
