@@ -222,6 +222,42 @@ def seed_of(work):
     return yaml.safe_load((work / "config" / "config.yaml").read_text())["split"]["seed"]
 
 
+def scaling(sizes, python, scratch, cores):
+    """The default pipeline alone on generated tables of each size (bench/run.py's: make_classification, 20 numeric
+    features, 10 informative, binary): {rows: wall time, job times}, to say what 100,000 and 1,000,000 rows cost."""
+    from run import generate_data  # bench/run.py, the orchestration benchmark's data
+
+    results = {}
+    for rows in sizes:
+        data = generate_data(rows, scratch / "data" / f"generated_{rows}.parquet")
+        overlay = scratch / "data" / f"generated_{rows}.yaml"
+        overlay.write_text(
+            f"data:\n  name: generated_{rows}\n  source: file\n  path: {data}\n  format: parquet\n  target: target\n"
+        )
+        print(f"generated {rows:,} rows: running (load {load()})", flush=True)
+        entry = run_pipeline(f"generated_{rows}", overlay, python, scratch, cores)
+        results[str(rows)] = {key: value for key, value in entry.items() if key not in ("best", "gate")}
+        print(f"  {entry['wall_s']} s, promoted: {entry['promoted']}", flush=True)
+    return results
+
+
+def scaling_markdown(runs):
+    lines = [
+        "| rows | wall time | load (1 min) | tune_model | train_model | evaluate_model | other jobs |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for rows, entry in sorted(runs.items(), key=lambda item: int(item[0])):
+        per_rule = {rule: sum(jobs.values()) for rule, jobs in entry["jobs"].items()}
+        main = [per_rule.get(rule, 0.0) for rule in ("tune_model", "train_model", "evaluate_model")]
+        other = sum(per_rule.values()) - sum(main)
+        lines.append(
+            f"| {int(rows):,} | {entry['wall_s']:.1f} s | {entry['load_before'][0]} | "
+            + " | ".join(f"{value:.1f} s" for value in (*main, other))
+            + " |"
+        )
+    return "\n".join(lines)
+
+
 def one_table(name, overlay, args, scratch, previous):
     pipeline = run_pipeline(name, overlay, args.python, scratch, args.cores)
     work = Path(pipeline["work"])
@@ -320,8 +356,12 @@ def machine_info():
             packages[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             packages[name] = None
-    return {"cores": os.cpu_count(), "platform": platform.platform(terse=True), "python": platform.python_version(),
-            "packages": packages}
+    return {
+        "cores": os.cpu_count(),
+        "platform": platform.platform(terse=True),
+        "python": platform.python_version(),
+        "packages": packages,
+    }
 
 
 def main(argv=None):
@@ -334,7 +374,24 @@ def main(argv=None):
     parser.add_argument("--skip-flaml", action="store_true", help="keep FLAML's figures of bench/automl.json")
     parser.add_argument("--output", default=str(RESULTS_JSON))
     parser.add_argument("--no-readme", action="store_true", help="do not write the table into bench/README.md")
+    parser.add_argument(
+        "--scaling",
+        nargs="+",
+        type=int,
+        metavar="ROWS",
+        help="instead: the default pipeline alone on generated tables of these sizes (e.g. 10000 30000 100000)",
+    )
     args = parser.parse_args(argv)
+    if args.scaling:
+        scratch = Path(args.scratch or tempfile.mkdtemp(prefix="automl-scaling-"))
+        output = Path(args.output)
+        old = json.loads(output.read_text()) if output.is_file() else {}
+        runs = scaling(args.scaling, args.python, scratch, args.cores)
+        old["scaling"] = {**old.get("scaling", {}), **runs}
+        old.setdefault("machine", machine_info())
+        output.write_text(json.dumps(old, indent=1, sort_keys=True, default=str) + "\n")
+        print(scaling_markdown(old["scaling"]))
+        return
 
     output = Path(args.output)
     old = json.loads(output.read_text()) if output.is_file() else {}
@@ -373,8 +430,9 @@ def main(argv=None):
     finally:
         if not args.scratch:
             shutil.rmtree(scratch, ignore_errors=True)
-    merged["tables"] = {name: merged["tables"][name] for name in TABLES + ("credit_noise", "zip_churn")
-                        if name in merged["tables"]}
+    merged["tables"] = {
+        name: merged["tables"][name] for name in TABLES + ("credit_noise", "zip_churn") if name in merged["tables"]
+    }
     table = markdown(merged)
     print(table)
     if not args.no_readme:
