@@ -272,15 +272,16 @@ def one_table(name, overlay, args, scratch, previous):
     else:
         flaml, (values, classes) = run_flaml(train, test, target, task, args.budget, args.cores, seed_of(work))
         _, theirs = score(task, test[target], values, classes, positive)
-        entry["flaml"] = {**flaml, "metric": round(theirs, 6)}
+        entry["flaml"] = {**flaml, "metric": round(theirs, 6), "budget_s": args.budget}
     return entry
 
 
 def judged(entry):
-    """Time ratio and the metric difference, both sides' terms: ours - FLAML's for ROC AUC (positive: ours better),
+    """Time ratio (ours / FLAML's budget) and the metric difference, both sides' terms: ours - FLAML's for ROC AUC (positive: ours better),
     (ours - FLAML's) / FLAML's for RMSE (negative: ours better); and quality: the difference signed so that
     positive is better for us, with the largest loss allowed."""
-    ratio = entry["pipeline"]["wall_s"] / entry["flaml"]["wall_s"]
+    # against FLAML's budget (its fit overruns it by a few seconds, more under load): the time a user gives it
+    ratio = entry["pipeline"]["wall_s"] / entry["flaml"].get("budget_s", entry["flaml"]["wall_s"])
     ours, theirs = entry["snaketrain"], entry["flaml"]["metric"]
     if entry["metric"] == "rmse":
         difference = (ours - theirs) / theirs
@@ -304,8 +305,8 @@ def markdown(results):
         + f"; pipeline environment `{results['python']}`; FLAML budget {results['budget_s']} s, n_jobs "
         f"{results['cores']}; load average at the start / end: {results['load_start']} / {results['load_end']}.",
         "",
-        "| table | task | rows | metric | FLAML | snaketrain | promoted model | snaketrain time | FLAML time | ratio "
-        "| difference | load (1 min) |",
+        "| table | task | rows | metric | FLAML | snaketrain | promoted model | snaketrain time | FLAML fit (budget) "
+        "| ratio to the budget | difference | load (1 min) |",
         "|---|---|---:|---|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     ratios, qualities = [], []
@@ -322,9 +323,11 @@ def markdown(results):
             difference = f"{verdict['difference']:+.4f}"
             values = f"{entry['flaml']['metric']:.4f} | {entry['snaketrain']:.4f}"
         mark = "" if verdict["within_bounds"] else " (!)"
+        budget = entry["flaml"].get("budget_s", results["budget_s"])
         lines.append(
             f"| {name} | {entry['task']} | {entry['rows']:,} | {entry['metric']} | {values} | {promoted} "
-            f"| {entry['pipeline']['wall_s']:.1f} s | {entry['flaml']['wall_s']:.1f} s | {verdict['ratio']:.2f}x{mark} "
+            f"| {entry['pipeline']['wall_s']:.1f} s | {entry['flaml']['wall_s']:.1f} s ({budget:g} s) "
+            f"| {verdict['ratio']:.2f}x{mark} "
             f"| {difference} | {entry['pipeline']['load_before'][0]} |"
         )
     if ratios:
@@ -381,7 +384,11 @@ def main(argv=None):
         metavar="ROWS",
         help="instead: the default pipeline alone on generated tables of these sizes (e.g. 10000 30000 100000)",
     )
+    parser.add_argument("--render", action="store_true", help="only rewrite bench/README.md's table from --output")
     args = parser.parse_args(argv)
+    if args.render:
+        write_readme(markdown(json.loads(Path(args.output).read_text())))
+        return
     if args.scaling:
         scratch = Path(args.scratch or tempfile.mkdtemp(prefix="automl-scaling-"))
         output = Path(args.output)

@@ -68,7 +68,9 @@ def test_the_readme_section_is_replaced_between_its_markers(automl, tmp_path):
         "tables": {"telco_churn": entry("roc_auc", 0.85, 0.84, 30.0, 60.0)},
     }
     text = automl.markdown(results)
-    assert "| telco_churn | binary | 1,000 | roc_auc | 0.8400 | 0.8500 | lightgbm | 30.0 s | 60.0 s | 0.50x" in text
+    assert (
+        "| telco_churn | binary | 1,000 | roc_auc | 0.8400 | 0.8500 | lightgbm | 30.0 s | 60.0 s (60 s) | 0.50x" in text
+    )
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{automl.BEGIN}\nold\n{automl.END}\nafter\n")
     automl.write_readme(text, readme)
