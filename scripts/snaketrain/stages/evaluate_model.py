@@ -13,11 +13,14 @@ from snaketrain.stage_log import stage_logging
 from snaketrain.table_io import read_joblib, read_json, read_table, write_json, write_table
 
 STAGE = "evaluate_model"
-# permutation importance costs n_repeats predictions per feature: bound both the rows and the bars shown (3 repeats
-# of 1,000 rows: 0.3x the predictions of 5 of 2,000, which cost a boosted model's evaluation more than its training;
-# bench/README.md, "Time to a good model")
+# permutation importance costs n_repeats predictions of every row per feature: bound the rows and the bars shown.
+# 3 repeats of at most 1,000 rows, and fewer rows (down to 200) where that would exceed 100,000 predicted rows in all
+# (many features); before, 5 repeats of 2,000 rows cost a boosted model's evaluation more than its training
+# (bench/README.md, "Time to a good model")
 IMPORTANCE_REPEATS = 3
 IMPORTANCE_MAX_ROWS = 1000
+IMPORTANCE_MIN_ROWS = 200
+IMPORTANCE_MAX_PREDICTIONS = 100_000
 IMPORTANCE_BATCH_ROWS = 50_000  # rows per predict call: bounds memory, amortises per-call overhead
 IMPORTANCE_TOP = 15
 MAX_CURVE_CLASSES = 10
@@ -182,8 +185,10 @@ def importances(model, X, y, task, seed):
     import numpy as np
     import pandas as pd
 
-    if len(X) > IMPORTANCE_MAX_ROWS:
-        X = X.sample(n=IMPORTANCE_MAX_ROWS, random_state=seed)
+    budget = IMPORTANCE_MAX_PREDICTIONS // max(1, X.shape[1] * IMPORTANCE_REPEATS)
+    most = min(IMPORTANCE_MAX_ROWS, max(IMPORTANCE_MIN_ROWS, budget))
+    if len(X) > most:
+        X = X.sample(n=most, random_state=seed)
         y = y.loc[X.index]
     X = X.reset_index(drop=True)
     y = np.asarray(y)
@@ -193,20 +198,28 @@ def importances(model, X, y, task, seed):
     batch = max(1, IMPORTANCE_BATCH_ROWS // max(per_feature, 1))
     columns = list(X.columns)
     result = []
+    # features of one dtype (what build_features writes) are tiled as one 2-D block, which pandas wraps without a
+    # copy; mixed dtypes column by column
+    block = X.to_numpy() if X.dtypes.nunique() == 1 else None
     originals = {column: X[column].to_numpy() for column in columns}
     for start in range(0, len(columns), batch):
         group = columns[start : start + batch]
         copies = len(group) * IMPORTANCE_REPEATS
-        # every copy of the rows, one after another, built column by column (one DataFrame per batch, not one per
-        # copy: pandas' per-frame overhead cost as much as the predictions)
-        stacked = {column: np.tile(values, copies) for column, values in originals.items()}
+        # every copy of the rows, one after another (one DataFrame per batch, not one per copy: pandas' per-frame
+        # overhead cost as much as the predictions)
+        if block is not None:
+            tiled = np.tile(block, (copies, 1))
+            stacked = {column: tiled[:, index] for index, column in enumerate(columns)}
+        else:
+            stacked = {column: np.tile(values, copies) for column, values in originals.items()}
         for offset, column in enumerate(group):
             rng = np.random.default_rng([seed, start + offset])
             values = originals[column]
             for repeat in range(IMPORTANCE_REPEATS):
                 first = (offset * IMPORTANCE_REPEATS + repeat) * rows
                 stacked[column][first : first + rows] = values[rng.permutation(rows)]
-        predicted = np.asarray(model.predict(pd.DataFrame(stacked, columns=columns)))
+        frame = pd.DataFrame(tiled, columns=columns, copy=False) if block is not None else pd.DataFrame(stacked)
+        predicted = np.asarray(model.predict(frame[columns] if block is None else frame))
         for offset, column in enumerate(group):
             drops = [
                 baseline - _score(task, y, predicted[(offset * IMPORTANCE_REPEATS + r) * rows :][:rows])
