@@ -192,4 +192,4 @@ def test_lint_and_format_are_clean():
 def test_project_copy_is_self_contained(tmp_path):
     # a checkout needs nothing from outside the repository to plan the run
     d = copy_project(tmp_path / "p")
-    assert planned_jobs(d)["tune_model"] == 3
+    assert planned_jobs(d)["tune_model"] == len(MODELS)
