@@ -277,6 +277,9 @@ def judge(name, project, record):
         row["ours_from"] = f"answers of {best['best_model']} (nothing registered)"
     plain, plain_classes, how = plain_scores(train, test, target, task)
     y = test[target].astype("float64") if task == "regression" else test[target].astype(str)
+    answers, _ = answer_scores(project, best["best_model"], task)  # the run's own evaluation: the same numbers
+    sorted_classes = sorted(str(c) for c in train[target].dropna().unique())
+    row["ours_answers"] = round(score(task, y, answers, sorted_classes, text_positive), 4)
     if task != "regression" and plain_classes != ours_classes:  # reorder the plain script's columns to ours
         plain = plain[:, [plain_classes.index(c) for c in ours_classes]]
     row["metric"] = metric_name(task)
@@ -323,13 +326,20 @@ def _num(value):
 
 
 def _gate(row):
+    """The gate's outcome and reason in short."""
     if row["outcome"] == "stopped":
         return f"stopped: {row.get('error', '')[:120]}"
+    naive = next((c for c in row["checks"] if c.get("check", "").startswith("vs naive rule")), {})
+    gain = ""
+    if naive.get("lower_bound") is not None:
+        gain = f"{naive.get('test')} gain's 95 % lower bound {_num(naive['lower_bound'])}"
+    threshold = f", threshold {row['threshold']:.3f}" if row.get("threshold") is not None else ""
     if row["passed"]:
-        return f"promoted {row['best_model']}" + (f" (thr {row['threshold']:.2f})" if row.get("threshold") else "")
+        return f"promoted {row['best_model']}{threshold}: beats the naive rule ({gain})"
     failed = [c for c in row["checks"] if c.get("verdict") == "fail"]
-    what = "; ".join(c.get("check", "") for c in failed) or "; ".join(row["reasons"])[:120]
-    return f"refused {row['best_model']}: {what}"
+    if failed and failed[0] is naive:
+        return f"refused {row['best_model']}: no better than the naive rule \"{naive['naive_rule']}\" ({gain})"
+    return f"refused {row['best_model']}: " + "; ".join(c.get("reason", "") for c in failed)[:160]
 
 
 def markdown(rows):
