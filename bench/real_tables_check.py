@@ -127,7 +127,8 @@ def plain_frames(train, test):
                 continue
             kind = pd.CategoricalDtype(categories)
             X_train[column] = train[column].astype("string").astype(kind)
-            X_test[column] = test[column].astype("string").astype(kind)  # unseen values: missing
+            seen = test[column].astype("string")
+            X_test[column] = seen.where(seen.isin(categories)).astype(kind)  # unseen values: missing
             how[column] = "category"
         elif pd.api.types.is_bool_dtype(train[column]):
             X_train[column] = train[column].astype("float64")
