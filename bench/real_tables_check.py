@@ -339,7 +339,7 @@ def _gate(row):
         return f"promoted {row['best_model']}{threshold}: beats the naive rule ({gain})"
     failed = [c for c in row["checks"] if c.get("verdict") == "fail"]
     if failed and failed[0] is naive:
-        return f"refused {row['best_model']}: no better than the naive rule \"{naive['naive_rule']}\" ({gain})"
+        return f'refused {row["best_model"]}: no better than the naive rule "{naive["naive_rule"]}" ({gain})'
     return f"refused {row['best_model']}: " + "; ".join(c.get("reason", "") for c in failed)[:160]
 
 
@@ -355,7 +355,9 @@ def markdown(rows):
             task += f" ({row['positive_class']})"
         load = f"{row['load_start'][0]:.1f}-{row['load_end'][0]:.1f}"
         if row["outcome"] == "stopped":
-            lines.append(f"| {row['table']} | {task} | - | {_gate(row)} | - | - | - | - | {row['wall_s']:.0f} ({load}) |")
+            lines.append(
+                f"| {row['table']} | {task} | - | {_gate(row)} | - | - | - | - | {row['wall_s']:.0f} ({load}) |"
+            )
             continue
         selection = f"{row['selection_metric']}: {_num(row['naive_score'])} / {_num(row['model_score'])}"
         diff = f"{row['difference']:+.4g} [{row['difference_95'][0]:+.3g}, {row['difference_95'][1]:+.3g}]"
