@@ -179,7 +179,7 @@ experiments:
     assert result.returncode != 0
     # the run wrote no table (compare_experiments did not finish); the command prints each experiment's state
     assert not (workdir / "results" / "experiments.csv").exists()
-    assert "did not finish:" in result.stdout and "broken: failed at evaluate_model (knn)" in result.stdout
+    assert "did not finish:" in result.stdout and "broken: failed at train_model (knn)" in result.stdout
     rows = {row["experiment"]: row for row in csv.DictReader(table_command(workdir, "--csv").splitlines())}
     assert rows["good"]["gate"] == rows["own_name"]["gate"] == "passed"
     # the decision threshold's cross-validation predicts in train_model: a knn asking for more neighbours than rows
