@@ -287,7 +287,7 @@ def judge(name, project, record):
     row["ours"] = round(score(task, y, ours, ours_classes, text_positive), 4)
     row["plain"] = round(score(task, y, plain, ours_classes, text_positive), 4)
     point, low, high = paired_difference(task, y, ours, ours_classes, plain, ours_classes, text_positive)
-    row["difference"], row["difference_95"] = round(point, 4), [round(low, 4), round(high, 4)]
+    row["difference"], row["difference_95"] = round(point, 6), [round(low, 6), round(high, 6)]
     row["within_noise"] = bool(high > 0)
     row["plain_columns"] = how
     return row
@@ -326,6 +326,10 @@ def _num(value):
     return f"{value:.4g}" if abs(value) >= 1 else f"{value:.3f}"
 
 
+def _signed(value):
+    return f"{value:+,.0f}" if abs(value) >= 100 else f"{value:+.4f}"
+
+
 def _gate(row):
     """The gate's outcome and reason in short."""
     if row["outcome"] == "stopped":
@@ -360,7 +364,8 @@ def markdown(rows):
             )
             continue
         selection = f"{row['selection_metric']}: {_num(row['naive_score'])} / {_num(row['model_score'])}"
-        diff = f"{row['difference']:+.4g} [{row['difference_95'][0]:+.3g}, {row['difference_95'][1]:+.3g}]"
+        low, high = row["difference_95"]
+        diff = f"{_signed(row['difference'])} [{_signed(low)}, {_signed(high)}]"
         lines.append(
             f"| {row['table']} | {task} | {row['rows']:,} | {_gate(row)} | {selection} | {row['metric']} "
             f"{_num(row['ours'])} | {_num(row['plain'])} | {diff} | {row['wall_s']:.0f} ({load}) |"
