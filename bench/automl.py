@@ -39,8 +39,7 @@ from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))  # the sibling harness of real tables
-
+# bench/ is on sys.path: the script runs as `python bench/automl.py` (the tests put it there)
 import real_tables  # noqa: E402
 
 PROJECT_PARTS = ("workflow", "scripts", "config", "profiles")

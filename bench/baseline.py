@@ -27,7 +27,7 @@ from snaketrain.stages.evaluate_model import diagnostics_figure, evaluate, impor
 from snaketrain.stages.quality_gate import decide, production_check, schema_check, score_production, threshold_checks
 from snaketrain.stages.register_model import build_metadata
 from snaketrain.stages.split_data import split
-from snaketrain.stages.train_model import train
+from snaketrain.stages.train_model import threshold_settings, train
 from snaketrain.stages.tune_model import tune
 from snaketrain.stages.validate_data import validate
 from snaketrain.table_io import read_joblib, sha256_file, write_bytes, write_csv, write_joblib, write_json
@@ -95,7 +95,8 @@ def run_pipeline(config, out, threads=1):
     evaluations, tuned_params = [], {}
     for name in config["models"]:
         spec = config["estimators"][name]
-        best, score, scoring, table = tune(name, spec, config["tuning"], task, X, y, threads)
+        positive = config["data"]["positive_class"]
+        best, score, scoring, table = tune(name, spec, config["tuning"], task, X, y, threads, None, positive)
         tuned_params[name] = {
             "model": name,
             "best_params": best,
@@ -107,7 +108,8 @@ def run_pipeline(config, out, threads=1):
         write_json(tuned_params[name], out / "tuning" / name / "best_params.json")
         lap("tune_model", name)
 
-        model = train(name, spec, best, task, config["tuning"]["seed"], X, y, threads)
+        threshold = threshold_settings(task, y, positive, config["tuning"]["cv"])
+        model = train(name, spec, best, task, config["tuning"]["seed"], X, y, threads, None, threshold)
         write_joblib(model, out / "models" / f"{name}.joblib")
         lap("train_model", name)
 

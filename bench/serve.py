@@ -454,7 +454,9 @@ def median_cell(cells):
     round's failures."""
     cell = dict(sorted(cells, key=lambda c: c["rps"])[len(cells) // 2])
     cell["failures"] = sum(c["failures"] for c in cells)
-    cell["server_cpu_ms"] = statistics.median(c["server_cpu_ms"] for c in cells if c["server_cpu_ms"] is not None)
+    # A round with no answers (a server still warming up under a short --seconds) measured no CPU per request.
+    measured = [c["server_cpu_ms"] for c in cells if c["server_cpu_ms"] is not None]
+    cell["server_cpu_ms"] = statistics.median(measured) if measured else None
     cell["rounds"] = len(cells)
     return cell
 

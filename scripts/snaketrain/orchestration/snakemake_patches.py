@@ -135,17 +135,19 @@ def save_traceback(error, folder=UNEXPECTED_DIR):
     return path
 
 
-def error_text(error, formatted, folder=UNEXPECTED_DIR):
+def error_text(error, formatted, folder=UNEXPECTED_DIR, summary_follows=True):
     """What the terminal shows for an error Snakemake is about to print (formatted: Snakemake's text); None: nothing.
 
-    - A stage's error logged by its job: nothing now; the onerror summary prints it once, with the log's path.
+    - A stage's error logged by its job: nothing now; the onerror summary prints it once, with the log's path. In a
+      process whose hooks are off (a cluster job's own Snakemake, run with --no-hooks: summary_follows False) no
+      summary follows, so its message is printed there, once, in the job's output.
     - Any other StageError (the config check, an input function): its message (what, where, fix) alone.
     - "At least one job did not complete successfully.": nothing; the failed jobs were explained above it.
     - Anything else: Snakemake's text without stack lines; a Python traceback goes to a file the text names.
     """
     stage = stage_error_in(error)
     if stage is not None:
-        return None if getattr(stage, "logged_to", None) else str(stage)
+        return None if getattr(stage, "logged_to", None) and summary_follows else str(stage)
     if type(error).__name__ == "WorkflowError" and str(error).strip() == RUN_FAILED:
         return None
     text = without_stack_lines(formatted)
@@ -181,7 +183,7 @@ def errors_printed_once():
         from snakemake.logging import logger
 
         exceptions.log_verbose_traceback(ex)
-        text = error_text(ex, formatter(ex, linemaps))
+        text = error_text(ex, formatter(ex, linemaps), summary_follows="--no-hooks" not in sys.argv)
         if text:
             logger.error(text, extra=dict(event=exceptions.LogEvent.ERROR, exception=ex.__class__.__name__))
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from snaketrain.serving import converters
-from snaketrain.serving.plan import MISSING, OTHER, DateColumn, FreeTextColumn, InputPlan, TextColumn
+from snaketrain.serving.plan import MISSING, OTHER, CodeColumn, DateColumn, FreeTextColumn, InputPlan, TextColumn
 
 # ai.onnx.ml 3 is the newest version of the tree and encoder operators skl2onnx writes that ONNX Runtime runs
 OPSET = {"": 21, "ai.onnx.ml": 3}
@@ -46,6 +46,7 @@ class _Inputs:
     free_text: list = field(default_factory=list)
     fills: dict = field(default_factory=dict)
     indicators: list = field(default_factory=list)  # (input name, numeric column) per missing-value indicator
+    codes: list = field(default_factory=list)  # (numeric column, TargetEncoder, its feature names) per code column
 
     def plan(self, width):
         indicators = tuple((name, self.numeric.index(column)) for name, column in self.indicators)
@@ -56,6 +57,7 @@ class _Inputs:
             free_text=tuple(self.free_text),
             width=width,
             indicators=indicators,
+            codes=tuple(_code_column(self.numeric, *code) for code in self.codes),
         )
         inputs = (*plan.numeric, *plan.date_inputs)
         fill = np.array([self.fills.get(column, np.nan) for column in inputs], dtype=np.float64)
@@ -95,6 +97,8 @@ def _add_branch(inputs, columns, index, schema):
     if _calendar(transformer):
         inputs.dates += _date_branch(columns, index)
         inputs.fills.update(_numeric_fills(columns, index, columns.transformers_[index][2]))
+    elif _codes(transformer):
+        inputs.codes += _code_branch(columns, index)
     elif _free_text(transformer):
         inputs.free_text.append(_free_text_column(transformer, used))
         columns.transformers_[index] = (name, "drop", used)
@@ -186,6 +190,59 @@ def _target_branch(encoder, columns):
             setattr(twin, attribute, copy.deepcopy(value))
     twin.categories_ = twin_categories
     return text, twin
+
+
+def _codes(transformer):
+    """The TargetEncoder of build_features' codes branch (a ColumnTransformer of one target encoder on numbers, so
+    that its features are named code__<column>), or None."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import TargetEncoder
+
+    if not isinstance(transformer, ColumnTransformer):
+        return None
+    used = [step for step in transformer.transformers_ if step[1] != "drop" and len(step[2])]
+    if len(used) == 1 and isinstance(used[0][1], TargetEncoder):
+        return used[0][1]
+    return None
+
+
+def _code_branch(columns, index):
+    """(column, encoder, feature names) per column of a codes branch; the twin passes the encodings, computed in
+    Python (plan.CodeColumn), through as inputs named after the branch's features."""
+    name, transformer, _ = columns.transformers_[index]
+    encoder = _codes(transformer)
+    (used,) = [step[2] for step in transformer.transformers_ if step[1] is encoder]  # the encoder's own order
+    names = [str(feature) for feature in transformer.get_feature_names_out()]
+    per_column = len(names) // len(used)
+    codes = [
+        (str(column), encoder, tuple(names[i * per_column : (i + 1) * per_column]), i) for i, column in enumerate(used)
+    ]
+    columns.transformers_[index] = (name, "passthrough", names)
+    return codes
+
+
+def _code_column(numeric, column, encoder, names, feature):
+    """plan.CodeColumn of feature (the encoder's feature index) of a codes branch, read from numeric column."""
+    if column not in numeric:
+        raise converters.Unconvertible(f"code column '{column}' is not also a numeric input")
+    categories = np.asarray(encoder.categories_[feature], dtype=np.float64)
+    per_class = len(names)
+    encodings = np.column_stack(
+        [np.asarray(encoder.encodings_[feature * per_class + k], dtype=np.float64) for k in range(per_class)]
+    )
+    unseen = np.broadcast_to(np.asarray(encoder.target_mean_, dtype=np.float64), (per_class,)).copy()
+    present = ~np.isnan(categories)
+    missing = encodings[~present][0] if (~present).any() else unseen
+    order = np.argsort(categories[present], kind="stable")
+    return CodeColumn(
+        column,
+        numeric.index(column),
+        names,
+        categories[present][order],
+        encodings[present][order],
+        missing,
+        unseen,
+    )
 
 
 def _encodes_text(transformer):
@@ -294,7 +351,7 @@ def to_onnx(plan, columns, model):
     from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType, StringTensorType
 
     inputs = [(name, DoubleTensorType([None, 1])) for name in (*plan.numeric, *plan.date_inputs)]
-    inputs += [(name, DoubleTensorType([None, 1])) for name in plan.indicator_inputs]
+    inputs += [(name, DoubleTensorType([None, 1])) for name in (*plan.indicator_inputs, *plan.code_inputs)]
     inputs += [(column.name, StringTensorType([None, 1])) for column in plan.text]
     features = convert_sklearn(columns, initial_types=inputs, target_opset=OPSET)
     width = plan.width

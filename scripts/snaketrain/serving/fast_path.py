@@ -79,7 +79,8 @@ class Predictor:
             return [{"step": "preprocessor and model", "runs_in": self.engine}]
         dates = [f"calendar features of {column.name} ({column.fmt})" for column in self.plan.dates]
         words = [f"TF-IDF of {column.name}" for column in self.plan.free_text]
-        python = [{"step": step, "runs_in": "python"} for step in (*dates, *words)]
+        codes = [f"target encoding of {column.name}" for column in self.plan.codes]
+        python = [{"step": step, "runs_in": "python"} for step in (*dates, *codes, *words)]
         rest = "the rest of the preprocessor and model" if python else "preprocessor and model"
         return python + [{"step": rest, "runs_in": self.engine}]
 

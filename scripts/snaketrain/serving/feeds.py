@@ -99,9 +99,12 @@ def _free_text_features(plan, where, rows):
 
 def numeric_feeds(plan, matrix):
     """One (rows, 1) float64 input per numeric column and date feature, missing values filled as the imputers
-    learnt."""
+    learnt; the indicators and code encodings of the values as they came."""
     missing = np.isnan(matrix)
     indicators = {name: missing[:, index : index + 1].astype(np.float64) for name, index in plan.indicators}
+    for column in plan.codes:
+        encoded = column.features(matrix[:, column.position])
+        indicators.update({name: encoded[:, k : k + 1].copy() for k, name in enumerate(column.inputs)})
     if missing.any():
         matrix = np.where(missing, plan.fill, matrix)
     # each column contiguous, so ONNX Runtime reads it without a copy

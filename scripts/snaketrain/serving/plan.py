@@ -126,6 +126,29 @@ class FreeTextColumn:
         return out
 
 
+@dataclass(frozen=True, eq=False)
+class CodeColumn:
+    """A whole-number code column's target encoding (preprocessing's codes branch), computed in Python before the
+    graph as scikit-learn's TargetEncoder.transform computes it: a trained code's encoding, the missing values' own
+    encoding when the encoder learnt one, the target's mean for any other value. (skl2onnx's converter takes float32
+    codes and binary or continuous targets only.)"""
+
+    name: str  # the numeric column the codes are read from
+    position: int  # its position among the plan's numeric columns
+    inputs: tuple  # the graph's inputs: the branch's feature names (one per class for a multiclass target)
+    codes: np.ndarray  # the trained codes, sorted, without NaN
+    encodings: np.ndarray  # (codes, inputs)
+    missing: np.ndarray  # (inputs,): a missing value's encoding
+    unseen: np.ndarray  # (inputs,): an unseen value's encoding (the target's mean)
+
+    def features(self, values):
+        """(rows, inputs) float64 encodings of the column's raw values (NaN where missing)."""
+        index = np.minimum(np.searchsorted(self.codes, values), len(self.codes) - 1)
+        known = (self.codes[index] == values)[:, None]
+        encoded = np.where(known, self.encodings[index], self.unseen)
+        return np.where(np.isnan(values)[:, None], self.missing, encoded)
+
+
 @dataclass(frozen=True)
 class InputPlan:
     numeric: tuple  # column names fed as float64
@@ -137,6 +160,7 @@ class InputPlan:
     width: int = 0  # the preprocessor's number of output features
     # (input name, position among the numeric columns) per missing-value indicator: 1.0 where the number is missing
     indicators: tuple = ()
+    codes: tuple = ()  # CodeColumn per target-encoded code column: its encodings are inputs after the indicators
 
     @property
     def columns(self):
@@ -148,9 +172,13 @@ class InputPlan:
         return tuple(name for name, _ in self.indicators)
 
     @property
+    def code_inputs(self):
+        return tuple(name for column in self.codes for name in column.inputs)
+
+    @property
     def text_inputs(self):
-        """The graph's names of the text columns' inputs (after the numeric, date and indicator inputs)."""
-        return self.inputs[len(self.fill) + len(self.indicators) :]
+        """The graph's names of the text columns' inputs (after the numeric, date, indicator and code inputs)."""
+        return self.inputs[len(self.fill) + len(self.indicators) + len(self.code_inputs) :]
 
     @property
     def date_inputs(self):

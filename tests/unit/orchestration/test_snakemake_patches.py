@@ -209,6 +209,11 @@ def test_a_stage_error_is_its_message_alone_and_a_logged_one_is_left_to_the_summ
     logged.logged_to = "logs/validate_data/validate_data.log"
     assert snakemake_patches.error_text(RuleException(include=[RuleException("x")], message="y"), "y") == "y"
     assert snakemake_patches.error_text(_raised(logged, lambda e: RuleException("formatted")), "formatted") is None
+    # a cluster job's own Snakemake runs without hooks: no summary follows, so the job's output holds the message
+    in_a_job = snakemake_patches.error_text(
+        _raised(logged, lambda e: RuleException("formatted")), "formatted", summary_follows=False
+    )
+    assert in_a_job == str(logged)
 
 
 def test_the_run_failed_line_is_dropped_and_other_errors_lose_their_stack_lines(tmp_path):
