@@ -69,6 +69,7 @@ LABELS = {
 MAX_REQUESTS = 2_000_000  # per measurement; the time bound ends it first
 REQUEST_TIMEOUT_S = 30
 WARMUP_S = 2
+WARMUP_TRIES = 5
 TARGET_THROUGHPUT = 10.0  # x mlflow
 TARGET_P99 = 0.1  # x mlflow
 TARGET_CHECK_COST = 0.10  # throughput lost against the bare handler
@@ -355,7 +356,10 @@ def measure(port, body, clients, seconds, pid, path="/invocations"):
 
     request = http_request(body, path)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(drive(port, request, clients, min(WARMUP_S, seconds)))
+        for _ in range(WARMUP_TRIES):  # until the server has answered once (a first request may load the model)
+            warm, _, _ = runner.run(drive(port, request, clients, min(WARMUP_S, seconds)))
+            if warm:
+                break
         cpu_before = cpu_seconds(pid)
         latencies, failures, elapsed = runner.run(drive(port, request, clients, seconds))
         cpu = cpu_seconds(pid) - cpu_before
@@ -463,7 +467,8 @@ def median_cell(cells):
 
 def fmt(cell):
     if not cell["requests"]:
-        return "no answers"
+        examples = "; ".join(cell.get("failure_examples", []))
+        return f"no answers ({cell['failures']} failed{': ' + examples if examples else ''})"
     text = f"{cell['rps']:.0f} req/s, p50 {cell['p50_ms']:.1f} ms, p99 {cell['p99_ms']:.1f} ms"
     text += f"; server CPU {cell['server_cpu_ms']:.2f} ms a request"
     return text + (f", **{cell['failures']} failed**" if cell["failures"] else "")
