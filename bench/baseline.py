@@ -108,7 +108,7 @@ def run_pipeline(config, out, threads=1):
         write_json(tuned_params[name], out / "tuning" / name / "best_params.json")
         lap("tune_model", name)
 
-        threshold = threshold_settings(task, y, positive, config["tuning"]["cv"])
+        threshold = threshold_settings(task, y, positive, config["tuning"]["cv"], config["tuning"].get("holdout_above"))
         model = train(name, spec, best, task, config["tuning"]["seed"], X, y, threads, None, threshold)
         write_joblib(model, out / "models" / f"{name}.joblib")
         lap("train_model", name)

@@ -483,6 +483,29 @@ def _distribution(values):
     return stats.randint(int(low), int(high) + 1)
 
 
+# ---- how a search and the decision threshold hold out rows
+
+
+def splits(task, folds, seed, rows=None, holdout_above=None):
+    """The seeded splitter of tuning and of the decision threshold: `folds`-fold cross-validation (stratified for
+    classification), or above `holdout_above` training rows one seeded holdout of 1/folds of the rows (the first of
+    those folds' cost: on a large table one fold scores a candidate about as surely as several do on a small one)."""
+    from sklearn.model_selection import KFold, ShuffleSplit, StratifiedKFold, StratifiedShuffleSplit
+
+    if holdout_above is not None and rows is not None and rows > holdout_above:
+        splitter = ShuffleSplit if task == "regression" else StratifiedShuffleSplit
+        return splitter(n_splits=1, test_size=1 / folds, random_state=seed)
+    splitter = KFold if task == "regression" else StratifiedKFold
+    return splitter(n_splits=folds, shuffle=True, random_state=seed)
+
+
+def describe_splits(folds, rows=None, holdout_above=None):
+    """How splits() holds out rows, in words for a log line."""
+    if holdout_above is not None and rows is not None and rows > holdout_above:
+        return f"one seeded holdout of 1/{folds} of the rows ({rows:,} rows > tuning.holdout_above {holdout_above:,})"
+    return f"{folds}-fold cross-validation"
+
+
 # ---- the decision threshold of a binary classifier
 # The decision threshold of a binary classifier, chosen by cross-validation on the training part and kept inside
 # the fitted model, so that everything that predicts with it (evaluation, the gate, predict, the registry's Pipeline,
@@ -500,9 +523,10 @@ THRESHOLD_RESPONSES = ("predict_proba", "decision_function")
 THRESHOLD_CANDIDATES = 100  # thresholds tried, as TunedThresholdClassifierCV's default
 
 
-def tune_threshold(estimator, X, y, positive, folds, seed, candidates=THRESHOLD_CANDIDATES):
+def tune_threshold(estimator, X, y, positive, folds, seed, candidates=THRESHOLD_CANDIDATES, holdout_above=None):
     """estimator (unfitted) fitted on X, y with the threshold that maximises the mean F1 of class `positive` over
-    `folds` stratified, seeded folds of X, y: a FixedThresholdClassifier (see threshold_rule).
+    `folds` stratified, seeded folds of X, y (one holdout above `holdout_above` rows: splits()): a
+    FixedThresholdClassifier (see threshold_rule).
 
     What scikit-learn's TunedThresholdClassifierCV does (each fold's F1 curve interpolated on `candidates` thresholds
     spread over the folds' scores, averaged, the best kept, the estimator refitted on all rows), with each fold's
@@ -511,10 +535,9 @@ def tune_threshold(estimator, X, y, positive, folds, seed, candidates=THRESHOLD_
     import numpy as np
     from sklearn.base import clone
     from sklearn.metrics import precision_recall_curve
-    from sklearn.model_selection import StratifiedKFold
 
     curves = []
-    for fit_rows, score_rows in StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(X, y):
+    for fit_rows, score_rows in splits("binary", folds, seed, len(y), holdout_above).split(X, y):
         model = clone(estimator).fit(_take_rows(X, fit_rows), _take_rows(y, fit_rows))
         precision, recall, thresholds = precision_recall_curve(
             np.asarray(_take_rows(y, score_rows)) == positive,

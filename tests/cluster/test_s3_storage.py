@@ -25,6 +25,7 @@ from tests.harness import ROOT, copy_project
 BUCKET = "snaketrain-test"
 CREDENTIALS = {"SNAKEMAKE_STORAGE_S3_ACCESS_KEY": "testing", "SNAKEMAKE_STORAGE_S3_SECRET_KEY": "testing"}
 MODELS = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["models"]
+GPU_MODEL = MODELS[-1]  # any of the default models: the one that asks for a GPU
 
 
 def free_port():
@@ -155,7 +156,7 @@ def test_kubernetes_profile_is_accepted_and_plans_the_pipeline(s3_endpoint, tmp_
 def test_kubernetes_profile_maps_a_gpu_model(s3_endpoint, tmp_path):
     project = copy_project(tmp_path / "project")
     overlay = tmp_path / "gpu.yaml"
-    overlay.write_text("estimators:\n  random_forest:\n    resources:\n      gpu: 1\n")
+    overlay.write_text(f"estimators:\n  {GPU_MODEL}:\n    resources:\n      gpu: 1\n")
     result, _ = bounded_snakemake(
         project,
         "--profile",
@@ -170,8 +171,8 @@ def test_kubernetes_profile_maps_a_gpu_model(s3_endpoint, tmp_path):
     resources = planned(result.stdout, "tune_model")
     assert set(resources) == set(MODELS)
     # the model that asks for a GPU: a gpu resource the kubernetes executor turns into nvidia.com/gpu
-    assert re.search(r"\bgpu=1\b", resources["random_forest"]), resources
-    assert "gpu_manufacturer=nvidia" in resources["random_forest"]
+    assert re.search(r"\bgpu=1\b", resources[GPU_MODEL]), resources
+    assert "gpu_manufacturer=nvidia" in resources[GPU_MODEL]
     # the others ask for none (no gpu resource at all: the executor would demand a manufacturer for gpu=0)
-    for model in set(MODELS) - {"random_forest"}:
+    for model in set(MODELS) - {GPU_MODEL}:
         assert not re.search(r"\bgpu=", resources[model]), resources

@@ -56,6 +56,27 @@ def test_ratio_and_difference_are_signed_so_that_positive_quality_is_ours(automl
     assert not automl.judged(entry("roc_auc", 0.85, 0.84, 95.0, 60.0))["within_bounds"]  # 1.58x the time
 
 
+def test_the_table_gives_one_sign_for_every_metric_and_marks_the_figure_beyond_its_bound(automl):
+    results = {
+        "date": "d",
+        "machine": {"cores": 2, "platform": "p", "python": "3.11", "packages": {}},
+        "python": "py",
+        "budget_s": 60,
+        "cores": 2,
+        "load_start": [1.0],
+        "load_end": [1.0],
+        "tables": {
+            "lower_rmse": {**entry("rmse", 9.0, 10.0, 30.0, 60.0), "task": "regression"},
+            "higher_rmse": {**entry("rmse", 10.4, 10.0, 30.0, 60.0), "task": "regression"},
+            "slow": entry("roc_auc", 0.85, 0.84, 120.0, 60.0),
+        },
+    }
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in automl.markdown(results).splitlines() if " | " in line}
+    assert "| +10.0 % of RMSE |" in rows["lower_rmse"] and "(!)" not in rows["lower_rmse"]  # lower RMSE: positive
+    assert "| -4.0 % of RMSE (!) |" in rows["higher_rmse"] and "0.50x |" in rows["higher_rmse"]
+    assert "| 2.00x (!) | +0.0100 |" in rows["slow"]  # the time is beyond its bound, the quality is not
+
+
 def test_the_readme_section_is_replaced_between_its_markers(automl, tmp_path):
     results = {
         "date": "d",

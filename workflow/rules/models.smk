@@ -74,8 +74,9 @@ rule train_model:
         model="{model}",
         spec=EXPERIMENTS.model_spec,
         seed=job_config("tuning", "seed"),
-        # the decision threshold (binary) is chosen in as many folds as tuning uses
+        # the decision threshold (binary) is chosen on the same folds (or holdout) as tuning uses
         folds=job_config("tuning", "cv"),
+        holdout_above=job_config("tuning", "holdout_above"),
         positive_class=job_config("data", "positive_class"),
     run:
         from snaketrain.stages.train_model import run as train_model

@@ -36,8 +36,8 @@ def best_rounds(name, spec, best_params, task, seed, X, y, threads, rounds):
 
 
 def train(name, spec, best_params, task, seed, X, y, threads=1, logger=None, threshold=None):
-    """The fitted model; threshold: {"positive": class, "folds": n} to tune a binary decision threshold (None: no
-    threshold, the estimator's own predict)."""
+    """The fitted model; threshold: {"positive": class, "folds": n, "holdout_above": rows or None} to tune a binary
+    decision threshold (None: no threshold, the estimator's own predict)."""
     spec = resolve(name, spec, task)
     family = family_of(spec["estimator"])
     rounds = early_stopping_rounds(spec)
@@ -58,14 +58,16 @@ def train(name, spec, best_params, task, seed, X, y, threads=1, logger=None, thr
     model = build_estimator(name, spec, task, seed, threads=threads, extra_params=best_params)
     if threshold is None:
         return without_threads(model.fit(X, y))
-    tuned = estimators.tune_threshold(model, X, y, threshold["positive"], threshold["folds"], seed)
+    tuned = estimators.tune_threshold(
+        model, X, y, threshold["positive"], threshold["folds"], seed, holdout_above=threshold.get("holdout_above")
+    )
     fitted = without_threads(estimators.inner_estimator(tuned))
     return estimators.fixed_threshold(fitted, tuned.threshold, threshold["positive"], X, y)
 
 
-def threshold_settings(task, y, configured, folds):
-    """What train tunes the decision threshold for: {"positive", "folds"} on a binary task (None without two rows of
-    each class: the estimator's own labels)."""
+def threshold_settings(task, y, configured, folds, holdout_above=None):
+    """What train tunes the decision threshold for: {"positive", "folds", "holdout_above"} on a binary task (None
+    without two rows of each class: the estimator's own labels)."""
     if task != "binary":
         return None
     try:
@@ -76,7 +78,7 @@ def threshold_settings(task, y, configured, folds):
         ) from None
     # every fold needs a row of each class (tune_model checks tuning.cv, but not for a model with nothing to tune)
     folds = min(folds, int(y.value_counts().min()))
-    return {"positive": positive, "folds": folds} if folds >= 2 else None
+    return {"positive": positive, "folds": folds, "holdout_above": holdout_above} if folds >= 2 else None
 
 
 def run(input, output, params, log, threads=1):
@@ -85,7 +87,7 @@ def run(input, output, params, log, threads=1):
         train_set = read_table(input.train)
         X, y = train_set.drop(columns=[schema["target"]]), train_set[schema["target"]]
         logger.info("read %d rows x %d features from %s", *X.shape, input.train)
-        threshold = threshold_settings(schema["task"], y, params.positive_class, params.folds)
+        threshold = threshold_settings(schema["task"], y, params.positive_class, params.folds, params.holdout_above)
         started = time.perf_counter()
         model = train(
             params.model,
@@ -109,11 +111,10 @@ def run(input, output, params, log, threads=1):
         chosen = estimators.threshold_rule(model)
         if chosen:
             logger.info(
-                "decision threshold %s on %s for positive class %r, chosen by %d-fold cross-validation to maximise "
-                "its F1",
+                "decision threshold %s on %s for positive class %r, chosen by %s to maximise its F1",
                 chosen["threshold"],
                 chosen["response"],
                 chosen["positive_class"],
-                threshold["folds"],
+                estimators.describe_splits(threshold["folds"], len(y), threshold["holdout_above"]),
             )
         write_joblib(model, output.model)

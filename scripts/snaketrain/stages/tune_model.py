@@ -4,13 +4,19 @@ import time
 from contextlib import contextmanager
 from math import floor, log
 
+from sklearn.base import BaseEstimator, clone
+
 from snaketrain.estimators import (
+    VALIDATION_FRACTION,
     build_estimator,
+    describe_splits,
     early_stopping_rounds,
     family_of,
+    fit_with_early_stopping,
     halving_resource,
     resolve,
     search_space,
+    splits,
 )
 from snaketrain.model_metrics import positive_class, tuning_scorer
 from snaketrain.stage_log import StageError, stage_logging
@@ -19,6 +25,59 @@ from snaketrain.table_io import read_json, read_table, write_csv, write_json
 STAGE = "tune_model"
 # columns of cv_results_ that hold timings: they differ from run to run, so they stay out of artifacts
 TIMING_COLUMNS = ("mean_fit_time", "std_fit_time", "mean_score_time", "std_score_time")
+
+
+# Early stopping inside cross-validation: a boosted model whose fit holds out a seeded part of the rows it is given and
+# stops adding rounds once that part has not improved for a while, so that a search's fits cost the rounds each
+# candidate needs, not the family's whole budget. Each fit sees only its fold's training rows: the held-out part comes
+# from them (stratified for classification), never from the fold it is scored on.
+PREFIX = "estimator__"
+
+
+class EarlyStopped(BaseEstimator):
+    """estimator fitted with early stopping on `fraction` of its rows (seeded), `rounds` rounds without
+    improvement; predicts with the rounds that were best."""
+
+    def __init__(self, estimator, rounds=20, fraction=VALIDATION_FRACTION, seed=0, classification=True):
+        self.estimator = estimator
+        self.rounds = rounds
+        self.fraction = fraction
+        self.seed = seed
+        self.classification = classification
+
+    def fit(self, X, y):
+        from sklearn.model_selection import train_test_split
+
+        stratify = y if self.classification else None
+        X_fit, X_valid, y_fit, y_valid = train_test_split(
+            X, y, test_size=self.fraction, random_state=self.seed, stratify=stratify
+        )
+        model = clone(self.estimator)
+        self.best_rounds_ = fit_with_early_stopping(model, X_fit, y_fit, X_valid, y_valid, self.rounds)
+        self.estimator_ = model
+        if hasattr(model, "classes_"):
+            self.classes_ = model.classes_
+        return self
+
+    def predict(self, X):
+        return self.estimator_.predict(X)
+
+    def predict_proba(self, X):
+        return self.estimator_.predict_proba(X)
+
+    def __sklearn_tags__(self):
+        return self.estimator.__sklearn_tags__()
+
+
+def early_stopping_search(estimator, space, rounds, seed, task):
+    """(EarlyStopped estimator, its search space): the space's parameters are the inner estimator's."""
+    wrapped = EarlyStopped(estimator, rounds=rounds, seed=seed, classification=task != "regression")
+    return wrapped, {PREFIX + name: values for name, values in space.items()}
+
+
+def inner_params(params):
+    """A candidate's parameters as the inner estimator's names."""
+    return {name.removeprefix(PREFIX): value for name, value in params.items()}
 
 
 # progress: the candidates are evaluated in about this many batches, with a log line after each
@@ -94,13 +153,23 @@ def _with_round_progress(search_class):
 
 
 def make_search(
-    estimator, space, tuning, task, threads, progress=None, classes=None, resource=("n_samples", "auto"), positive=None
+    estimator,
+    space,
+    tuning,
+    task,
+    threads,
+    progress=None,
+    classes=None,
+    resource=("n_samples", "auto"),
+    positive=None,
+    rows=None,
 ):
-    from sklearn.model_selection import GridSearchCV, KFold, RandomizedSearchCV, StratifiedKFold
+    """The configured search over space; rows: the training rows (above tuning.holdout_above, one holdout instead of
+    cross-validation)."""
+    from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 
     scoring, _ = tuning_scorer(tuning["scoring"], task, classes, positive)
-    splitter = KFold if task == "regression" else StratifiedKFold
-    folds = splitter(n_splits=tuning["cv"], shuffle=True, random_state=tuning["seed"])
+    folds = splits(task, tuning["cv"], tuning["seed"], rows, tuning.get("holdout_above"))
     common = {"scoring": scoring, "cv": folds, "n_jobs": threads, "refit": False, "error_score": "raise"}
     if tuning["method"] == "halving":
         # experimental in scikit-learn: the halving searches exist once this module is imported
@@ -182,10 +251,8 @@ def tune(name, spec, tuning, task, X, y, threads=1, progress=None, configured_po
     stopped = early_stopped(spec, tuning["method"], resource)
     if stopped:
         # a boosted family's fits stop early, each on a seeded tenth of its fold's training rows, as train_model does
-        from snaketrain import early_stopping
-
-        estimator, space = early_stopping.wrap(estimator, space, stopped, tuning["seed"], task)
-    search = make_search(estimator, space, tuning, task, threads, progress, classes, resource, positive)
+        estimator, space = early_stopping_search(estimator, space, stopped, tuning["seed"], task)
+    search = make_search(estimator, space, tuning, task, threads, progress, classes, resource, positive, len(y))
     try:
         with parallel_fits(threads):
             search.fit(X, y)
@@ -219,11 +286,7 @@ def early_stopped(spec, method, resource):
 
 
 def _inner(params, stopped):
-    if not stopped:
-        return params
-    from snaketrain import early_stopping
-
-    return early_stopping.unwrap(params)
+    return inner_params(params) if stopped else params
 
 
 def _positive(task, y, configured):
@@ -247,13 +310,15 @@ def run(input, output, params, log, threads=1):
         task, target = schema["task"], schema["target"]
         train = read_table(input.train)
         X, y = train.drop(columns=[target]), train[target]
+        held_out = describe_splits(params.tuning["cv"], len(y), params.tuning.get("holdout_above"))
         logger.info(
-            "model %s: %d rows x %d features, task %s, %s search with %d threads",
+            "model %s: %d rows x %d features, task %s, %s search with %d threads, each candidate scored by %s",
             params.model,
             *X.shape,
             task,
             params.tuning["method"],
             threads,
+            held_out,
         )
         started = time.perf_counter()
 
@@ -262,12 +327,11 @@ def run(input, output, params, log, threads=1):
 
         def progress(done, total):
             logger.info(
-                "tuning %s: %d of %d %s done (%d folds each), %.1f s",
+                "tuning %s: %d of %d %s done, %.1f s",
                 params.model,
                 done,
                 total,
                 unit,
-                params.tuning["cv"],
                 time.perf_counter() - started,
             )
 

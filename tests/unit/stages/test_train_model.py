@@ -52,7 +52,7 @@ def test_the_threshold_is_tuned_for_the_rare_class_and_lives_inside_the_model(fa
     probabilities: ridge and SVC are thresholded on their decision values)."""
     X, y = rare_class()
     threshold = threshold_settings("binary", y, None, 3)
-    assert threshold == {"positive": "bad", "folds": 3}
+    assert threshold == {"positive": "bad", "folds": 3, "holdout_above": None}
     spec = {"estimator": family, "search_space": {}}
     model = train("m", spec, {}, "binary", 0, X, y, threshold=threshold)
     rule = estimators.threshold_rule(model)

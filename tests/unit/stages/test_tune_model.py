@@ -134,3 +134,17 @@ def test_more_folds_than_rows_for_regression():
 
 def test_enough_rows_pass():
     check_folds(3, pd.Series(["a", "b"] * 3), "binary")
+
+
+def test_above_holdout_above_rows_each_candidate_is_scored_on_one_seeded_holdout(data):
+    X, y = data
+    tuning = {"method": "grid", "n_iter": 4, "cv": 3, "scoring": "auto", "seed": 7}
+    folded = tune_model.tune("lr", SPEC, {**tuning, "holdout_above": len(X)}, "binary", X, y)
+    held_out = tune_model.tune("lr", SPEC, {**tuning, "holdout_above": len(X) - 1}, "binary", X, y)
+    assert "split2_test_score" in folded[3] and "split1_test_score" not in held_out[3]
+    assert len(held_out[3]) == len(SPEC["search_space"]["C"])
+    # the same holdout every time (seeded), stratified: a third of the rows
+    again = tune_model.tune("lr", SPEC, {**tuning, "holdout_above": len(X) - 1}, "binary", X, y)
+    pd.testing.assert_frame_equal(held_out[3], again[3])
+    ((fit_rows, score_rows),) = tune_model.splits("binary", 3, 7, len(X), len(X) - 1).split(X, y)
+    assert len(score_rows) == len(X) // 3 and abs(y.iloc[score_rows].mean() - y.mean()) < 0.02

@@ -7,9 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from snaketrain.early_stopping import EarlyStopped, unwrap, wrap
 from snaketrain.estimators import build_estimator
-from snaketrain.stages.tune_model import tune
+from snaketrain.stages.tune_model import EarlyStopped, early_stopping_search, inner_params, tune
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("lightgbm") is None, reason="lightgbm is not installed")
 TUNING = {"method": "grid", "n_iter": 10, "halving_factor": 3, "cv": 3, "scoring": "auto", "seed": 0}
@@ -35,9 +34,9 @@ def test_a_fit_stops_before_its_budget_and_is_the_same_each_time():
 
 def test_the_space_is_the_inner_estimators():
     estimator = build_estimator("lightgbm", {"estimator": "lightgbm"}, "regression", seed=0)
-    wrapped, space = wrap(estimator, {"num_leaves": [7, 31]}, 20, 0, "regression")
+    wrapped, space = early_stopping_search(estimator, {"num_leaves": [7, 31]}, 20, 0, "regression")
     assert space == {"estimator__num_leaves": [7, 31]} and not wrapped.classification
-    assert unwrap({"estimator__num_leaves": 7}) == {"num_leaves": 7}
+    assert inner_params({"estimator__num_leaves": 7}) == {"num_leaves": 7}
 
 
 def test_tune_reports_the_familys_parameter_names():
