@@ -17,6 +17,7 @@ import re
 import warnings
 from dataclasses import dataclass, field
 
+from snaketrain.model_metrics import splits
 from snaketrain.stage_log import StageError
 
 CLASSIFICATION, REGRESSION = "classification", "regression"
@@ -483,31 +484,7 @@ def _distribution(values):
     return stats.randint(int(low), int(high) + 1)
 
 
-# ---- how a search and the decision threshold hold out rows
-
-
-def splits(task, folds, seed, rows=None, holdout_above=None):
-    """The seeded splitter of tuning and of the decision threshold: `folds`-fold cross-validation (stratified for
-    classification), or above `holdout_above` training rows one seeded holdout of 1/folds of the rows (the first of
-    those folds' cost: on a large table one fold scores a candidate about as surely as several do on a small one)."""
-    from sklearn.model_selection import KFold, ShuffleSplit, StratifiedKFold, StratifiedShuffleSplit
-
-    if holdout_above is not None and rows is not None and rows > holdout_above:
-        splitter = ShuffleSplit if task == "regression" else StratifiedShuffleSplit
-        return splitter(n_splits=1, test_size=1 / folds, random_state=seed)
-    splitter = KFold if task == "regression" else StratifiedKFold
-    return splitter(n_splits=folds, shuffle=True, random_state=seed)
-
-
-def describe_splits(folds, rows=None, holdout_above=None):
-    """How splits() holds out rows, in words for a log line."""
-    if holdout_above is not None and rows is not None and rows > holdout_above:
-        return f"one seeded holdout of 1/{folds} of the rows ({rows:,} rows > tuning.holdout_above {holdout_above:,})"
-    return f"{folds}-fold cross-validation"
-
-
-# ---- the decision threshold of a binary classifier
-# The decision threshold of a binary classifier, chosen by cross-validation on the training part and kept inside
+# ---- the decision threshold of a binary classifier, chosen by cross-validation on the training part and kept inside
 # the fitted model, so that everything that predicts with it (evaluation, the gate, predict, the registry's Pipeline,
 # the MLflow directory, the service and its fast path) gives the same labels.
 #

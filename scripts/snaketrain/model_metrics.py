@@ -156,3 +156,28 @@ def score_model(model, X, y, task, positive=None):
         positive = getattr(model, "pos_label", None)
     y_score = model.predict_proba(X) if hasattr(model, "predict_proba") else None
     return classification_metrics(y, y_pred, y_score, list(model.classes_), positive)
+
+
+# How tuning and the decision threshold hold out rows: `folds`-fold cross-validation (stratified for
+# classification), or above `holdout_above` training rows one seeded holdout of 1/folds of them (a fold's cost: on a
+# large table one holdout scores a candidate about as surely as several folds do on a small one)
+
+
+def holds_out(rows, holdout_above):
+    return holdout_above is not None and rows is not None and rows > holdout_above
+
+
+def splits(task, folds, seed, rows=None, holdout_above=None):
+    from sklearn.model_selection import KFold, ShuffleSplit, StratifiedKFold, StratifiedShuffleSplit
+
+    if holds_out(rows, holdout_above):
+        return (ShuffleSplit if task == "regression" else StratifiedShuffleSplit)(
+            1, test_size=1 / folds, random_state=seed
+        )
+    return (KFold if task == "regression" else StratifiedKFold)(folds, shuffle=True, random_state=seed)
+
+
+def describe_splits(folds, rows=None, holdout_above=None):
+    if holds_out(rows, holdout_above):
+        return f"one seeded holdout of 1/{folds} of the rows ({rows:,} rows > tuning.holdout_above {holdout_above:,})"
+    return f"{folds}-fold cross-validation"

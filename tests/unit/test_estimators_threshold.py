@@ -7,7 +7,7 @@ from sklearn.linear_model import LogisticRegression, RidgeClassifier
 from sklearn.metrics import f1_score, make_scorer
 from sklearn.model_selection import StratifiedKFold, TunedThresholdClassifierCV
 
-from snaketrain import estimators
+from snaketrain import estimators, model_metrics
 
 
 def rare(n=3000, seed=0):
@@ -46,12 +46,12 @@ def test_above_holdout_above_rows_the_threshold_is_chosen_on_one_holdout():
     X, y = rare()
     ours = estimators.tune_threshold(LogisticRegression(), X, y, "bad", 3, 0, holdout_above=len(X) - 1)
     # scikit-learn's choice with the same single stratified holdout of a third of the rows
-    holdout = estimators.splits("binary", 3, 0, len(X), len(X) - 1)
+    holdout = model_metrics.splits("binary", 3, 0, len(X), len(X) - 1)
     assert holdout.get_n_splits() == 1
     scorer = make_scorer(f1_score, pos_label="bad")
     theirs = TunedThresholdClassifierCV(LogisticRegression(), scoring=scorer, cv=holdout).fit(X, y)
     spread = np.ptp(estimators.positive_scores(estimators.inner_estimator(ours), X, "bad"))
     assert abs(ours.threshold - theirs.best_threshold_) < 0.02 * spread
     # at or below the limit (or with none): cross-validation
-    assert estimators.splits("binary", 3, 0, len(X), len(X)).get_n_splits() == 3
-    assert estimators.splits("regression", 3, 0, len(X), None).get_n_splits() == 3
+    assert model_metrics.splits("binary", 3, 0, len(X), len(X)).get_n_splits() == 3
+    assert model_metrics.splits("regression", 3, 0, len(X), None).get_n_splits() == 3

@@ -15,7 +15,7 @@ from snaketrain.estimators import (
     resolve,
     without_threads,
 )
-from snaketrain.model_metrics import positive_class
+from snaketrain.model_metrics import describe_splits, positive_class
 from snaketrain.stage_log import StageError, stage_logging
 from snaketrain.table_io import read_json, read_table, write_joblib
 
@@ -115,6 +115,6 @@ def run(input, output, params, log, threads=1):
                 chosen["threshold"],
                 chosen["response"],
                 chosen["positive_class"],
-                estimators.describe_splits(threshold["folds"], len(y), threshold["holdout_above"]),
+                describe_splits(threshold["folds"], len(y), threshold["holdout_above"]),
             )
         write_joblib(model, output.model)

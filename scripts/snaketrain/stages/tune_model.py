@@ -9,16 +9,14 @@ from sklearn.base import BaseEstimator, clone
 from snaketrain.estimators import (
     VALIDATION_FRACTION,
     build_estimator,
-    describe_splits,
     early_stopping_rounds,
     family_of,
     fit_with_early_stopping,
     halving_resource,
     resolve,
     search_space,
-    splits,
 )
-from snaketrain.model_metrics import positive_class, tuning_scorer
+from snaketrain.model_metrics import describe_splits, positive_class, splits, tuning_scorer
 from snaketrain.stage_log import StageError, stage_logging
 from snaketrain.table_io import read_json, read_table, write_csv, write_json
 
