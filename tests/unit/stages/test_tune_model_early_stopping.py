@@ -42,7 +42,7 @@ def test_the_space_is_the_inner_estimators():
 def test_tune_reports_the_familys_parameter_names():
     X, y = table()
     best, score, _, results = tune("lightgbm", {"estimator": "lightgbm"}, TUNING, "binary", X, y)
-    assert set(best) == {"num_leaves", "min_child_samples"} and 0 <= score <= 1
+    assert set(best) == {"num_leaves", "min_child_samples", "reg_lambda"} and 0 <= score <= 1
     assert "param_num_leaves" in results and not [c for c in results if "estimator__" in c]
     assert "estimator__" not in "".join(results["params"])
     # the same search twice: the same table (seeded folds and held-out parts)
@@ -53,4 +53,4 @@ def test_halving_over_rounds_keeps_its_own_budget():
     X, y = table()
     halving = {**TUNING, "method": "halving"}
     best, _, _, results = tune("lightgbm", {"estimator": "lightgbm"}, halving, "binary", X, y)
-    assert "n_resources" in results and set(best) == {"num_leaves", "min_child_samples"}
+    assert "n_resources" in results and set(best) == {"num_leaves", "min_child_samples", "reg_lambda"}
