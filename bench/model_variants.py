@@ -9,7 +9,7 @@ with the F1 that selection ranks on. The variants file maps a name to an entry p
     {"base": {"classification": {}, "regression": {}},
      "small_trees": {"classification": {"search_space": {"num_leaves": [4, 7, 15, 31], "min_child_samples": [20, 100]}}}}
 
-    PYTHONPATH=scripts python bench/model_variants.py DIR variants.json [--model lightgbm] [--tables telco_churn ...]
+    python bench/model_variants.py DIR variants.json [--model lightgbm] [--tables telco_churn ...]
 """
 
 import argparse
@@ -17,27 +17,27 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from sklearn.metrics import f1_score, roc_auc_score, root_mean_squared_error
+import yaml
+
+# bench/ is on sys.path: the script runs as `python bench/model_variants.py`
+from automl import ROOT, score  # the metric bench/automl.py judges with
+from sklearn.metrics import f1_score
 
 from snaketrain.stages.train_model import threshold_settings, train
 from snaketrain.stages.tune_model import tune
 
-TUNING = {"method": "grid", "n_iter": 10, "halving_factor": 3, "cv": 3, "scoring": "auto", "seed": 42}
-HOLDOUT_ABOVE = 20000
+# the default tuning settings (config/config.yaml), as the pipeline's default run uses them
+TUNING = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["tuning"]
 
 
 def test_scores(task, model, X, y, positive):
     """(metric, F1): the benchmark's metric and the F1 selection ranks on (None for regression)."""
     if task == "regression":
-        return float(root_mean_squared_error(y, model.predict(X))), None
-    proba, classes = model.predict_proba(X), list(model.classes_)
-    if task == "binary":
-        auc = roc_auc_score(np.asarray(y) == positive, proba[:, classes.index(positive)])
-        return float(auc), float(f1_score(y, model.predict(X), pos_label=positive))
-    auc = roc_auc_score(y, proba, multi_class="ovr", average="macro", labels=classes)
-    return float(auc), float(f1_score(y, model.predict(X), average="macro"))
+        return score(task, y, model.predict(X), None)[1], None
+    _, metric = score(task, y, model.predict_proba(X), list(model.classes_), positive)
+    average = {"pos_label": positive} if task == "binary" else {"average": "macro"}
+    return metric, float(f1_score(y, model.predict(X), **average))
 
 
 def one_variant(features, model, entry):
@@ -45,8 +45,8 @@ def one_variant(features, model, entry):
     task, target = schema["task"], schema["target"]
     train_set, test_set = pd.read_parquet(features / "train.parquet"), pd.read_parquet(features / "test.parquet")
     X, y = train_set.drop(columns=[target]), train_set[target]
-    tuning = {**TUNING, "holdout_above": HOLDOUT_ABOVE}
-    threshold = threshold_settings(task, y, None, tuning["cv"], HOLDOUT_ABOVE)
+    tuning = TUNING
+    threshold = threshold_settings(task, y, None, tuning["cv"], tuning["holdout_above"])
     spec = {"estimator": model, **entry}
     started = time.perf_counter()
     best, cv_score, _, _ = tune(model, spec, tuning, task, X, y, threads=2)

@@ -160,11 +160,9 @@ def plain_scores(train, test, target, task):
 
 def registered_scores(project, name, test, target, task):
     """The production version's answers on the test rows (as predict gets them), or None when none is registered."""
-    sys.path.insert(0, str(project / "scripts"))
-    try:
-        from snaketrain.registry import inference, model_registry
-    finally:
-        sys.path.pop(0)
+    # the installed package: the copy's scripts/ are this checkout's
+    from snaketrain.registry import inference, model_registry
+
     registry = project / "registry"
     if not registry.is_dir() or not model_registry.production(registry, name):
         return None
