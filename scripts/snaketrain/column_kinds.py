@@ -5,7 +5,8 @@ One reader for validate_data (which reports each column's kind and what will be 
 
     numeric       numbers                                   imputed (with a missing-value indicator), scaled
     integer_code  whole numbers repeated like codes         the number as above, and a target encoding of its
-                  (zip, area and flight numbers)            value (both: the model uses whichever carries signal)
+                  (zip, area and flight numbers)            value where the codes explain the target better than
+                                                            the number's order (build_features decides)
     category      text with few values                      one-hot encoded
     many_valued   text with many repeated values            target-encoded (zip and product codes)
     date          datetime values, or text that parses      calendar features (year, month, day of week, hour,
@@ -118,7 +119,7 @@ def integer_code(present, max_categories=20):
         return None
     return (
         f"whole numbers, {distinct} distinct values repeated ({len(present) / distinct:.0f} rows each on average): "
-        "kept as numbers and target-encoded as codes"
+        "kept as numbers, and target-encoded as codes if they explain the target better than the numbers' order"
     )
 
 

@@ -175,6 +175,19 @@ def test_a_fitted_boosted_model_has_the_same_bytes_whatever_the_threads(family, 
     assert saved[0] == saved[1] == saved[2]
 
 
+def test_lightgbm_with_linear_leaves_has_the_same_bytes_whatever_the_threads():
+    # its linear leaves are summed thread by thread, so it is fitted on one thread whatever the job has
+    from snaketrain.registry.inference import pipeline_bytes, trusted_types
+
+    X, y = table("regression", n=3000)
+    saved = []
+    for threads in (1, 2):
+        spec = {"estimator": "lightgbm", "params": {"n_estimators": 30, "linear_tree": True}}
+        model = build_estimator("m", spec, "regression", 0, threads)
+        saved.append(pipeline_bytes(without_threads(model.fit(X, y)), trusted_types("lightgbm")))
+    assert saved[0] == saved[1]
+
+
 @pytest.mark.parametrize("family", BOOSTED)
 def test_early_stopping_keeps_fewer_rounds_than_the_budget_on_held_out_rows(family):
     boost(family)

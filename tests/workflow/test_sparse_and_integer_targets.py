@@ -22,15 +22,18 @@ gate: {thresholds: {r2: 0.3}}
 
 
 def houses(n=600, seed=0):
-    """Whole-dollar prices; a city with 30 values (target-encoded); zip codes as numbers; months since the last
-    flood, missing for 70 % of the houses (never flooded, which lowers the price); a column never filled in."""
+    """Whole-dollar prices; a city with 30 values (target-encoded); zip codes as numbers, each with its own premium
+    (so they act as codes); months since the last flood, missing for 70 % of the houses (never flooded, which
+    lowers the price); a column never filled in."""
     rng = np.random.default_rng(seed)
     sqft = rng.integers(500, 4000, n)
     city = rng.choice([f"town{i}" for i in range(30)], n)
-    zips = rng.choice(rng.choice(np.arange(1000, 99999), 40, replace=False), n)
+    zip_codes = rng.choice(np.arange(1000, 99999), 40, replace=False)
+    premium = dict(zip(zip_codes, rng.integers(0, 500_000, 40), strict=True))
+    zips = rng.choice(zip_codes, n)
     flooded = rng.random(n) < 0.3
     months = np.where(flooded, rng.integers(1, 120, n), np.nan)
-    price = 150 * sqft + 40_000 * flooded * -1 + rng.integers(0, 20_000, n) + 100_000
+    price = 150 * sqft + 40_000 * flooded * -1 + rng.integers(0, 20_000, n) + 100_000 + np.vectorize(premium.get)(zips)
     df = pd.DataFrame(
         {"sqft": sqft, "city": city, "zip": zips, "months_since_flood": months, "never_filled": np.nan, "price": price}
     )

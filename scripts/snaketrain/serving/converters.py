@@ -47,6 +47,9 @@ def ensure(estimator):
     from skl2onnx._supported_operators import sklearn_operator_name_map
 
     cls, path = type(estimator), class_path(estimator)
+    if getattr(estimator, "get_params", dict)().get("linear_tree"):
+        # onnxmltools writes each leaf's constant and drops its linear model: the graph would answer otherwise
+        raise Unconvertible(f"{path} with linear_tree=True: the ONNX converter writes no linear leaves")
     if path in CONVERTERS and path not in _DONE:
         CONVERTERS[path](cls)
         _DONE.add(path)

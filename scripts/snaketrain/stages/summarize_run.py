@@ -47,7 +47,7 @@ def table(header, rows, row_classes=None):
 
 COLUMN_ACTIONS = {
     "numeric": "imputed (missing values flagged), scaled",
-    "integer_code": "a number (imputed, scaled) and target-encoded as a code",
+    "integer_code": "a number (imputed, scaled), target-encoded as a code where codes carry signal",
     "category": "one-hot encoded",
     "many_valued": "target-encoded",
     "date": "calendar features (year, month, day, day of week, hour, days)",

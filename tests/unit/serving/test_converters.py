@@ -14,7 +14,7 @@ pytest.importorskip("onnxmltools", reason="the fast path's converters come with 
 SETTINGS = {"drop": ["id"], "numeric_imputer": "median", "scale": True, "max_categories": 20}
 
 
-def served(family, task):
+def served(family, task, params=None):
     pytest.importorskip(family, reason=f"{family} comes with make setup-boost")
     table = mixed_frame(n=600, seed=1)
     if task == "regression":
@@ -23,7 +23,7 @@ def served(family, task):
         table["y"] = np.select([table["noise"] < -0.5, table["noise"] > 0.5], ["low", "high"], "mid")
     preprocessor, features, _, schema = fit_transform(table, table, "y", SETTINGS)
     rounds = {"n_estimators": 40} if family != "catboost" else {"iterations": 40}
-    model = build_estimator("m", {"estimator": family, "params": rounds}, task, 0).fit(
+    model = build_estimator("m", {"estimator": family, "params": {**rounds, **(params or {})}}, task, 0).fit(
         features.drop(columns="y"), features["y"]
     )
     input_schema = {key: schema[key] for key in ("target", "columns", "dtypes")}
@@ -57,6 +57,14 @@ def test_boosted_regressors_are_served_by_onnx_runtime_within_the_checks_toleran
 def test_catboost_is_served_by_scikit_learn_saying_why():
     predictor, _, _ = served("catboost", "binary")
     assert predictor.engine == "scikit-learn" and "CatBoost" in predictor.fallback_reason
+
+
+def test_lightgbm_with_linear_leaves_is_served_by_scikit_learn_saying_why():
+    # the converter would write each leaf's constant only: refused before any row is compared
+    predictor, loaded, rows = served("lightgbm", "regression", {"linear_tree": True})
+    assert predictor.engine == "scikit-learn" and "linear_tree=True" in predictor.fallback_reason
+    labels, _ = predictor.predict_frame(rows.head(50))
+    np.testing.assert_array_equal(labels, loaded.pipeline.predict(rows.head(50)))
 
 
 @pytest.mark.parametrize("family", ["random_forest", "linear"])

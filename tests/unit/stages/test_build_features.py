@@ -132,3 +132,23 @@ def test_whole_number_codes_are_numbers_and_codes():
     risky = test_x["code__zip"][df.iloc[1500:]["churn"].to_numpy() == "yes"]
     safe = test_x["code__zip"][df.iloc[1500:]["churn"].to_numpy() == "no"]
     assert risky.min() > safe.max()
+
+
+def test_whole_numbers_whose_order_matters_stay_plain_numbers():
+    """A delay in whole minutes repeats like a code, but the target follows its order: no code encoding, and the
+    schema says why with both figures; a store number whose codes carry the signal keeps its encoding."""
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    n = 3000
+    delay = rng.integers(-20, 200, n)
+    store = rng.integers(100, 160, n)
+    effect = dict(zip(range(100, 160), rng.normal(0, 20, 60), strict=True))
+    df = pd.DataFrame({"delay": delay, "store": store})
+    df["arrival"] = delay + np.vectorize(effect.get)(store) + rng.normal(0, 5, n)
+    settings = {**SETTINGS, "drop": [], "max_categories": 20}
+    _, _, _, schema = fit_transform(df.iloc[:2400], df.iloc[2400:], "arrival", settings, seed=0, task="regression")
+    assert schema["kinds"]["delay"]["kind"] == "numeric"
+    assert "order explains the target as well as their codes" in schema["kinds"]["delay"]["reason"]
+    assert schema["kinds"]["store"]["kind"] == "integer_code"
+    assert schema["features_out"] == ["delay", "store", "code__store"]
