@@ -367,7 +367,9 @@ def run(input, output, params, log, threads=1):
 
 POSITIVE_METRICS = frozenset({"f1", "precision", "recall"})
 ERRORS = frozenset({"rmse", "mae", "brier"})
-CELLS = 2_000_000  # resamples x rows held in memory at once
+# resamples x rows held in memory at once: on 2,000 test rows, 2,000,000 cells took 125 MB at the peak (the draws,
+# their counts and weights, each that size) and 250,000 take 18 MB, as fast; the draws are the same either way
+CELLS = 250_000
 
 
 def most_frequent(y):

@@ -83,3 +83,13 @@ def test_the_bootstrap_is_seeded_paired_and_oriented_so_that_better_is_positive(
     assert errors["candidate"] < errors["naive"] and errors["lower"] > 0  # lower error: a positive gain
     # resamples come in chunks of at most CELLS weights, adding up to the number asked for
     assert sum(len(w) for w in resample_weights(N, 9000, 0)) == 9000
+
+
+def test_the_resamples_are_the_same_whatever_the_chunk_size(monkeypatch):
+    # the memory bound (CELLS) decides how many resamples are drawn at once, never which rows they hold
+    from snaketrain.stages import quality_gate
+
+    whole = np.vstack(list(resample_weights(N, 300, 5)))
+    monkeypatch.setattr(quality_gate, "CELLS", 7 * N)
+    chunks = list(resample_weights(N, 300, 5))
+    assert len(chunks) > 1 and np.array_equal(np.vstack(chunks), whole)
