@@ -48,6 +48,9 @@ class Family:
     # types its fitted files hold beyond skops' defaults and scikit-learn's own (registry.inference.TRUSTED_TYPES)
     trusted_types: tuple = ()
     documented_params: str | None = None  # for **kwargs constructors: the function listing every documented name
+    # params that, when set, make the fit's numbers depend on the thread count: such a model gets one thread, so
+    # that its bytes do not depend on --cores
+    single_thread_when: tuple = ()
 
     def form(self, task):
         return self.regressor if task == "regression" else self.classifier
@@ -153,6 +156,7 @@ FAMILIES = {
         install="pip install -r requirements.txt (lightgbm is part of the default install)",
         rounds="n_estimators",
         early_stopping=20,
+        single_thread_when=("linear_tree",),  # a linear leaf's rows are summed thread by thread
         trusted_types=(
             "collections.OrderedDict",
             "lightgbm.basic.Booster",
@@ -351,8 +355,8 @@ def build_estimator(name, spec, task, seed, threads=1, extra_params=None):
     if seed_param in accepted:
         params.setdefault(seed_param, seed)
     threads_param = family.threads if family else "n_jobs"
-    if params.get("linear_tree"):
-        threads = 1  # LightGBM sums a linear leaf's rows thread by thread: one thread, the same bytes on any --cores
+    if family and any(params.get(name) for name in family.single_thread_when):
+        threads = 1
     if threads_param in accepted and cls.__name__ not in _N_JOBS_WITHOUT_EFFECT:
         params.setdefault(threads_param, threads)
     return cls(**params)

@@ -47,9 +47,6 @@ def ensure(estimator):
     from skl2onnx._supported_operators import sklearn_operator_name_map
 
     cls, path = type(estimator), class_path(estimator)
-    if getattr(estimator, "get_params", dict)().get("linear_tree"):
-        # onnxmltools writes each leaf's constant and drops its linear model: the graph would answer otherwise
-        raise Unconvertible(f"{path} with linear_tree=True: the ONNX converter writes no linear leaves")
     if path in CONVERTERS and path not in _DONE:
         CONVERTERS[path](cls)
         _DONE.add(path)
@@ -251,7 +248,7 @@ def _xgboost(cls):
 def _lightgbm(cls):
     from onnxmltools.convert.lightgbm.operator_converters.LightGbm import convert_lightgbm
 
-    _register_booster(cls, convert_lightgbm)
+    _register_booster(cls, constant_leaves_only(convert_lightgbm))
 
 
 @register("lightgbm.sklearn.LGBMRegressor")
@@ -259,7 +256,19 @@ def _lightgbm_regressor(cls):
     """LightGBM compares and sums in double: its trees are written in double (_in_double)."""
     from onnxmltools.convert.lightgbm.operator_converters.LightGbm import convert_lightgbm
 
-    _register_booster(cls, rewriting_tree_regressors(convert_lightgbm, _in_double))
+    _register_booster(cls, rewriting_tree_regressors(constant_leaves_only(convert_lightgbm), _in_double))
+
+
+def constant_leaves_only(convert):
+    """LightGBM's converter, refusing a model with linear leaves (linear_tree=True): onnxmltools writes each leaf's
+    constant and drops its linear model, so the graph would answer otherwise; scikit-learn serves such a model."""
+
+    def convert_constant_leaves(scope, operator, container):
+        if operator.raw_operator.get_params().get("linear_tree"):
+            raise Unconvertible("LightGBM with linear_tree=True: the ONNX converter writes no linear leaves")
+        convert(scope, operator, container)
+
+    return convert_constant_leaves
 
 
 def _register_booster(cls, converter):
