@@ -84,6 +84,17 @@ FAMILIES = {
         Form("sklearn.linear_model.RidgeClassifier", {}, ALPHA), Form("sklearn.linear_model.Ridge", {}, ALPHA)
     ),
     "linear_regression": Family(None, Form("sklearn.linear_model.LinearRegression")),
+    # the linear family on B-splines of the numeric features: a curve per number (spline_models.py)
+    "spline_linear": Family(
+        Form("snaketrain.spline_models.SplineLogisticRegression", {}, {"C": [0.01, 0.1, 1.0, 10.0]}),
+        Form("snaketrain.spline_models.SplineRidge", {}, {"alpha": [0.1, 1.0, 10.0, 100.0]}),
+        trusted_types=(
+            "scipy._lib.array_api_compat.numpy._aliases.asarray",  # a reference each fitted B-spline keeps
+            "scipy.interpolate._bsplines.BSpline",  # SplineTransformer's fitted curves
+            "snaketrain.spline_models.SplineLogisticRegression",
+            "snaketrain.spline_models.SplineRidge",
+        ),
+    ),
     "random_forest": Family(
         Form("sklearn.ensemble.RandomForestClassifier", FOREST, FOREST_SPACE),
         Form("sklearn.ensemble.RandomForestRegressor", FOREST, FOREST_SPACE),

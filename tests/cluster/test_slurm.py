@@ -219,9 +219,9 @@ def test_gpu_request_reaches_sbatch(default_run, tmp_path):
     project = clone_run(default_run, tmp_path / "project")
     overlay = write_overlay(
         tmp_path / "gpu.yaml",
-        "estimators:\n  linear:\n    resources:\n      gpu: 1\n",
+        "estimators:\n  spline_linear:\n    resources:\n      gpu: 1\n",
     )
-    target = "results/tuning/linear/best_params.json"
+    target = "results/tuning/spline_linear/best_params.json"
     result, _ = bounded_snakemake(
         project, "--profile", "profiles/slurm", "--configfile", overlay, "--", target, seconds=300
     )

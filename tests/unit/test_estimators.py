@@ -48,7 +48,7 @@ def test_the_linear_family_is_logistic_regression_or_ridge_with_its_own_search_s
 
 def test_every_family_of_the_default_models_has_both_forms():
     defaults = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["models"]
-    assert defaults == ["linear", "lightgbm"]
+    assert defaults == ["spline_linear", "lightgbm"]
     for name in defaults:
         assert FAMILIES[name].classifier and FAMILIES[name].regressor and FAMILIES[name].install is not BOOST_INSTALL
 

@@ -122,9 +122,9 @@ def test_the_default_config_runs_a_regression_dataset_to_the_end(tmp_path):
     out = snakemake(workdir, "--cores", "2", "--config", "data={name: diabetes, builtin: diabetes}").stdout
     assert "quality gate: PASSED" in out
     comparison = pd.read_csv(workdir / "results" / "comparison" / "metrics.csv")
-    assert sorted(comparison["model"]) == ["lightgbm", "linear"]  # the default list
-    linear = json.loads((workdir / "results" / "estimators" / "linear.json").read_text())
-    assert linear["estimator"] == "sklearn.linear_model.Ridge"
+    assert sorted(comparison["model"]) == ["lightgbm", "spline_linear"]  # the default list
+    linear = json.loads((workdir / "results" / "estimators" / "spline_linear.json").read_text())
+    assert linear["estimator"] == "snaketrain.spline_models.SplineRidge"
 
 
 def test_a_family_without_a_form_for_the_found_task_stops_the_run_once_after_validation(tmp_path):

@@ -13,7 +13,7 @@ import yaml
 from tests.harness import ROOT, clone_run, copy_project, planned_jobs, snakemake
 
 pytestmark = pytest.mark.workflow
-MODELS = ("linear", "lightgbm")  # the default list (config/config.yaml)
+MODELS = ("spline_linear", "lightgbm")  # the default list (config/config.yaml)
 
 
 def read(path):
@@ -87,7 +87,7 @@ def test_changing_one_search_space_reruns_only_that_model(default_run, tmp_path)
     }
     out = snakemake(d, "-n").stdout
     assert "results/tuning/lightgbm/best_params.json" in out
-    assert "results/tuning/linear" not in out
+    assert "results/tuning/spline_linear" not in out
 
 
 def test_changing_a_gate_threshold_reruns_only_the_gate_and_what_follows(default_run, tmp_path):

@@ -14,6 +14,7 @@ TARGET = "results/tuning/linear/best_params.json"
 def test_halving_tunes_in_rounds(project):
     config = project / "config" / "halving.yaml"
     config.write_text(
+        "models: [linear]\n"
         "tuning: {method: halving, halving_factor: 2, cv: 3}\n"
         "estimators:\n"
         "  linear:\n"

@@ -1,5 +1,6 @@
 """The boosted families on the fast path: XGBoost and LightGBM pipelines convert through onnxmltools and answer as
-scikit-learn does (labels as users wrote them, probabilities, regression within 1e-6 relative); CatBoost stays on scikit-learn."""
+scikit-learn does (labels as users wrote them, probabilities, regression within 1e-6 relative); CatBoost and
+spline_linear stay on scikit-learn."""
 
 import numpy as np
 import pytest
@@ -14,15 +15,20 @@ pytest.importorskip("onnxmltools", reason="the fast path's converters come with 
 SETTINGS = {"drop": ["id"], "numeric_imputer": "median", "scale": True, "max_categories": 20}
 
 
+BOOSTED_ROUNDS = {"xgboost": "n_estimators", "lightgbm": "n_estimators", "catboost": "iterations"}
+
+
 def served(family, task, params=None):
-    pytest.importorskip(family, reason=f"{family} comes with make setup-boost")
+    rounds = {}
+    if family in BOOSTED_ROUNDS:
+        pytest.importorskip(family, reason=f"{family} comes with make setup-boost")
+        rounds = {BOOSTED_ROUNDS[family]: 40}
     table = mixed_frame(n=600, seed=1)
     if task == "regression":
         table["y"] = table["x"].fillna(0) * 3 + table["noise"]
     elif task == "multiclass":
         table["y"] = np.select([table["noise"] < -0.5, table["noise"] > 0.5], ["low", "high"], "mid")
     preprocessor, features, _, schema = fit_transform(table, table, "y", SETTINGS)
-    rounds = {"n_estimators": 40} if family != "catboost" else {"iterations": 40}
     model = build_estimator("m", {"estimator": family, "params": {**rounds, **(params or {})}}, task, 0).fit(
         features.drop(columns="y"), features["y"]
     )
@@ -57,6 +63,13 @@ def test_boosted_regressors_are_served_by_onnx_runtime_within_the_checks_toleran
 def test_catboost_is_served_by_scikit_learn_saying_why():
     predictor, _, _ = served("catboost", "binary")
     assert predictor.engine == "scikit-learn" and "CatBoost" in predictor.fallback_reason
+
+
+def test_the_spline_linear_model_is_served_by_scikit_learn_saying_why():
+    predictor, loaded, rows = served("spline_linear", "binary")
+    assert predictor.engine == "scikit-learn" and "SplineLogisticRegression" in predictor.fallback_reason
+    labels, _ = predictor.predict_frame(rows.tail(50))
+    assert list(labels) == list(loaded.pipeline.predict(rows.tail(50)))
 
 
 def test_lightgbm_with_linear_leaves_is_served_by_scikit_learn_saying_why():
