@@ -158,6 +158,7 @@ rule raise_alert:
 rule summarize_run:
     input:
         validation=in_folder(out("validate_data", "report")),
+        schema=in_folder(out("build_features", "schema")),
         table=rules.compare_models.output.table,
         best=rules.compare_models.output.best,
         decision=rules.quality_gate.output.decision,

@@ -47,7 +47,7 @@ def table(header, rows, row_classes=None):
 
 COLUMN_ACTIONS = {
     "numeric": "imputed (missing values flagged), scaled",
-    "integer_code": "a number (imputed, scaled), target-encoded as a code where codes carry signal",
+    "integer_code": "a number (imputed, scaled) and target-encoded as a code: its codes explain the target better",
     "category": "one-hot encoded",
     "many_valued": "target-encoded",
     "date": "calendar features (year, month, day, day of week, hour, days)",
@@ -57,7 +57,13 @@ COLUMN_ACTIONS = {
 }
 
 
-def validation_page(report):
+def column_kinds(report, features_kinds):
+    """{column: kind} as the features used them: the validation's detected kinds, with build_features' decisions
+    (a whole-number column it kept as a number only) in place of the detected ones."""
+    return {column: (features_kinds or {}).get(column, kind) for column, kind in report.get("kinds", {}).items()}
+
+
+def validation_page(report, features_kinds=None):
     checks = report["checks"]
     failed = sum(c["verdict"] == "fail" for c in checks)
     body = [
@@ -83,10 +89,10 @@ def validation_page(report):
     ]
     body.append(table(["check", "column", "value", "threshold", "verdict", "detail"], rows))
     if report.get("kinds"):
-        # what each column is, and so what build_features does with it
+        # what each column is, and so what build_features did with it
         kinds = [
             [cell(column), cell(kind["kind"]), cell(COLUMN_ACTIONS.get(kind["kind"], "")), cell(kind["reason"])]
-            for column, kind in report["kinds"].items()
+            for column, kind in column_kinds(report, features_kinds).items()
         ]
         body.append("<h2>Columns</h2>")
         body.append(table(["column", "kind", "becomes", "why"], kinds))
@@ -339,6 +345,7 @@ def history_figure(versions, production_version, metric):
 def run(input, output, params, log, threads=1):
     with stage_logging(log[0], STAGE, input) as logger:
         validation = read_json(input.validation)
+        features_kinds = read_json(input.schema).get("kinds")
         best = read_json(input.best)
         decision = read_json(input.decision)
         outcome = read_json(input.outcome)
@@ -356,7 +363,7 @@ def run(input, output, params, log, threads=1):
             "passed" if decision["passed"] else "failed",
             len(versions),
         )
-        write_bytes(validation_page(validation).encode(), output.validation)
+        write_bytes(validation_page(validation, features_kinds).encode(), output.validation)
         write_bytes(comparison_page(comparison, best).encode(), output.comparison)
         write_bytes(gate_page(decision, outcome, version_meta, production).encode(), output.gate)
         save_png(history_figure(versions, production_version, best["metric"]), output.history_plot)

@@ -85,6 +85,31 @@ def test_the_validation_and_comparison_pages_show_the_numbers():
     assert "<tr class='best'>" in page and "rf (best)" in page
 
 
+def test_the_columns_table_shows_what_the_features_made_of_each_column():
+    report = {
+        "rows": 100,
+        "columns": 3,
+        "target": "y",
+        "task": "regression",
+        "warnings": 0,
+        "checks": [],
+        "kinds": {
+            "zip": {"kind": "integer_code", "reason": "whole numbers, 40 distinct values"},
+            "delay": {"kind": "integer_code", "reason": "whole numbers, 60 distinct values"},
+        },
+    }
+    decided = {
+        "zip": {"kind": "integer_code", "reason": "whole numbers, 40 distinct values"},
+        "delay": {"kind": "numeric", "reason": "whole numbers, but their order explains the target as well"},
+    }
+    page = text_of(validation_page(report, decided))
+    zip_row, delay_row = (page[page.index(f"<td>{c}</td>") :].split("</tr>")[0] for c in ("zip", "delay"))
+    assert "integer_code" in zip_row and "target-encoded as a code" in zip_row
+    assert "numeric" in delay_row and "integer_code" not in delay_row and "order explains" in delay_row
+    # a run from before the decision was recorded shows the detected kinds
+    assert "integer_code" in text_of(validation_page(report, None)).split("<td>delay</td>")[1].split("</tr>")[0]
+
+
 def test_the_history_page_compares_the_newest_version_with_production():
     page = text_of(history_page(VERSIONS, "aaaaaaaaaaaaaaaa", "f1"))
     assert "2 registered version(s), oldest first" in page
