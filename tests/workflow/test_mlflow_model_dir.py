@@ -127,7 +127,7 @@ def test_the_mlflow_directory_is_served_by_mlflow_alone_in_a_clean_venv(tmp_path
 
 OVERLAY = """\
 data: {name: churn, source: file, path: data/customers.csv, target: churned}
-models: [linear]
+models: [spline_linear]  # its own classes travel in the directory's code/ too
 tuning: {cv: 2}
 predict: {input: data/new.csv}
 features: {custom: {file: features/mine.py, function: add_features}}

@@ -232,8 +232,8 @@ def feature_code(recorded, project, folder, stage=STAGE):
 
 
 # the snaketrain modules a registered Pipeline may refer to: its preprocessing steps (as_text, calendar features,
-# filled text) and XGBoost's classifier on users' labels; neither imports anything from snaketrain
-MODEL_MODULES = ("preprocessing.py", "xgboost_labels.py")
+# filled text), XGBoost's classifier on users' labels and spline_linear's models; none imports from snaketrain
+MODEL_MODULES = ("preprocessing.py", "xgboost_labels.py", "spline_models.py")
 
 
 def code_package(folder):
