@@ -48,8 +48,7 @@ class Family:
     # types its fitted files hold beyond skops' defaults and scikit-learn's own (registry.inference.TRUSTED_TYPES)
     trusted_types: tuple = ()
     documented_params: str | None = None  # for **kwargs constructors: the function listing every documented name
-    # params that, when set, make the fit's numbers depend on the thread count: such a model gets one thread, so
-    # that its bytes do not depend on --cores
+    # params that make the fit depend on the thread count when set: such a model gets one thread (same bytes, any --cores)
     single_thread_when: tuple = ()
 
     def form(self, task):
@@ -61,13 +60,9 @@ ALPHA = {"alpha": [0.1, 1.0, 10.0]}
 FOREST = {"n_estimators": 200}
 FOREST_SPACE = {"max_depth": [None, 8], "min_samples_leaf": [1, 3]}
 RATE = [0.05, 0.1]
-# LightGBM: rounds at a learning rate of 0.05, of which early stopping keeps the best (in the search's fits too), half of
-# the features per tree. Measured on the real tables of bench/README.md ("Time to a good model"): the classifiers
-# search small trees and a strong L2 penalty too (FLAML's winners there have 4-13 leaves and reg_lambda 2-220; the 16
-# candidates gained up to 0.02 ROC AUC over 4, lost nowhere, and cost seconds); regressors search trees with linear
-# leaves too (linear_tree: a table whose target is nearly a linear function of a column, flights' delays, goes from
-# 10.1 to 7.1 RMSE; cross-validation keeps constant leaves on the others) with at least 20 rows a leaf (10 let linear
-# leaves overfit 745 rows), and up to 4,000 rounds (the others stop at 100-600).
+# LightGBM: rounds at a learning rate of 0.05, of which early stopping keeps the best (in the search's fits too); small
+# trees and a strong L2 penalty for classifiers, linear leaves for regressors. Why each setting, measured on the real
+# tables: bench/README.md, "Time to a good model".
 LIGHTGBM = {"n_estimators": 1000, "learning_rate": 0.05, "colsample_bytree": 0.5, "reg_lambda": 1.0, "verbose": -1}
 LIGHTGBM_REGRESSOR = {**LIGHTGBM, "n_estimators": 4000}
 LIGHTGBM_CLASSIFIER_SPACE = {"num_leaves": [4, 7, 15, 31], "min_child_samples": [20, 100], "reg_lambda": [1.0, 30.0]}
@@ -84,8 +79,7 @@ FAMILIES = {
         Form("sklearn.linear_model.RidgeClassifier", {}, ALPHA), Form("sklearn.linear_model.Ridge", {}, ALPHA)
     ),
     "linear_regression": Family(None, Form("sklearn.linear_model.LinearRegression")),
-    # the linear family on B-splines of the numeric features: a curve per number (spline_models.py)
-    "spline_linear": Family(
+    "spline_linear": Family(  # the linear family on B-splines of the numbers: a curve per number (spline_models.py)
         Form("snaketrain.spline_models.SplineLogisticRegression", {}, {"C": [0.01, 0.1, 1.0, 10.0]}),
         Form("snaketrain.spline_models.SplineRidge", {}, {"alpha": [0.1, 1.0, 10.0, 100.0]}),
         trusted_types=(
@@ -196,8 +190,7 @@ FAMILIES = {
         trusted_types=("catboost.core.CatBoostClassifier", "catboost.core.CatBoostRegressor"),
     ),
 }
-# the short names, kept for messages and the schema's description
-SHORT_NAMES = tuple(FAMILIES)
+SHORT_NAMES = tuple(FAMILIES)  # for messages and the schema's description
 # scikit-learn deprecated n_jobs as having no effect on these (it warns when set)
 _N_JOBS_WITHOUT_EFFECT = frozenset({"LogisticRegression"})
 # early stopping holds out this share of the training part (never the test part), as HistGradientBoosting does
